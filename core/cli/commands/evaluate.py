@@ -1,0 +1,71 @@
+"""mess eval: per-exit mIoU, per-class IoU, GFLOPs and latency; a configuration with real early exit."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli.commands import COMMANDS, Command
+from core.cli.common import parse_size, resolve_model, write_json
+from core.cli.progress import ProgressBar
+from core.data import eval_transform, open_dataset
+from core.device import DEVICE_CHOICES, select_device
+from core.evaluation import evaluate
+from core.jobs import run_job
+from core.models import load_model
+from core.runtime.config import ExitConfig
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model folder (default: the bundled model)")
+    parser.add_argument("--data", required=True, help="dataset folder (CamVid, image/mask folders, Cityscapes or VOC layout)")
+    parser.add_argument("--split", default="val", help="split to evaluate (default val)")
+    parser.add_argument("--layout", help="dataset layout (default: detected)")
+    parser.add_argument("--config", help="exit configuration JSON to run with real early exit")
+    parser.add_argument("--json", help="write the report to this JSON file")
+    parser.add_argument("--input", type=parse_size, help="resize images (and labels) to HxW first")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N images")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="cuda, then mps, then cpu when auto")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _print_report(report: dict) -> None:
+    size = report["input_size"]
+    print(f"{report['model']} on {report['split']} ({report['images']} images, {size[1]}x{size[0]}, {report['device']})")
+    print(f"  {'exit':34s} {'mIoU %':>7s} {'GFLOPs':>7s} {'ms':>7s}")
+    for row in report["exits"] + [{"exit": "final", **report["final"]}]:
+        print(f"  {row['exit']:34s} {row['miou']:7.2f} {row['gflops']:7.2f} {row['latency_ms']:7.1f}")
+    config = report.get("config")
+    if config:
+        fractions = ", ".join(f"{e} {100 * f:.0f}%" for e, f in config["exit_fractions"].items())
+        print(f"  configuration: mIoU {config['miou']:.2f} %, mean {config['mean_latency_ms']:.1f} ms, "
+              f"{config['mean_gflops']:.2f} GFLOPs; exits taken: {fractions}")
+
+
+def run(args: argparse.Namespace) -> int:
+    model_dir = resolve_model(args.model)
+    device = select_device(args.device)
+    config = ExitConfig.load(args.config) if args.config else None
+    net, _ = load_model(model_dir, device)
+    spec = net.spec
+    dataset = open_dataset(args.data, args.split, layout=args.layout,
+                           transform=eval_transform(spec.mean, spec.std, args.input))
+    if dataset.classes.num_classes != spec.num_classes:
+        from core.errors import DataError
+
+        raise DataError(f"{args.data}: the dataset has {dataset.classes.num_classes} classes, "
+                        f"the model {model_dir} has {spec.num_classes}")
+    if args.limit:
+        dataset.samples = dataset.samples[: args.limit]
+    if config is not None:
+        from core.runtime.early_exit import EarlyExitRunner
+
+        EarlyExitRunner(net, config)  # checks the configuration against the model before any work
+    report = run_job(evaluate(net, dataset, device, config, model_name=str(model_dir), split=args.split),
+                     ProgressBar(quiet=args.quiet))
+    _print_report(report)
+    if args.json:
+        write_json(args.json, report)
+    return 0
+
+
+COMMANDS.add("eval", Command("eval", "evaluate every exit of a model (and an exit configuration) on a dataset", configure, run))

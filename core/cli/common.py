@@ -1,0 +1,45 @@
+"""Helpers shared by the commands: the bundled model, sizes, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from core.errors import ConfigError, ModelFormatError
+from core.models.io import write_json_atomic
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+BUNDLED_MODEL = ASSETS / "models" / "default"
+
+
+def resolve_model(path: str | None) -> Path:
+    """The --model folder, or the bundled default model when none is given."""
+    if path:
+        return Path(path)
+    if not (BUNDLED_MODEL / "model.json").is_file():
+        raise ModelFormatError(f"no --model given and no bundled model at {BUNDLED_MODEL}; "
+                               "make one with 'mess convert --backbone NAME --out DIR' and pass --model DIR")
+    return BUNDLED_MODEL
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'HxW' -> (H, W), e.g. 360x480."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size HxW such as 360x480") from None
+    if h < 16 or w < 16:
+        raise argparse.ArgumentTypeError(f"size '{text}' is too small (at least 16x16)")
+    return h, w
+
+
+def write_json(path: str | Path, data: dict) -> None:
+    path = Path(path)
+    if path.parent and not path.parent.is_dir():
+        raise ConfigError(f"{path}: folder {path.parent} does not exist")
+    write_json_atomic(path, data)
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, indent=2)

@@ -1,0 +1,45 @@
+"""The `mess` command: thin subcommands over the engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.cli.commands import load_commands
+from core.errors import MessError
+from core.jobs import Cancelled
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mess",
+        description="MESS Studio: multi-exit semantic segmentation networks: convert, evaluate, search, run.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in (commands := load_commands()):
+        command = commands.get(name)
+        command.configure(sub.add_parser(name, help=command.help, description=command.help))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return load_commands().get(args.command).run(args)
+    except Cancelled:
+        print("mess: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("mess: interrupted", file=sys.stderr)
+        return 130
+    except MessError as exc:
+        print(f"mess {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

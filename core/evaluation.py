@@ -1,0 +1,133 @@
+"""Evaluating a MESS network: every exit from one pass, and a configuration with real early exit.
+
+``evaluate`` is a job (see core.jobs). Per exit it reports mIoU, per-class
+IoU, pixel accuracy, GFLOPs and median latency (backbone prefix + head). With
+an ExitConfig it also runs the configured network image by image with real
+early exit and reports its mIoU, mean latency (measured), mean GFLOPs and the
+fraction of images that left at each exit. Keys follow the 'Machine-readable
+outputs' contract of docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from core.data.datasets import SegmentationDataset
+from core.data.metrics import ConfusionMatrix
+from core.errors import DataError
+from core.device import synchronize
+from core.jobs import ETA, CancelToken, Job, Progress
+from core.models.network import MultiExitNet
+from core.models.spec import FINAL_EXIT
+from core.profile.costs import CostTable, cascade_cost, measure_costs
+from core.runtime.config import ExitConfig
+from core.runtime.early_exit import EarlyExitRunner
+
+
+def _items(dataset: SegmentationDataset) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    for i in range(len(dataset)):
+        item = dataset[i]
+        if "mask" not in item:
+            raise DataError(f"{item['path']}: evaluation needs labels (no mask found)")
+        yield item["image"].unsqueeze(0), item["mask"].unsqueeze(0)
+
+
+def _exit_record(cm: ConfusionMatrix, class_names: list[str]) -> dict:
+    ious = cm.iou_per_class()
+    return {
+        "miou": 100.0 * cm.mean_iou(),
+        "pixel_accuracy": 100.0 * cm.pixel_accuracy(),
+        "iou_per_class": {n: (None if np.isnan(v) else 100.0 * float(v)) for n, v in zip(class_names, ious)},
+    }
+
+
+def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device,
+             config: ExitConfig | None = None, costs: CostTable | None = None,
+             cancel: CancelToken | None = None, model_name: str = "", split: str = "") -> Job[dict]:
+    """Job: evaluate every exit (and ``config`` if given) on ``dataset``; returns the report dict."""
+    cancel = cancel or CancelToken()
+    net = net.to(device).eval()
+    if len(dataset) == 0:
+        raise DataError("the dataset to evaluate is empty")
+    classes = net.spec.classes
+    first_image = dataset[0]["image"]
+    size = (int(first_image.shape[-2]), int(first_image.shape[-1]))
+    if costs is None:
+        yield Progress("profile", 0, 1, f"measuring cost of every segment and head at {size[1]}x{size[0]}")
+        costs = measure_costs(net, size, device)
+    exit_ids = net.exit_ids()
+    matrices = {e: ConfusionMatrix(classes.num_classes, classes.ignore_index) for e in exit_ids}
+    total = len(dataset) * (2 if config else 1)
+    eta = ETA()
+    with torch.no_grad():
+        for i, (image, mask) in enumerate(_items(dataset)):
+            cancel.check()
+            outputs = net(image.to(device))
+            for exit_id, logits in outputs.items():
+                matrices[exit_id].update(logits.argmax(dim=1).cpu(), mask)
+            yield Progress("exits", i + 1, total, f"all exits, image {i + 1}/{len(dataset)}",
+                           {"eta_s": eta.seconds_left(i + 1, total)})
+
+    exits = []
+    for exit_id in exit_ids:
+        record = {"exit": exit_id, **_exit_record(matrices[exit_id], classes.names)}
+        record["gflops"] = cascade_cost(net, costs, [exit_id], 0, "gflops")
+        record["latency_ms"] = cascade_cost(net, costs, [exit_id], 0, "latency_ms")
+        record["stride"] = net.exit_stride(exit_id)
+        exits.append(record)
+    final = next(r for r in exits if r["exit"] == FINAL_EXIT)
+    report = {
+        "model": model_name,
+        "split": split,
+        "images": len(dataset),
+        "input_size": list(size),
+        "device": str(device),
+        "device_description": costs.device_description,
+        "exits": [r for r in exits if r["exit"] != FINAL_EXIT],
+        "final": {k: final[k] for k in ("miou", "gflops", "latency_ms", "pixel_accuracy", "iou_per_class")},
+        "config": None,
+    }
+    if config is not None:
+        report["config"] = yield from _evaluate_config(net, dataset, device, config, costs, cancel, eta, total)
+    return report
+
+
+def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, config: ExitConfig,
+                     costs: CostTable, cancel: CancelToken, eta: ETA, total: int) -> Job[dict]:
+    runner = EarlyExitRunner(net, config)
+    classes = net.spec.classes
+    cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
+    latencies, gflops, taken = [], [], []
+    offset = len(dataset)
+    with torch.no_grad():
+        # One warm-up image, so the first timing is not a cold start.
+        runner.run(dataset[0]["image"].unsqueeze(0).to(device))
+        for i, (image, mask) in enumerate(_items(dataset)):
+            cancel.check()
+            image = image.to(device)
+            synchronize(device)
+            start = time.perf_counter()
+            result = runner.run(image)
+            synchronize(device)
+            latencies.append((time.perf_counter() - start) * 1000.0)
+            cm.update(result.labels.cpu(), mask)
+            taken.append(result.exit_ids[0])
+            gflops.append(cascade_cost(net, costs, config.exits, result.exit_index[0], "gflops"))
+            yield Progress("config", offset + i + 1, total, f"configuration, image {i + 1}/{len(dataset)}",
+                           {"eta_s": eta.seconds_left(offset + i + 1, total)})
+    n = len(taken)
+    return {
+        **config.to_json(),
+        "miou": 100.0 * cm.mean_iou(),
+        "pixel_accuracy": 100.0 * cm.pixel_accuracy(),
+        "mean_latency_ms": statistics.fmean(latencies),
+        "median_latency_ms": statistics.median(latencies),
+        "mean_gflops": statistics.fmean(gflops),
+        "exit_fractions": {e: taken.count(e) / n for e in config.exits},
+        "per_image_exit": taken,
+    }

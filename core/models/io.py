@@ -1,0 +1,145 @@
+"""A model on disk: a folder with model.json and weights.safetensors.
+
+model.json holds the format version, the ModelSpec, provenance, per-exit
+metrics and the SHA-256 of the weights file. Loading checks, in order: the
+folder and files exist, the format version is known, the weights hash matches
+(a truncated or tampered file is caught here), the safetensors file parses,
+and its tensor names and shapes are exactly those the spec builds. Nothing is
+ever unpickled. Saving writes temporary files and renames them into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from core.errors import ModelFormatError
+from core.models.network import MultiExitNet
+from core.models.pretrained import read_safetensors
+from core.models.spec import ModelSpec
+
+FORMAT_VERSION = 1
+MODEL_JSON = "model.json"
+WEIGHTS_FILE = "weights.safetensors"
+
+
+@dataclass
+class ModelInfo:
+    """What model.json says besides the spec."""
+
+    folder: Path
+    provenance: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    weights_sha256: str = ""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    _atomic_write_bytes(Path(path), (json.dumps(data, indent=2) + "\n").encode())
+
+
+def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = None,
+               metrics: dict | None = None) -> ModelInfo:
+    """Write ``net`` as a model folder (created if needed; files replaced atomically)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.detach().to("cpu").contiguous() for name, tensor in net.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata={"format": "mess-studio", "format_version": str(FORMAT_VERSION)})
+        digest = sha256_of(Path(tmp))
+        os.replace(tmp, folder / WEIGHTS_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    info = ModelInfo(folder, dict(provenance or {}), dict(metrics or {}), digest)
+    write_json_atomic(folder / MODEL_JSON, {
+        "format_version": FORMAT_VERSION,
+        "spec": net.spec.to_json(),
+        "provenance": info.provenance,
+        "metrics": info.metrics,
+        "weights_sha256": digest,
+    })
+    return info
+
+
+def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:
+    folder = Path(folder)
+    path = folder / MODEL_JSON
+    if not folder.is_dir():
+        raise ModelFormatError(f"{folder}: model folder not found")
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: not found (a model folder holds model.json and {WEIGHTS_FILE})")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ModelFormatError(f"{path}: not a model description (expected a JSON object)")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(f"{path}: unknown format version {version!r} (this MESS Studio reads version {FORMAT_VERSION})")
+    spec = ModelSpec.from_json(data.get("spec") or {}, source=str(path))
+    info = ModelInfo(folder, data.get("provenance", {}), data.get("metrics", {}), str(data.get("weights_sha256", "")))
+    return spec, info
+
+
+def update_metrics(folder: str | Path, metrics: dict) -> None:
+    """Merge ``metrics`` into model.json's metrics, atomically."""
+    path = Path(folder) / MODEL_JSON
+    data = json.loads(path.read_text())
+    data.setdefault("metrics", {}).update(metrics)
+    write_json_atomic(path, data)
+
+
+def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[MultiExitNet, ModelInfo]:
+    """Rebuild the network a folder describes and load its weights (eval mode)."""
+    spec, info = read_model_json(folder)
+    weights = Path(folder) / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelFormatError(f"{weights}: not found")
+    if info.weights_sha256 and sha256_of(weights) != info.weights_sha256:
+        raise ModelFormatError(f"{weights}: does not match the SHA-256 recorded in model.json (truncated or modified)")
+    state = read_safetensors(weights)
+    net = MultiExitNet(spec)
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        what = f"lacks '{missing[0]}'" if missing else f"has '{unexpected[0]}' that the spec does not build"
+        raise ModelFormatError(f"{weights}: does not match model.json's spec: the file {what} "
+                               f"({len(missing)} missing, {len(unexpected)} unexpected tensors)")
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise ModelFormatError(f"{weights}: does not match model.json's spec: '{name}' has shape "
+                                   f"{tuple(tensor.shape)}, the spec builds {tuple(expected[name].shape)}")
+    net.load_state_dict(state, strict=True)
+    return net.to(device).eval(), info

@@ -1,0 +1,95 @@
+"""ExitConfig: the deployable choice of exits, heads and thresholds, as versioned JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.runtime.policy import PolicySettings
+
+CONFIG_FORMAT_VERSION = 1
+MODES = ("dynamic", "static")
+
+
+@dataclass
+class ExitConfig:
+    """Kept exits, shallow to deep (the last always answers), with a threshold pair each."""
+
+    exits: list[str]
+    th_pix: list[float] = field(default_factory=list)
+    th_img: list[float] = field(default_factory=list)
+    mode: str = "dynamic"
+    policy: PolicySettings = field(default_factory=PolicySettings)
+
+    def __post_init__(self) -> None:
+        if not self.exits:
+            raise ConfigError("an exit configuration needs at least one exit")
+        if len(set(self.exits)) != len(self.exits):
+            raise ConfigError(f"an exit is kept twice in {self.exits}")
+        n = len(self.exits)
+        if not self.th_pix:
+            self.th_pix = [0.9] * n
+        if not self.th_img:
+            self.th_img = [0.9] * n
+        if len(self.th_pix) != n or len(self.th_img) != n:
+            raise ConfigError(f"{n} exits need {n} th_pix and {n} th_img values, got {len(self.th_pix)} and {len(self.th_img)}")
+        for name, values in (("th_pix", self.th_pix), ("th_img", self.th_img)):
+            for v in values:
+                if not 0.0 <= float(v) <= 1.0:
+                    raise ConfigError(f"{name} value {v} is outside 0..1")
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown mode '{self.mode}' (this version runs: {', '.join(MODES)})")
+        if self.mode == "static" and n != 1:
+            raise ConfigError(f"a static configuration keeps exactly one exit, got {n}")
+
+    @classmethod
+    def static(cls, exit_id: str) -> "ExitConfig":
+        return cls([exit_id], mode="static")
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": CONFIG_FORMAT_VERSION,
+            "mode": self.mode,
+            "exits": list(self.exits),
+            "th_pix": [float(v) for v in self.th_pix],
+            "th_img": [float(v) for v in self.th_img],
+            "policy": self.policy.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, source: str = "config") -> "ExitConfig":
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: not an exit configuration (expected a JSON object)")
+        version = data.get("format_version")
+        if version != CONFIG_FORMAT_VERSION:
+            raise ConfigError(f"{source}: unknown exit-config format version {version!r} (expected {CONFIG_FORMAT_VERSION})")
+        try:
+            return cls(
+                exits=[str(e) for e in data["exits"]],
+                th_pix=[float(v) for v in data.get("th_pix", [])],
+                th_img=[float(v) for v in data.get("th_img", [])],
+                mode=str(data.get("mode", "dynamic")),
+                policy=PolicySettings.from_json(data.get("policy", {})),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"{source}: the exit configuration has no '{exc.args[0]}'") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{source}: malformed exit configuration ({exc})") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ExitConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: exit configuration file not found")
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+        return cls.from_json(data, source=str(path))
+
+    def save(self, path: str | Path, extra: dict | None = None) -> None:
+        from core.models.io import write_json_atomic
+
+        write_json_atomic(Path(path), {**self.to_json(), **(extra or {})})
