@@ -1,0 +1,1 @@
+"""Tests of core.data (datasets, layouts, transforms, metrics)."""

@@ -1,0 +1,141 @@
+"""The exit policy on hand-made probability maps (method section 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import ConfigError
+from core.runtime.config import ExitConfig
+from core.runtime.policy import (
+    PolicySettings,
+    confidence_histograms,
+    confidence_maps,
+    entropy_confidence,
+    image_confidence,
+    label_edges,
+    quantise,
+)
+
+H, W = 24, 32  # policy resolution; the input is 4x larger so no resampling happens
+INPUT = (4 * H, 4 * W)
+
+
+def logits_from(probs: np.ndarray) -> torch.Tensor:
+    """Logits whose softmax is ``probs`` (C, H, W)."""
+    return torch.from_numpy(np.log(probs)).float().unsqueeze(0)
+
+
+def two_class_map(top: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Probabilities with top-1 value ``top`` at class ``label`` (2 classes)."""
+    probs = np.empty((2, H, W))
+    probs[0] = np.where(label == 0, top, 1 - top)
+    probs[1] = 1 - probs[0]
+    return probs
+
+
+def test_fraction_of_confident_pixels():
+    top = np.full((H, W), 0.6)
+    top[:, : int(W * 0.25)] = 0.95  # a quarter of the pixels are confident
+    logits = logits_from(two_class_map(top, np.zeros((H, W), int)))
+    hist = confidence_histograms(logits, INPUT, 8, PolicySettings(edge_smoothing=False))
+    assert hist.sum() == H * W
+    assert image_confidence(hist, 0.9)[0] == pytest.approx(0.25)
+    assert image_confidence(hist, 0.5)[0] == pytest.approx(1.0)
+    assert image_confidence(hist, 0.96)[0] == pytest.approx(0.0)
+    grid = image_confidence(hist, np.array([0.5, 0.9, 0.96]))
+    assert grid.shape == (1, 3)
+    np.testing.assert_allclose(grid[0], [1.0, 0.25, 0.0])
+
+
+def test_fraction_is_monotone_in_the_pixel_threshold():
+    rng = np.random.default_rng(0)
+    hist = rng.integers(0, 50, size=(5, 256))
+    curve = image_confidence(hist, np.linspace(0, 1, 101))
+    assert np.all(np.diff(curve, axis=1) <= 0)
+    assert np.allclose(curve[:, 0], 1.0)
+
+
+def test_edge_pixels_do_not_block_an_exit():
+    label = np.zeros((H, W), int)
+    label[:, W // 2:] = 1
+    top = np.full((H, W), 0.95)
+    top[:, W // 2 - 1: W // 2 + 1] = 0.55  # uncertain only along the semantic edge
+    logits = logits_from(two_class_map(top, label))
+    plain = image_confidence(confidence_histograms(logits, INPUT, 8, PolicySettings(edge_smoothing=False)), 0.9)[0]
+    smooth = image_confidence(confidence_histograms(logits, INPUT, 8, PolicySettings(edge_smoothing=True)), 0.9)[0]
+    assert plain == pytest.approx(1 - 2 / W)
+    assert smooth == pytest.approx(1.0)
+
+
+def test_uncertain_regions_away_from_edges_still_count():
+    label = np.zeros((H, W), int)
+    top = np.full((H, W), 0.95)
+    top[8:16, 8:16] = 0.55  # an uncertain blob with one label: no edge there
+    logits = logits_from(two_class_map(top, label))
+    smooth = image_confidence(confidence_histograms(logits, INPUT, 8, PolicySettings(edge_smoothing=True)), 0.9)[0]
+    assert smooth == pytest.approx(1 - 64 / (H * W))
+
+
+def test_edge_smoothing_uses_a_median_of_the_neighbourhood():
+    label = np.zeros((H, W), int)
+    label[:, W // 2:] = 1
+    top = np.full((H, W), 0.55)  # everything uncertain: the median stays uncertain
+    logits = logits_from(two_class_map(top, label))
+    maps = confidence_maps(logits, INPUT, 8, PolicySettings(edge_smoothing=True))
+    assert np.all(maps == quantise(0.55))
+
+
+def test_label_edges_marks_both_sides_of_a_boundary():
+    label = np.zeros((4, 6), int)
+    label[:, 3:] = 1
+    edges = label_edges(label)
+    assert edges[:, 2].all() and edges[:, 3].all()
+    assert not edges[:, [0, 1, 4, 5]].any()
+
+
+def test_entropy_confidence_extremes():
+    uniform = torch.full((1, 4, 2, 2), 0.25)
+    one_hot = torch.zeros((1, 4, 2, 2))
+    one_hot[:, 2] = 1.0
+    assert torch.allclose(entropy_confidence(uniform), torch.zeros(1, 2, 2), atol=1e-6)
+    assert torch.allclose(entropy_confidence(one_hot), torch.ones(1, 2, 2), atol=1e-6)
+
+
+def test_entropy_measure_ranks_peaked_maps_higher():
+    flat = np.full((2, H, W), 0.5)
+    peaked = two_class_map(np.full((H, W), 0.99), np.zeros((H, W), int))
+    settings = PolicySettings(confidence="entropy", edge_smoothing=False)
+    low = image_confidence(confidence_histograms(logits_from(flat), INPUT, 8, settings), 0.5)[0]
+    high = image_confidence(confidence_histograms(logits_from(peaked), INPUT, 8, settings), 0.5)[0]
+    assert low == 0.0 and high == 1.0
+
+
+def test_quantise_matches_confidence_rounding():
+    assert quantise(0.0) == 0 and quantise(1.0) == 255
+    assert quantise(0.9) == round(0.9 * 255)
+    np.testing.assert_array_equal(quantise(np.array([0.0, 0.5, 1.0])), [0, 128, 255])
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="th_pix value 1.5"):
+        ExitConfig(["a", "final"], [0.9, 1.5], [0.5, 0.5])
+    with pytest.raises(ConfigError, match="need 2 th_pix"):
+        ExitConfig(["a", "final"], [0.9], [0.5, 0.5])
+    with pytest.raises(ConfigError, match="exactly one exit"):
+        ExitConfig(["a", "final"], mode="static")
+    with pytest.raises(ConfigError, match="unknown mode"):
+        ExitConfig(["final"], mode="anytime")
+    with pytest.raises(ConfigError, match="unknown confidence measure"):
+        PolicySettings(confidence="margin")
+
+
+def test_config_json_round_trip(tmp_path):
+    config = ExitConfig(["layer2:fcn-c64-b0", "final"], [0.8, 0.9], [0.7, 0.0],
+                        policy=PolicySettings(confidence="entropy", edge_smoothing=False))
+    config.save(tmp_path / "c.json")
+    assert ExitConfig.load(tmp_path / "c.json") == config
+    (tmp_path / "bad.json").write_text('{"format_version": 7, "exits": ["final"]}')
+    with pytest.raises(ConfigError, match="bad.json: unknown exit-config format version 7"):
+        ExitConfig.load(tmp_path / "bad.json")
