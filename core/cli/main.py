@@ -13,7 +13,7 @@ from core.jobs import Cancelled
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mess",
-        description="MESS Studio: multi-exit semantic segmentation networks: convert, evaluate, search, run.",
+        description="MESS Studio: multi-exit semantic segmentation networks.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (commands := load_commands()):

@@ -39,8 +39,8 @@ class HeadConfig:
             raise ConfigError(f"unknown head type '{self.kind}' (known: {', '.join(HEAD_TYPES.names())})")
         if self.crm not in CRM_CHOICES:
             raise ConfigError(f"unknown channel reduction '{self.crm}' (known: {', '.join(CRM_CHOICES)})")
-        if not 0 <= self.blocks <= MAX_EXTRA_BLOCKS:
-            raise ConfigError(f"extra blocks must be 0..{MAX_EXTRA_BLOCKS}, got {self.blocks}")
+        if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or not 0 <= self.blocks <= MAX_EXTRA_BLOCKS:
+            raise ConfigError(f"extra blocks must be a whole number 0..{MAX_EXTRA_BLOCKS}, got {self.blocks!r}")
 
     def key(self) -> str:
         """A short name such as ``fcn-c128-b2-rdi``, stable across versions."""
@@ -48,9 +48,9 @@ class HeadConfig:
 
     @classmethod
     def parse(cls, key: str) -> "HeadConfig":
-        match = _KEY_PATTERN.match(key)
+        match = _KEY_PATTERN.fullmatch(key)
         if not match:
-            raise ConfigError(f"head '{key}' is not of the form <type>-c<crm>-b<blocks>[-rdi], e.g. fcn-c128-b2-rdi")
+            raise ConfigError(f"head {key!r} is not of the form <type>-c<crm>-b<blocks>[-rdi], e.g. fcn-c128-b2-rdi")
         return cls(match["kind"], match["crm"], int(match["blocks"]), bool(match["rdi"]))
 
     def reduced_channels(self, in_channels: int) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from core.errors import ModelFormatError
+from core.errors import MessError, ModelFormatError
 from core.models.network import MultiExitNet
 from core.models.pretrained import read_safetensors
 from core.models.spec import ModelSpec
@@ -105,9 +105,14 @@ def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:
     if not isinstance(data, dict):
         raise ModelFormatError(f"{path}: not a model description (expected a JSON object)")
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         raise ModelFormatError(f"{path}: unknown format version {version!r} (this MESS Studio reads version {FORMAT_VERSION})")
-    spec = ModelSpec.from_json(data.get("spec") or {}, source=str(path))
+    try:
+        spec = ModelSpec.from_json(data.get("spec") or {}, source=str(path))
+    except ModelFormatError:
+        raise
+    except MessError as exc:
+        raise ModelFormatError(f"{path}: bad model spec: {exc}") from None
     info = ModelInfo(folder, data.get("provenance", {}), data.get("metrics", {}), str(data.get("weights_sha256", "")))
     return spec, info
 
@@ -129,7 +134,10 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
     if info.weights_sha256 and sha256_of(weights) != info.weights_sha256:
         raise ModelFormatError(f"{weights}: does not match the SHA-256 recorded in model.json (truncated or modified)")
     state = read_safetensors(weights)
-    net = MultiExitNet(spec)
+    try:
+        net = MultiExitNet(spec)
+    except MessError as exc:
+        raise ModelFormatError(f"{Path(folder) / MODEL_JSON}: bad model spec: {exc}") from None
     expected = net.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]

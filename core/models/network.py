@@ -69,7 +69,8 @@ class MultiExitNet(nn.Module):
     def exit_ids(self) -> list[str]:
         """Every exit, early ones in depth order, then 'final'."""
         order = {name: i for i, name in enumerate(self.exit_points)}
-        early = sorted(self._head_specs, key=lambda e: (order[self._head_specs[e].point], e))
+        attached = list(self._head_specs)
+        early = sorted(attached, key=lambda e: (order[self._head_specs[e].point], attached.index(e)))
         return early + [FINAL_EXIT]
 
     def exit_segment(self, exit_id: str) -> int:

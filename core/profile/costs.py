@@ -106,8 +106,17 @@ def measure_costs(net: MultiExitNet, input_size: tuple[int, int], device: torch.
                   progress: Callable[[int, int], None] | None = None) -> CostTable:
     """FLOPs (and, if ``latency``, measured latency) of every segment and head for one image."""
     device = torch.device(device)
+    was_training = net.training
     net = net.to(device).eval()
     image = torch.rand(1, 3, *input_size, device=device)
+    try:
+        return _measure(net, image, device, latency, warmup, repeats, progress)
+    finally:
+        net.train(was_training)
+
+
+def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, latency: bool, warmup: int,
+             repeats: int, progress: Callable[[int, int], None] | None) -> CostTable:
     segments, heads = _pieces(net, image)
     total = len(segments) + len(heads)
     costs: list[PieceCost] = []
@@ -119,7 +128,7 @@ def measure_costs(net: MultiExitNet, input_size: tuple[int, int], device: torch.
         if progress:
             progress(i + 1, total)
     return CostTable(
-        input_size=tuple(input_size),
+        input_size=(int(image.shape[-2]), int(image.shape[-1])),
         device=str(device),
         segments=costs[: len(segments)],
         heads=dict(zip(heads, costs[len(segments):])),

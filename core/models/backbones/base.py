@@ -112,7 +112,11 @@ class BackboneAdapter:
         unknown = set(options) - {"output_stride", "final_head"}
         if unknown:
             raise ConfigError(f"backbone '{self.name}' has no option '{sorted(unknown)[0]}'")
-        stride = int(options.get("output_stride", self.output_strides[0]))
+        value = options.get("output_stride", self.output_strides[0])
+        try:
+            stride = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"backbone '{self.name}': output_stride {value!r} is not an integer") from None
         if stride not in self.output_strides:
             allowed = ", ".join(map(str, self.output_strides))
             raise ConfigError(f"backbone '{self.name}' does not support output_stride {stride} (allowed: {allowed})")

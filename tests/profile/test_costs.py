@@ -1,0 +1,156 @@
+"""Per-piece costs: one entry per segment and per exit, FLOPs that add up, medians, cascades."""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from core.data.classes import CLASS_SETS
+from core.models import FINAL_EXIT, ExitHeadSpec, HeadConfig, convert_backbone
+from core.profile import costs as costs_module
+from core.profile.costs import CostTable, PieceCost, cascade_cost, measure_costs
+
+SIZE = (64, 96)
+HEAD_A = "features.6:fcn-c64-b0"
+HEAD_B = "features.12:dlb-c64-b1-rdi"
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
+                           points=["features.6"], input_size=SIZE)
+    net.add_heads([ExitHeadSpec("features.12", HeadConfig("dlb", "64", 1, rdi=True))])
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def table(net) -> CostTable:
+    return measure_costs(net, SIZE, "cpu", latency=False)
+
+
+def counted_gflops(net, exits, size=SIZE) -> float:
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        net(torch.rand(1, 3, *size), exits=exits)
+    return counter.get_total_flops() / 1e9
+
+
+def test_one_piece_per_segment_and_per_exit(net, table):
+    assert net.exit_ids() == [HEAD_A, HEAD_B, FINAL_EXIT]
+    assert len(table.segments) == len(net.segments) > 1
+    assert list(table.heads) == net.exit_ids()
+    assert all(isinstance(p, PieceCost) for p in table.segments + list(table.heads.values()))
+    assert all(p.gflops > 0 for p in table.segments + list(table.heads.values()))
+    assert table.input_size == SIZE
+    assert table.device == "cpu"
+    # latency=False measures nothing
+    assert all(p.latency_ms is None and p.latency_p10_ms is None and p.latency_p90_ms is None
+               for p in table.segments + list(table.heads.values()))
+
+
+def test_total_gflops_match_the_flop_counter(net, table):
+    total = sum(s.gflops for s in table.segments) + table.heads[FINAL_EXIT].gflops
+    reference = counted_gflops(net, [FINAL_EXIT])
+    assert reference > 0
+    assert total == pytest.approx(reference, rel=0.01)
+
+
+@pytest.mark.parametrize("exit_id", [HEAD_A, HEAD_B])
+def test_early_exit_gflops_match_the_flop_counter(net, table, exit_id):
+    prefix = sum(s.gflops for s in table.segments[: net.exit_segment(exit_id) + 1])
+    assert prefix + table.heads[exit_id].gflops == pytest.approx(counted_gflops(net, [exit_id]), rel=0.01)
+    assert cascade_cost(net, table, [exit_id], 0, "gflops") == pytest.approx(prefix + table.heads[exit_id].gflops)
+
+
+def test_deeper_exits_cost_more(net, table):
+    a = cascade_cost(net, table, [HEAD_A], 0, "gflops")
+    b = cascade_cost(net, table, [HEAD_B], 0, "gflops")
+    final = cascade_cost(net, table, [FINAL_EXIT], 0, "gflops")
+    assert a < b < final
+
+
+def test_bigger_input_costs_more(net, table):
+    big = measure_costs(net, (128, 192), "cpu", latency=False)
+    assert big.input_size == (128, 192)
+    small_total = sum(p.gflops for p in table.segments + list(table.heads.values()))
+    big_total = sum(p.gflops for p in big.segments + list(big.heads.values()))
+    assert big_total > 3 * small_total  # 4x the pixels
+    assert all(b.gflops > s.gflops for b, s in zip(big.segments, table.segments))
+
+
+def test_measured_latency_is_ordered_median(net):
+    measured = measure_costs(net, SIZE, "cpu", latency=True, warmup=1, repeats=5)
+    for piece in measured.segments + list(measured.heads.values()):
+        assert piece.latency_ms is not None and piece.latency_ms > 0
+        assert piece.latency_p10_ms <= piece.latency_ms <= piece.latency_p90_ms
+
+
+class FakeClock:
+    """perf_counter whose consecutive (start, stop) pairs last the given durations (ms), cyclically."""
+
+    def __init__(self, durations_ms):
+        self.durations = itertools.cycle(durations_ms)
+        self.now = 100.0
+        self.started = False
+
+    def perf_counter(self) -> float:
+        if self.started:
+            self.now += next(self.durations) / 1000.0
+        self.started = not self.started
+        return self.now
+
+
+def test_latency_is_the_median_not_the_mean(net, monkeypatch):
+    # per piece, 5 timings of 3, 1, 2, 50, 4 ms: median 3, mean 12
+    clock = FakeClock([3.0, 1.0, 2.0, 50.0, 4.0])
+    monkeypatch.setattr(costs_module, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+    measured = measure_costs(net, SIZE, "cpu", latency=True, warmup=2, repeats=5)
+    for piece in measured.segments + list(measured.heads.values()):
+        assert piece.latency_ms == pytest.approx(3.0)
+        assert 1.0 <= piece.latency_p10_ms <= 3.0
+        assert 3.0 <= piece.latency_p90_ms <= 50.0
+        assert piece.latency_p10_ms < piece.latency_p90_ms
+
+
+def test_progress_reports_every_piece(net):
+    calls = []
+    measure_costs(net, SIZE, "cpu", latency=False, progress=lambda done, total: calls.append((done, total)))
+    total = len(net.segments) + len(net.exit_ids())
+    assert calls == [(i, total) for i in range(1, total + 1)]
+
+
+def test_cascade_cost_adds_every_head_on_the_way(net, table):
+    segments_to_final = sum(s.gflops for s in table.segments)
+    left_at_final = cascade_cost(net, table, [HEAD_A, FINAL_EXIT], 1, "gflops")
+    assert left_at_final == pytest.approx(segments_to_final + table.heads[HEAD_A].gflops + table.heads[FINAL_EXIT].gflops)
+    left_at_a = cascade_cost(net, table, [HEAD_A, FINAL_EXIT], 0, "gflops")
+    prefix_a = sum(s.gflops for s in table.segments[: net.exit_segment(HEAD_A) + 1])
+    assert left_at_a == pytest.approx(prefix_a + table.heads[HEAD_A].gflops)
+    three = cascade_cost(net, table, [HEAD_A, HEAD_B, FINAL_EXIT], 2, "gflops")
+    assert three == pytest.approx(left_at_final + table.heads[HEAD_B].gflops)
+
+
+def test_cascade_cost_of_latency():
+    # a hand-made table: the sum must pick exactly the right pieces
+    table = CostTable(
+        input_size=SIZE, device="cpu",
+        segments=[PieceCost(1.0, 10.0), PieceCost(2.0, 20.0), PieceCost(4.0, 40.0)],
+        heads={"a": PieceCost(0.1, 1.0), "b": PieceCost(0.2, 2.0), FINAL_EXIT: PieceCost(0.4, 4.0)},
+    )
+    fake = SimpleNamespace(exit_segment=lambda e: {"a": 0, "b": 1, FINAL_EXIT: 2}[e])
+    assert cascade_cost(fake, table, ["a", FINAL_EXIT], 1, "latency_ms") == pytest.approx(10 + 20 + 40 + 1 + 4)
+    assert cascade_cost(fake, table, ["a", "b", FINAL_EXIT], 1, "latency_ms") == pytest.approx(10 + 20 + 1 + 2)
+    assert cascade_cost(fake, table, ["b", FINAL_EXIT], 0, "gflops") == pytest.approx(1 + 2 + 0.2)
+
+
+def test_cost_table_json(table):
+    data = table.to_json()
+    assert data["input_size"] == list(SIZE)
+    assert len(data["segments"]) == len(table.segments)
+    assert set(data["heads"]) == set(table.heads)
+    assert set(data["segments"][0]) == {"gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms"}
