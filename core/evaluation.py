@@ -46,6 +46,30 @@ def _exit_record(cm: ConfusionMatrix, class_names: list[str]) -> dict:
     }
 
 
+def exit_confusions(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device,
+                    cancel: CancelToken | None = None, total: int | None = None,
+                    eta: ETA | None = None) -> Job[dict[str, ConfusionMatrix]]:
+    """Job: a confusion matrix for every exit of ``net`` over ``dataset``, one forward pass per image."""
+    cancel = cancel or CancelToken()
+    eta = eta or ETA()
+    total = total or len(dataset)
+    classes = net.spec.classes
+    matrices = {e: ConfusionMatrix(classes.num_classes, classes.ignore_index) for e in net.exit_ids()}
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            for i, (image, mask) in enumerate(_items(dataset)):
+                cancel.check()
+                for exit_id, logits in net(image.to(device)).items():
+                    matrices[exit_id].update(logits.argmax(dim=1).cpu(), mask)
+                yield Progress("exits", i + 1, total, f"all exits, image {i + 1}/{len(dataset)}",
+                               {"eta_s": eta.seconds_left(i + 1, total)})
+    finally:
+        net.train(was_training)
+    return matrices
+
+
 def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device,
              config: ExitConfig | None = None, costs: CostTable | None = None,
              cancel: CancelToken | None = None, model_name: str = "", split: str = "") -> Job[dict]:
@@ -60,18 +84,10 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
     if costs is None:
         yield Progress("profile", 0, 1, f"measuring cost of every segment and head at {size[1]}x{size[0]}")
         costs = measure_costs(net, size, device)
-    exit_ids = net.exit_ids()
-    matrices = {e: ConfusionMatrix(classes.num_classes, classes.ignore_index) for e in exit_ids}
     total = len(dataset) * (2 if config else 1)
     eta = ETA()
-    with torch.no_grad():
-        for i, (image, mask) in enumerate(_items(dataset)):
-            cancel.check()
-            outputs = net(image.to(device))
-            for exit_id, logits in outputs.items():
-                matrices[exit_id].update(logits.argmax(dim=1).cpu(), mask)
-            yield Progress("exits", i + 1, total, f"all exits, image {i + 1}/{len(dataset)}",
-                           {"eta_s": eta.seconds_left(i + 1, total)})
+    matrices = yield from exit_confusions(net, dataset, device, cancel, total, eta)
+    exit_ids = net.exit_ids()
 
     exits = []
     for exit_id in exit_ids:

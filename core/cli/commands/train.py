@@ -1,0 +1,98 @@
+"""mess train: two-stage MESS training as a resumable job (DDP under torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.cli.commands import COMMANDS, Command
+from core.cli.common import parse_size
+from core.cli.progress import ProgressBar
+from core.device import DEVICE_CHOICES
+from core.jobs import CancelToken, run_job
+from core.models import BACKBONES
+from core.train.config import TrainConfig
+from core.train.trainer import Trainer
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig(data="", out="")
+    parser.add_argument("--data", help="labelled dataset folder (CamVid, image/mask folders, Cityscapes or VOC layout)")
+    parser.add_argument("--out", required=True, help="run folder (new or empty; with --resume, the run to continue)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--backbone", default=defaults.backbone, help=f"one of {', '.join(BACKBONES.names())}")
+    parser.add_argument("--stage", default=defaults.stage, choices=("1", "2", "all"))
+    parser.add_argument("--epochs", type=int, help=f"epochs of each stage run (default {defaults.epochs_stage1} "
+                                                   f"for stage 1, {defaults.epochs_stage2} for stage 2)")
+    parser.add_argument("--stage2-epochs", type=int, help="epochs of stage 2 when it differs from --epochs")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per step and process")
+    parser.add_argument("--train-size", type=parse_size, help="resize training images to HxW before augmentation")
+    parser.add_argument("--crop", type=parse_size, default=defaults.crop, help="training crop HxW (default 360x480)")
+    parser.add_argument("--eval-size", type=parse_size, help="validation size HxW (default: native)")
+    parser.add_argument("--optimizer", default=defaults.optimizer, choices=("sgd", "adamw"))
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="stage-1 learning rate")
+    parser.add_argument("--lr-stage2", type=float, default=defaults.lr_stage2, help="stage-2 learning rate")
+    parser.add_argument("--loss", default=defaults.loss, choices=("weighted_ce", "ohem", "ce"))
+    parser.add_argument("--stage2-heads", default=defaults.stage2_heads,
+                        help="head preset or comma-separated heads trained in stage 2 at every point (default wide)")
+    parser.add_argument("--output-stride", type=int, help="backbone output stride")
+    parser.add_argument("--final-head", help="final head of a plain backbone (deeplabv3, fcn, lraspp)")
+    parser.add_argument("--pretrained", help="safetensors file with torchvision-named weights for the backbone")
+    parser.add_argument("--init-model", help="model folder to start stage 2 from")
+    parser.add_argument("--unlabelled", help="images folder or video file: label-free stage 2 (self-distillation)")
+    parser.add_argument("--classes", help="class set name or classes.json (default: the dataset's)")
+    parser.add_argument("--val-limit", type=int, help="validate on the first N images only")
+    parser.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    options = {k: v for k, v in (("output_stride", args.output_stride), ("final_head", args.final_head)) if v is not None}
+    defaults = TrainConfig(data="", out="")
+    epochs1 = args.epochs or defaults.epochs_stage1
+    epochs2 = args.stage2_epochs or args.epochs or defaults.epochs_stage2
+    return TrainConfig(
+        data=args.data or "", out=args.out, backbone=args.backbone, backbone_options=options, classes=args.classes,
+        stage=args.stage, epochs_stage1=epochs1, epochs_stage2=epochs2, batch_size=args.batch_size,
+        train_size=args.train_size, crop=args.crop, eval_size=args.eval_size, optimizer=args.optimizer, lr=args.lr,
+        lr_stage2=args.lr_stage2, loss=args.loss, stage2_heads=args.stage2_heads, pretrained=args.pretrained,
+        init_model=args.init_model, unlabelled=args.unlabelled, val_limit=args.val_limit, workers=args.workers,
+        seed=args.seed, device=args.device, amp=not args.no_amp,
+    )
+
+
+class TrainProgress(ProgressBar):
+    """The progress bar, plus a line per validated epoch."""
+
+    def __call__(self, event) -> None:
+        if "val_miou" in event.metrics and self.enabled_lines:
+            val = event.metrics["val_miou"]
+            final = val.get("final")
+            best = max((v for k, v in val.items() if k != "final"), default=None)
+            text = f"stage {event.metrics['stage']} epoch {event.metrics['epoch']}/{event.metrics['epochs']}: "
+            text += f"val mIoU final {final:.2f}" if final is not None else "no validation"
+            if best is not None:
+                text += f", best early exit {best:.2f}"
+            self.stream.write(("\n" if self.live else "") + text + "\n")
+            return
+        if event.stage.startswith("stage") or not self.quiet:
+            super().__call__(event)
+
+    @property
+    def enabled_lines(self) -> bool:
+        return not self.quiet
+
+
+def run(args: argparse.Namespace) -> int:
+    trainer = Trainer(config_from_args(args), resume=args.resume, cancel=CancelToken())
+    quiet = args.quiet or not trainer.ctx.is_main
+    model = run_job(trainer.run(), TrainProgress(quiet=quiet))
+    if trainer.ctx.is_main:
+        print(f"trained model: {model}", file=sys.stdout)
+    return 0
+
+
+COMMANDS.add("train", Command("train", "two-stage MESS training (resumable; DDP under torchrun)", configure, run))

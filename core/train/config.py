@@ -1,0 +1,98 @@
+"""TrainConfig: every setting of a two-stage MESS training run, as versioned JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.models.heads import HEAD_PRESETS, HeadConfig
+
+TRAIN_FORMAT_VERSION = 1
+STAGES = ("1", "2", "all")
+OPTIMIZERS = ("sgd", "adamw")
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    backbone: str = "lraspp_mobilenet_v3_large"
+    backbone_options: dict = field(default_factory=dict)
+    classes: str | None = None          # class set name or classes.json; default: the dataset's
+    layout: str | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    stage: str = "all"
+    epochs_stage1: int = 100
+    epochs_stage2: int = 30
+    batch_size: int = 8
+    train_size: tuple[int, int] | None = None   # resize (H, W) before augmentation; None = native
+    crop: tuple[int, int] = (360, 480)
+    scale: tuple[float, float] = (0.5, 2.0)
+    eval_size: tuple[int, int] | None = None
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    lr_stage2: float = 0.01
+    weight_decay: float = 1e-4
+    momentum: float = 0.9
+    warmup_iters: int = 200
+    loss: str = "weighted_ce"
+    stage1_head: str = "fcn-c64-b0"
+    stage1_early_weight: float = 1.0
+    stage2_heads: str = "wide"
+    distill_alpha: float = 1.0
+    distill_temperature: float = 1.5
+    unlabelled: str | None = None
+    pretrained: str | None = None       # safetensors with torchvision names
+    init_model: str | None = None       # model folder to start stage 2 from
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    workers: int = 0
+    val_limit: int | None = None
+    format_version: int = TRAIN_FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ConfigError(f"--stage {self.stage}: choose 1, 2 or all")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer '{self.optimizer}': choose {' or '.join(OPTIMIZERS)}")
+        for name in ("epochs_stage1", "epochs_stage2", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self.stage2_head_configs()
+        HeadConfig.parse(self.stage1_head)
+        for name in ("train_size", "crop", "eval_size", "scale"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, tuple(value))
+
+    def stage2_head_configs(self) -> list[HeadConfig]:
+        if self.stage2_heads in HEAD_PRESETS:
+            return list(HEAD_PRESETS.get(self.stage2_heads))
+        return [HeadConfig.parse(k.strip()) for k in self.stage2_heads.split(",") if k.strip()]
+
+    def runs_stage(self, stage: int) -> bool:
+        return self.stage == "all" or self.stage == str(stage)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict, source: str = "run.json") -> "TrainConfig":
+        if data.get("format_version") != TRAIN_FORMAT_VERSION:
+            raise ConfigError(f"{source}: unknown training-config format version {data.get('format_version')!r}")
+        known = {f.name for f in fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise ConfigError(f"{source}: malformed training config ({exc})") from None
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        try:
+            return cls.from_json(json.loads(Path(path).read_text()), source=str(path))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the run's config ({exc})") from None

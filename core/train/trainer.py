@@ -1,0 +1,400 @@
+"""Two-stage MESS training as a resumable, cancellable job (method section 3).
+
+Stage 1 (exit-aware backbone training): the whole network learns from the
+final exit plus ONE early exit per iteration, rotating over the candidate
+points, each with a lightweight head; the stage-1 heads are dropped after.
+
+Stage 2 (frozen backbone): backbone and final head are frozen (BatchNorm
+statistics too); many heads from the design space at every candidate point
+train together from one backbone pass per batch, with positive-filtering
+distillation from the final exit (or, with unlabelled data, self-distillation
+alone). Per-head validation mIoU goes into the model's model.json.
+
+A run folder holds run.json (the resolved config), metrics.jsonl (one JSON
+line per event), checkpoints/ (one per stage, rewritten atomically every
+epoch), stage1-model/ and model/ (model folders). ``resume`` continues a run
+killed at any moment from its last checkpoint, and ends with the same weights
+as a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from core.data import CLASS_SETS, ClassSet, load_class_set
+from core.errors import ConfigError, DataError
+from core.evaluation import exit_confusions
+from core.jobs import ETA, CancelToken, Cancelled, Job, Progress
+from core.models import ExitHeadSpec, HeadConfig, MultiExitNet, convert_backbone, load_model, save_model
+from core.models.io import write_json_atomic
+from core.models.spec import FINAL_EXIT
+from core.train.checkpoint import load_checkpoint, read_info, save_checkpoint
+from core.train.config import TrainConfig
+from core.train.data import label_counts, make_loader, training_set, validation_set
+from core.train.distributed import DistContext, init_distributed
+from core.train.losses import (
+    SEGMENTATION_LOSSES,
+    class_weights_from_counts,
+    positive_filtering_loss,
+    self_distillation_loss,
+)
+from core.train.schedule import poly_lr
+
+RUN_JSON = "run.json"
+METRICS = "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / RUN_JSON
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / METRICS
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    def checkpoint(self, stage: int) -> Path:
+        return self.checkpoints / f"stage{stage}.safetensors"
+
+    @property
+    def stage1_model(self) -> Path:
+        return self.root / "stage1-model"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model"
+
+
+def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, RunFolder]:
+    """Check the output folder before any work; on resume, the stored config wins."""
+    folder = RunFolder(Path(config.out))
+    if resume:
+        if not folder.config.is_file():
+            raise ConfigError(f"{folder.root}: no run to resume (no {RUN_JSON})")
+        stored = TrainConfig.load(folder.config)
+        stored.out = str(folder.root)
+        return stored, folder
+    if folder.config.is_file():
+        raise ConfigError(f"{folder.root}: holds another run ({RUN_JSON}); use --resume to continue it, or another --out")
+    if folder.root.exists() and any(folder.root.iterdir()):
+        raise ConfigError(f"{folder.root}: folder is not empty; choose an empty or new --out")
+    return config, folder
+
+
+def _class_set(config: TrainConfig, dataset_classes: ClassSet | None) -> ClassSet:
+    if config.classes:
+        return CLASS_SETS.get(config.classes) if config.classes in CLASS_SETS else load_class_set(config.classes)
+    if dataset_classes is None:
+        raise ConfigError("no class set: give --classes")
+    return dataset_classes
+
+
+class MetricsLog:
+    """metrics.jsonl: one JSON object per line; trimmed back to the checkpoint on resume."""
+
+    def __init__(self, path: Path, enabled: bool) -> None:
+        self.path = path
+        self.enabled = enabled
+
+    def write(self, record: dict) -> None:
+        if self.enabled:
+            with open(self.path, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+                handle.flush()
+
+    def trim(self, keep) -> None:
+        if not self.enabled or not self.path.is_file():
+            return
+        lines = [line for line in self.path.read_text().splitlines() if line.strip()]
+        kept = [line for line in lines if keep(json.loads(line))]
+        self.path.write_text("".join(line + "\n" for line in kept))
+
+
+def _build_optimizer(config: TrainConfig, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def _validate(net: MultiExitNet, config: TrainConfig, device: torch.device, cancel: CancelToken) -> dict[str, float]:
+    mean, std = net.spec.mean, net.spec.std
+    dataset = validation_set(config, mean, std)
+    if dataset is None or len(dataset) == 0:
+        return {}
+    matrices = yield from exit_confusions(net, dataset, device, cancel)
+    return {exit_id: 100.0 * cm.mean_iou() for exit_id, cm in matrices.items()}
+
+
+class Trainer:
+    """One training run; ``run()`` is the job."""
+
+    def __init__(self, config: TrainConfig, resume: bool = False, cancel: CancelToken | None = None,
+                 context: DistContext | None = None) -> None:
+        self.config, self.folder = prepare_run(config, resume)
+        self.resume = resume
+        self.cancel = cancel or CancelToken()
+        self.ctx = context or init_distributed(self.config.device)
+        self.device = self.ctx.device
+        self.log = MetricsLog(self.folder.metrics, self.ctx.is_main)
+        self.amp = bool(self.config.amp and self.device.type == "cuda")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+
+    # --- set-up ----------------------------------------------------------------------
+    def _check_inputs(self) -> ClassSet:
+        """Every check that can fail on the user's input, before any work starts."""
+        config = self.config
+        if not config.data and not config.unlabelled:
+            raise ConfigError("give --data DIR (labelled) or --unlabelled DIR|VIDEO")
+        if config.unlabelled and config.runs_stage(1):
+            raise ConfigError("--unlabelled trains stage 2 only (self-distillation): use --stage 2 with --init-model DIR")
+        if config.runs_stage(2) and not config.runs_stage(1) and not config.init_model:
+            raise ConfigError("--stage 2 needs --init-model DIR (a model folder whose backbone is trained)")
+        init_classes = load_model(config.init_model)[0].spec.classes if config.init_model else None
+        dataset_classes = None
+        if not config.unlabelled:
+            from core.data import open_dataset
+
+            labelled = open_dataset(config.data, config.train_split, layout=config.layout)
+            if len(labelled) == 0:
+                raise DataError(f"{config.data}: the '{config.train_split}' split is empty")
+            dataset_classes = labelled.classes
+        elif not Path(config.unlabelled).exists():
+            raise DataError(f"{config.unlabelled}: not found")
+        classes = _class_set(config, dataset_classes or init_classes)
+        for source, other in ((config.data, dataset_classes), (config.init_model, init_classes)):
+            if other is not None and other.num_classes != classes.num_classes:
+                raise DataError(f"{source}: has {other.num_classes} classes, the run uses {classes.num_classes}")
+        return classes
+
+    def _write_run_json(self) -> None:
+        if self.ctx.is_main and not self.resume:
+            self.folder.root.mkdir(parents=True, exist_ok=True)
+            self.folder.checkpoints.mkdir(exist_ok=True)
+            write_json_atomic(self.folder.config, self.config.to_json())
+        self.ctx.barrier()
+
+    def _class_weights(self, classes: ClassSet) -> torch.Tensor | None:
+        if self.config.loss == "ce" or self.config.unlabelled:
+            return None
+        cache = self.folder.root / "class_weights.json"
+        if cache.is_file():
+            return torch.tensor(json.loads(cache.read_text())["weights"], dtype=torch.float32, device=self.device)
+        from core.data import open_dataset
+
+        counts = label_counts(open_dataset(self.config.data, self.config.train_split, layout=self.config.layout))
+        weights = class_weights_from_counts(counts)
+        if self.ctx.is_main:
+            write_json_atomic(cache, {"pixel_counts": counts.tolist(), "weights": weights.tolist()})
+        return weights.to(self.device)
+
+    # --- the job ---------------------------------------------------------------------
+    def run(self) -> Job[Path]:
+        """Job: train the stages the config asks for; returns the final model folder."""
+        SEGMENTATION_LOSSES.get(self.config.loss)
+        classes = self._check_inputs()
+        self._write_run_json()
+        if self.resume:
+            yield Progress("resume", 0, 1, f"resuming {self.folder.root}")
+        torch.manual_seed(self.config.seed)
+        result = self.folder.model
+        try:
+            if self.config.runs_stage(1):
+                result = yield from self._stage1(classes)
+            if self.config.runs_stage(2):
+                result = yield from self._stage2(classes)
+        finally:
+            self.ctx.close()
+        return result
+
+    def _restore(self, stage: int, net: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, int]:
+        """(next epoch, global step) from the stage's checkpoint, or (0, 0)."""
+        path = self.folder.checkpoint(stage)
+        epoch, step = 0, 0
+        if self.resume and path.is_file():
+            state, info = load_checkpoint(path, optimizer, self.scaler)
+            net.load_state_dict(state)
+            epoch, step = int(info["epoch"]) + 1, int(info["step"])
+        if self.resume:
+            # Lines written after the checkpoint (a kill between the two) are dropped: they are redone.
+            self.log.trim(lambda r: r.get("stage", 0) < stage or (r.get("stage") == stage and r.get("epoch", -1) < epoch))
+        return epoch, step
+
+    def _stage_done(self, stage: int, epochs: int) -> bool:
+        path = self.folder.checkpoint(stage)
+        if not (self.resume and path.is_file()):
+            return False
+        return int(read_info(path)["epoch"]) + 1 >= epochs and (
+            self.folder.stage1_model if stage == 1 else self.folder.model).joinpath("model.json").is_file()
+
+    def _loop(self, stage: int, net: MultiExitNet, trainable: nn.Module, optimizer: torch.optim.Optimizer,
+              epochs: int, base_lr: float, dataset, step_loss) -> Job[dict[str, float] | None]:
+        """The epoch/step loop shared by both stages; returns the last validation (rank 0), if it ran one."""
+        config = self.config
+        loader, sampler = make_loader(dataset, config.batch_size, config.seed, self.ctx.rank,
+                                      self.ctx.world_size, config.workers)
+        steps_per_epoch = len(loader)
+        total_steps = epochs * steps_per_epoch
+        start_epoch, step = self._restore(stage, net, optimizer)
+        eta = ETA()
+        steps_done_here = 0
+        val = None
+        for epoch in range(start_epoch, epochs):
+            sampler.set_epoch(epoch)
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(epoch)
+            self._train_mode(stage, net)
+            losses, seen, started = [], 0, time.monotonic()
+            for batch in loader:
+                if self.ctx.broadcast_flag(self.cancel.cancelled):
+                    raise Cancelled("cancelled")
+                lr = poly_lr(base_lr, step, total_steps, config.warmup_iters)
+                _set_lr(optimizer, lr)
+                image = batch["image"].to(self.device, non_blocking=True)
+                mask = batch["mask"].to(self.device, non_blocking=True) if "mask" in batch else None
+                with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+                    loss, parts = step_loss(trainable, image, mask, step)
+                optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                self.scaler.step(optimizer)
+                self.scaler.update()
+                step += 1
+                steps_done_here += 1
+                seen += image.shape[0] * self.ctx.world_size
+                losses.append(float(loss.detach()))
+                elapsed = time.monotonic() - started
+                yield Progress(f"stage{stage}", step, total_steps, f"epoch {epoch + 1}/{epochs}", {
+                    "stage": stage, "epoch": epoch + 1, "epochs": epochs, "step": step, "loss": losses[-1],
+                    **parts, "lr": lr, "images_per_s": seen / elapsed if elapsed > 0 else None,
+                    "eta_s": eta.seconds_left(steps_done_here, total_steps - step + steps_done_here)})
+            record = {"event": "epoch", "stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(losses)),
+                      "lr": lr, "seconds": time.monotonic() - started,
+                      "images_per_s": seen / max(1e-9, time.monotonic() - started)}
+            if self.ctx.is_main:
+                val = yield from _validate(net, config, self.device, self.cancel)
+                record["val_miou"] = val
+                yield Progress(f"stage{stage}", step, total_steps, f"epoch {epoch + 1}/{epochs} validated",
+                               {"stage": stage, "epoch": epoch + 1, "epochs": epochs, "val_miou": val})
+                self.log.write(record)
+                save_checkpoint(self.folder.checkpoint(stage), net.state_dict(), optimizer,
+                                {"stage": stage, "epoch": epoch, "step": step}, self.scaler)
+            self.ctx.barrier()
+        return val
+
+    def _train_mode(self, stage: int, net: MultiExitNet) -> None:
+        net.train()
+        if stage == 2:
+            net.segments.eval()
+            net.final_head.eval()
+
+    def _wrap(self, module: nn.Module, find_unused: bool) -> nn.Module:
+        if not self.ctx.distributed:
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=find_unused)
+
+    # --- stage 1 ---------------------------------------------------------------------
+    def _stage1(self, classes: ClassSet) -> Job[Path]:
+        config = self.config
+        head = HeadConfig.parse(config.stage1_head)
+        net = convert_backbone(config.backbone, classes, [head], options=dict(config.backbone_options),
+                               weights=config.pretrained, input_size=config.eval_size, seed=config.seed).to(self.device)
+        if self._stage_done(1, config.epochs_stage1):
+            return self.folder.stage1_model
+        dataset = training_set(config, classes, net.spec.mean, net.spec.std)
+        weights = self._class_weights(classes)
+        seg_loss = SEGMENTATION_LOSSES.get(config.loss)
+        early = net.exit_ids()[:-1]
+        optimizer = _build_optimizer(config, list(net.parameters()), config.lr)
+        trainable = self._wrap(net, find_unused=True)
+        ignore = classes.ignore_index
+
+        def step_loss(model, image, mask, step):
+            chosen = early[step % len(early)]
+            out = model(image, exits=[FINAL_EXIT, chosen])
+            final = seg_loss(out[FINAL_EXIT].float(), mask, ignore, weights)
+            side = seg_loss(out[chosen].float(), mask, ignore, weights)
+            return final + config.stage1_early_weight * side, {"loss_final": float(final.detach()), "loss_early": float(side.detach()),
+                                                                "early_exit": chosen}
+
+        val = yield from self._loop(1, net, trainable, optimizer, config.epochs_stage1, config.lr, dataset, step_loss)
+        if self.ctx.is_main:
+            if val is None:
+                val = yield from _validate(net, config, self.device, self.cancel)
+            net.remove_heads(early)
+            val = {exit_id: v for exit_id, v in val.items() if exit_id not in early}
+            save_model(net, self.folder.stage1_model, provenance=self._provenance(1),
+                       metrics={"val_miou": val, "split": config.val_split})
+        self.ctx.barrier()
+        return self.folder.stage1_model
+
+    # --- stage 2 ---------------------------------------------------------------------
+    def _stage2(self, classes: ClassSet) -> Job[Path]:
+        config = self.config
+        source = Path(config.init_model) if config.init_model and not config.runs_stage(1) else self.folder.stage1_model
+        net, info = load_model(source, self.device)
+        if net.spec.exit_heads:
+            net.remove_heads(net.spec.exit_ids())
+        torch.manual_seed(config.seed + 2)
+        net.add_heads(ExitHeadSpec(point, head) for point in net.exit_points for head in config.stage2_head_configs())
+        net = net.to(self.device)
+        if self._stage_done(2, config.epochs_stage2):
+            return self.folder.model
+        for param in list(net.segments.parameters()) + list(net.final_head.parameters()):
+            param.requires_grad_(False)
+        dataset = training_set(config, classes, net.spec.mean, net.spec.std)
+        weights = self._class_weights(classes)
+        seg_loss = SEGMENTATION_LOSSES.get(config.loss)
+        early = net.exit_ids()[:-1]
+        optimizer = _build_optimizer(config, list(net.heads.parameters()), config.lr_stage2)
+        trainable = self._wrap(net, find_unused=False)
+        ignore = classes.ignore_index
+        alpha, temperature = config.distill_alpha, config.distill_temperature
+
+        def step_loss(model, image, mask, step):
+            out = model(image)
+            teacher = out[FINAL_EXIT].detach().float()
+            total = image.new_zeros(())
+            for exit_id in early:
+                student = out[exit_id].float()
+                if mask is None:
+                    total = total + self_distillation_loss(student, teacher, temperature)
+                else:
+                    total = total + positive_filtering_loss(student, teacher, mask, ignore, alpha, temperature,
+                                                            weights, seg_loss)
+            return total, {"loss_per_head": float(total.detach()) / len(early)}
+
+        val = yield from self._loop(2, net, trainable, optimizer, config.epochs_stage2, config.lr_stage2, dataset, step_loss)
+        if self.ctx.is_main:
+            if val is None:
+                val = yield from _validate(net, config, self.device, self.cancel)
+            metrics = {"val_miou": val, "split": config.val_split, "eval_size": config.eval_size}
+            save_model(net, self.folder.model, provenance={**self._provenance(2), "stage1": info.provenance},
+                       metrics=metrics)
+        self.ctx.barrier()
+        return self.folder.model
+
+    def _provenance(self, stage: int) -> dict:
+        return {"created_by": "mess train", "stage": stage, "trained": True, "run": str(self.folder.root),
+                "config": self.config.to_json(), "processes": self.ctx.world_size, "device": str(self.device)}
