@@ -17,7 +17,7 @@ from core.models import FINAL_EXIT, HeadConfig, convert_backbone, load_model, sa
 from core.runtime.config import ExitConfig
 
 SIZE = (64, 96)
-COMMANDS = {"convert", "eval"}
+COMMANDS = {"convert", "eval", "train"}
 
 
 def one_error_line(capsys) -> str:
@@ -98,7 +98,7 @@ def test_help_promises_no_command_that_does_not_exist(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out.lower()
-    for missing in ("search", "train", "run", "export", "profile", "video"):
+    for missing in sorted({"search", "train", "run", "export", "profile", "video"} - COMMANDS):
         assert not re.search(rf"\b{missing}\b", out), f"--help mentions '{missing}', which is not a command"
 
 
