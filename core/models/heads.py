@@ -60,7 +60,7 @@ class HeadConfig:
             return max(in_channels // 2, 8)
         if self.crm == "quarter":
             return max(in_channels // 4, 8)
-        return int(self.crm)
+        return min(in_channels, int(self.crm))  # a reduction never widens a thin feature map
 
 
 def _conv_bn_relu(cin: int, cout: int, kernel: int = 3, dilation: int = 1) -> nn.Sequential:

@@ -30,7 +30,12 @@ NUM_CLASSES = 11
 
 def expected_channels(crm: str, in_channels: int) -> int:
     return {"none": in_channels, "half": max(in_channels // 2, 8), "quarter": max(in_channels // 4, 8),
-            "64": 64, "128": 128}[crm]
+            "64": min(in_channels, 64), "128": min(in_channels, 128)}[crm]
+
+
+def test_fixed_reduction_never_widens_a_thin_feature_map():
+    assert HeadConfig("fcn", "128", 0).reduced_channels(24) == 24
+    assert HeadConfig("fcn", "64", 0).reduced_channels(960) == 64
 
 
 def convs(module: nn.Module) -> list[nn.Conv2d]:
