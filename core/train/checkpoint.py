@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 
 from core.errors import ModelFormatError
 from core.models.pretrained import read_safetensors
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
 
 def _split_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -77,11 +77,7 @@ def load_checkpoint(path: Path, optimizer: torch.optim.Optimizer | None = None,
     """Read a checkpoint; restores the optimizer, scaler and RNG states; returns (model state, info)."""
     path = Path(path)
     tensors = read_safetensors(path)
-    with safe_open(str(path), framework="pt") as handle:
-        raw = (handle.metadata() or {}).get("mess_checkpoint")
-    if raw is None:
-        raise ModelFormatError(f"{path}: not a MESS training checkpoint")
-    meta = json.loads(raw)
+    meta = _read_meta(path)
     if optimizer is not None:
         optimizer.load_state_dict(_join_optimizer(tensors, meta["optimizer"]))
     if scaler is not None and "scaler" in meta:
@@ -94,10 +90,17 @@ def load_checkpoint(path: Path, optimizer: torch.optim.Optimizer | None = None,
     return model_state, meta["info"]
 
 
-def read_info(path: Path) -> dict:
-    """The ``info`` of a checkpoint, without loading its tensors."""
-    with safe_open(str(path), framework="pt") as handle:
-        raw = (handle.metadata() or {}).get("mess_checkpoint")
+def _read_meta(path: Path) -> dict:
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get("mess_checkpoint")
+    except (SafetensorError, OSError) as exc:
+        raise ModelFormatError(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
     if raw is None:
         raise ModelFormatError(f"{path}: not a MESS training checkpoint")
-    return json.loads(raw)["info"]
+    return json.loads(raw)
+
+
+def read_info(path: Path) -> dict:
+    """The ``info`` of a checkpoint, without loading its tensors."""
+    return _read_meta(path)["info"]

@@ -103,3 +103,18 @@ def make_loader(dataset: Dataset, batch_size: int, seed: int, rank: int, world_s
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, drop_last=True,
                         persistent_workers=workers > 0, generator=torch.Generator().manual_seed(seed))
     return loader, sampler
+
+
+def count_unlabelled(path: Path) -> int:
+    """Images in an unlabelled folder, or readable frames a video claims (0 when unreadable)."""
+    if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+        capture = cv2.VideoCapture(str(path))
+        try:
+            ok, _ = capture.read()
+            return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
+        finally:
+            capture.release()
+    try:
+        return len(open_unlabelled(path))
+    except DataError:
+        return 0

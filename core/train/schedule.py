@@ -8,5 +8,5 @@ def poly_lr(base_lr: float, step: int, total_steps: int, warmup_steps: int = 0, 
     """Learning rate at ``step`` (0-based): linear warm-up from ``warmup_ratio * base_lr``, then poly decay."""
     if warmup_steps > 0 and step < warmup_steps:
         return base_lr * (warmup_ratio + (1 - warmup_ratio) * step / warmup_steps)
-    progress = min(1.0, step / max(1, total_steps))
+    progress = min(1.0, max(0, step - warmup_steps) / max(1, total_steps - warmup_steps))
     return base_lr * (1 - progress) ** power

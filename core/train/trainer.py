@@ -35,12 +35,12 @@ from core.data import CLASS_SETS, ClassSet, load_class_set
 from core.errors import ConfigError, DataError
 from core.evaluation import exit_confusions
 from core.jobs import ETA, CancelToken, Cancelled, Job, Progress
-from core.models import ExitHeadSpec, HeadConfig, MultiExitNet, convert_backbone, load_model, save_model
+from core.models import BACKBONES, ExitHeadSpec, HeadConfig, MultiExitNet, convert_backbone, load_model, save_model
 from core.models.io import write_json_atomic
 from core.models.spec import FINAL_EXIT
 from core.train.checkpoint import load_checkpoint, read_info, save_checkpoint
 from core.train.config import TrainConfig
-from core.train.data import label_counts, make_loader, training_set, validation_set
+from core.train.data import count_unlabelled, label_counts, make_loader, training_set, validation_set
 from core.train.distributed import DistContext, init_distributed
 from core.train.losses import (
     SEGMENTATION_LOSSES,
@@ -85,6 +85,8 @@ class RunFolder:
 def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, RunFolder]:
     """Check the output folder before any work; on resume, the stored config wins."""
     folder = RunFolder(Path(config.out))
+    if folder.root.exists() and not folder.root.is_dir():
+        raise ConfigError(f"{folder.root}: is a file; --out must be a new or empty folder")
     if resume:
         if not folder.config.is_file():
             raise ConfigError(f"{folder.root}: no run to resume (no {RUN_JSON})")
@@ -182,7 +184,14 @@ class Trainer:
             dataset_classes = labelled.classes
         elif not Path(config.unlabelled).exists():
             raise DataError(f"{config.unlabelled}: not found")
+        if config.runs_stage(1):
+            BACKBONES.get(config.backbone).resolve_options(dict(config.backbone_options))
         classes = _class_set(config, dataset_classes or init_classes)
+        count = len(labelled) if not config.unlabelled else count_unlabelled(Path(config.unlabelled))
+        if count < config.batch_size * self.ctx.world_size:
+            source = config.unlabelled or f"{config.data} ({config.train_split})"
+            raise DataError(f"{source}: {count} training images, fewer than one batch "
+                            f"({config.batch_size} x {self.ctx.world_size} processes)")
         for source, other in ((config.data, dataset_classes), (config.init_model, init_classes)):
             if other is not None and other.num_classes != classes.num_classes:
                 raise DataError(f"{source}: has {other.num_classes} classes, the run uses {classes.num_classes}")
@@ -257,9 +266,9 @@ class Trainer:
         steps_per_epoch = len(loader)
         total_steps = epochs * steps_per_epoch
         start_epoch, step = self._restore(stage, net, optimizer)
+        val = yield from self._validate_pending(stage, net, epochs, total_steps)
         eta = ETA()
         steps_done_here = 0
-        val = None
         for epoch in range(start_epoch, epochs):
             sampler.set_epoch(epoch)
             if hasattr(dataset, "set_epoch"):
@@ -292,14 +301,35 @@ class Trainer:
                       "lr": lr, "seconds": time.monotonic() - started,
                       "images_per_s": seen / max(1e-9, time.monotonic() - started)}
             if self.ctx.is_main:
-                val = yield from _validate(net, config, self.device, self.cancel)
-                record["val_miou"] = val
-                yield Progress(f"stage{stage}", step, total_steps, f"epoch {epoch + 1}/{epochs} validated",
-                               {"stage": stage, "epoch": epoch + 1, "epochs": epochs, "val_miou": val})
-                self.log.write(record)
+                # The epoch's training is kept before validating: a cancel or kill during validation loses
+                # nothing but the validation, which a resume redoes (see _validate_pending).
                 save_checkpoint(self.folder.checkpoint(stage), net.state_dict(), optimizer,
-                                {"stage": stage, "epoch": epoch, "step": step}, self.scaler)
+                                {"stage": stage, "epoch": epoch, "step": step, "record": record}, self.scaler)
+                val = yield from self._validate_and_log(stage, net, record, epochs, step, total_steps)
             self.ctx.barrier()
+        return val
+
+    def _validate_and_log(self, stage: int, net: MultiExitNet, record: dict, epochs: int, step: int,
+                          total_steps: int) -> Job[dict[str, float]]:
+        val = yield from _validate(net, self.config, self.device, self.cancel)
+        record = {**record, "val_miou": val}
+        yield Progress(f"stage{stage}", step, total_steps, f"epoch {record['epoch'] + 1}/{epochs} validated",
+                       {"stage": stage, "epoch": record["epoch"] + 1, "epochs": epochs, "val_miou": val})
+        self.log.write(record)
+        return val
+
+    def _validate_pending(self, stage: int, net: MultiExitNet, epochs: int, total_steps: int) -> Job[dict | None]:
+        """On resume: the checkpointed epoch's metrics line, if a kill or cancel came during its validation."""
+        path = self.folder.checkpoint(stage)
+        if not (self.resume and self.ctx.is_main and path.is_file()):
+            return None
+        info = read_info(path)
+        logged = self.folder.metrics.is_file() and any(
+            json.loads(line).get("stage") == stage and json.loads(line).get("epoch") == info["epoch"]
+            for line in self.folder.metrics.read_text().splitlines() if line.strip())
+        if logged or "record" not in info:
+            return None
+        val = yield from self._validate_and_log(stage, net, info["record"], epochs, info["step"], total_steps)
         return val
 
     def _train_mode(self, stage: int, net: MultiExitNet) -> None:
