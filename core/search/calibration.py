@@ -1,0 +1,147 @@
+"""The calibration cache (method section 6).
+
+One pass of every exit over a calibration split caches, per image and per
+exit: the confusion matrix of its prediction against the labels, and the
+256-bin histogram of its smoothed 8-bit pixel confidence for each confidence
+measure (top-1 and entropy). The image confidence at any pixel threshold,
+hence the exit any configuration takes, follows from the histograms exactly
+as the runtime computes it; a configuration's mIoU follows from summing the
+confusion matrices of the exits taken. Saved as calibration.npz in the model
+folder, tagged with the weights' SHA-256, the input size and the dataset, so
+a stale cache is detected and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.data.datasets import SegmentationDataset
+from core.errors import DataError, ModelFormatError
+from core.jobs import ETA, CancelToken, Job, Progress
+from core.models.heads import upsample_logits
+from core.models.network import MultiExitNet
+from core.runtime.policy import CONFIDENCE_MEASURES, PolicySettings, confidence_histograms
+
+CALIBRATION_FILE = "calibration.npz"
+CACHE_VERSION = 1
+
+
+@dataclass
+class CalibrationCache:
+    """Per image n and exit e: confusion[n, e] (C x C) and histograms[measure][n, e] (256)."""
+
+    exit_ids: list[str]
+    confusion: np.ndarray                 # (N, E, C, C) int64
+    histograms: dict[str, np.ndarray]     # measure -> (N, E, 256) int32
+    image_paths: list[str]
+    input_size: tuple[int, int]
+    policy: PolicySettings                # edge smoothing, scale, dilation (the measure is per histogram)
+    weights_sha256: str
+
+    @property
+    def images(self) -> int:
+        return self.confusion.shape[0]
+
+    def tag(self) -> dict:
+        return {
+            "version": CACHE_VERSION,
+            "weights_sha256": self.weights_sha256,
+            "exit_ids": self.exit_ids,
+            "input_size": list(self.input_size),
+            "policy": self.policy.to_json(),
+            "dataset": dataset_fingerprint(self.image_paths),
+        }
+
+    def save(self, path: Path) -> None:
+        from core.models.io import _atomic_write_bytes
+        import io
+
+        buffer = io.BytesIO()
+        arrays = {"confusion": self.confusion, **{f"hist_{m}": h for m, h in self.histograms.items()}}
+        np.savez_compressed(buffer, tag=np.array(json.dumps(self.tag())),
+                            image_paths=np.array(self.image_paths), **arrays)
+        _atomic_write_bytes(Path(path), buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> "CalibrationCache":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                tag = json.loads(str(data["tag"]))
+                histograms = {k[len("hist_"):]: data[k] for k in data.files if k.startswith("hist_")}
+                cache = cls(tag["exit_ids"], data["confusion"], histograms, [str(p) for p in data["image_paths"]],
+                            tuple(tag["input_size"]), PolicySettings.from_json(tag["policy"]), tag["weights_sha256"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelFormatError(f"{path}: not a readable calibration cache ({exc})") from None
+        if tag.get("version") != CACHE_VERSION:
+            raise ModelFormatError(f"{path}: calibration cache version {tag.get('version')!r} is not {CACHE_VERSION}")
+        return cache
+
+    def is_valid_for(self, weights_sha256: str, exit_ids: list[str], input_size: tuple[int, int],
+                     policy: PolicySettings, image_paths: list[str]) -> bool:
+        """False when the model, its exits, the size, the policy or the images changed: rebuild it."""
+        base = replace(policy, confidence="top1").to_json()
+        return (self.weights_sha256 == weights_sha256 and self.exit_ids == list(exit_ids)
+                and tuple(self.input_size) == tuple(input_size)
+                and replace(self.policy, confidence="top1").to_json() == base
+                and dataset_fingerprint(self.image_paths) == dataset_fingerprint(image_paths))
+
+
+def dataset_fingerprint(paths: list[str]) -> str:
+    return hashlib.sha256("\n".join(paths).encode()).hexdigest()[:16]
+
+
+def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, weights_sha256: str,
+              policy: PolicySettings | None = None, cancel: CancelToken | None = None) -> Job[CalibrationCache]:
+    """Job: run every exit once over ``dataset`` (one image at a time) and build the cache."""
+    policy = replace(policy or PolicySettings(), confidence="top1")
+    cancel = cancel or CancelToken()
+    if len(dataset) == 0:
+        raise DataError("the calibration split is empty")
+    net = net.to(device).eval()
+    classes = net.spec.classes
+    exit_ids = net.exit_ids()
+    n, e, c = len(dataset), len(exit_ids), classes.num_classes
+    confusion = np.zeros((n, e, c, c), dtype=np.int64)
+    histograms = {m: np.zeros((n, e, 256), dtype=np.int32) for m in CONFIDENCE_MEASURES}
+    by_segment: dict[int, list[int]] = {}
+    for j, exit_id in enumerate(exit_ids):
+        by_segment.setdefault(net.exit_segment(exit_id), []).append(j)
+    paths, size = [], None
+    eta = ETA()
+    with torch.no_grad():
+        for i in range(n):
+            cancel.check()
+            item = dataset[i]
+            if "mask" not in item:
+                raise DataError(f"{item['path']}: calibration needs labels (no mask found)")
+            image = item["image"].unsqueeze(0).to(device)
+            target = item["mask"].numpy().ravel()
+            image_size = (int(image.shape[-2]), int(image.shape[-1]))
+            if size is None:
+                size = image_size
+            elif image_size != size:
+                raise DataError(f"{item['path']}: is {image_size[1]}x{image_size[0]}, the others "
+                                f"{size[1]}x{size[0]}; give --input HxW to resize all")
+            paths.append(str(item["path"]))
+            valid = (target != classes.ignore_index) & (target < c)
+            x, taps, done = image, {}, -1
+            for segment in sorted(by_segment):
+                x = net.run_segments(x, done + 1, segment, taps)
+                done = segment
+                for j in by_segment[segment]:
+                    exit_id = exit_ids[j]
+                    low = net.exit_logits(exit_id, x, taps)
+                    pred = upsample_logits(low, size).argmax(dim=1).cpu().numpy().ravel()
+                    confusion[i, j] = np.bincount(c * target[valid] + pred[valid], minlength=c * c).reshape(c, c)
+                    stride = net.exit_stride(exit_id)
+                    for measure in CONFIDENCE_MEASURES:
+                        settings = replace(policy, confidence=measure)
+                        histograms[measure][i, j] = confidence_histograms(low, size, stride, settings)[0]
+            yield Progress("calibrate", i + 1, n, f"image {i + 1}/{n}", {"eta_s": eta.seconds_left(i + 1, n)})
+    return CalibrationCache(exit_ids, confusion, histograms, paths, size, policy, weights_sha256)
