@@ -10,17 +10,23 @@ the device synchronised around each timing).
 
 from __future__ import annotations
 
+import json
 import platform
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from core.device import synchronize
+from core.errors import ConfigError
 from core.models.network import MultiExitNet
+
+
+COST_TABLE_VERSION = 1
 
 
 @dataclass
@@ -46,6 +52,8 @@ class CostTable:
     heads: dict[str, PieceCost]
     device_description: str = ""
     extra: dict = field(default_factory=dict)
+    exit_ids: list[str] = field(default_factory=list)
+    weights_sha256: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -54,8 +62,40 @@ class CostTable:
             "device_description": self.device_description,
             "segments": [s.to_json() for s in self.segments],
             "heads": {k: v.to_json() for k, v in self.heads.items()},
+            "exit_ids": list(self.exit_ids),
+            "weights_sha256": self.weights_sha256,
+            "format_version": COST_TABLE_VERSION,
             **self.extra,
         }
+
+    def save(self, path: Path) -> None:
+        from core.models.io import write_json_atomic
+
+        write_json_atomic(Path(path), self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CostTable":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            if data.get("format_version") != COST_TABLE_VERSION:
+                raise ConfigError(f"{path}: unknown latency-table format version {data.get('format_version')!r}")
+            piece = lambda d: PieceCost(**{k: d.get(k) for k in ("gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms")})
+            known = {"input_size", "device", "device_description", "segments", "heads", "exit_ids", "weights_sha256",
+                     "format_version"}
+            return cls(tuple(data["input_size"]), data["device"], [piece(d) for d in data["segments"]],
+                       {k: piece(v) for k, v in data["heads"].items()}, data.get("device_description", ""),
+                       {k: v for k, v in data.items() if k not in known}, list(data.get("exit_ids", [])),
+                       data.get("weights_sha256", ""))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the latency table ({exc.strerror})") from None
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{path}: not a latency table ({type(exc).__name__}: {exc})") from None
+
+    def check_matches(self, net: MultiExitNet, source: str = "latency table") -> None:
+        """Refuse a table measured on another model (other exits or another number of segments)."""
+        if self.exit_ids != net.exit_ids() or len(self.segments) != len(net.segments):
+            raise ConfigError(f"{source}: measured on another model (its exits and segments differ from this model's)")
 
 
 def describe_device(device: torch.device) -> str:
@@ -133,7 +173,22 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
         segments=costs[: len(segments)],
         heads=dict(zip(heads, costs[len(segments):])),
         device_description=describe_device(device),
+        exit_ids=net.exit_ids(),
+        extra=_memory(device),
     )
+
+
+def _memory(device: torch.device) -> dict:
+    """Peak memory: the CUDA allocator's peak on a GPU; the process's peak resident size on a CPU."""
+    if device.type == "cuda":
+        return {"peak_memory_mb": torch.cuda.max_memory_allocated(device) / 2**20, "peak_memory_kind": "cuda allocator"}
+    try:
+        import resource
+
+        return {"peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_memory_kind": "process peak resident set"}
+    except ImportError:
+        return {}
 
 
 def cascade_cost(net: MultiExitNet, table: CostTable, exits: list[str], taken: int, key: str) -> float:

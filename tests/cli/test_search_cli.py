@@ -1,0 +1,107 @@
+"""mess profile and mess search, end to end on a tiny model and dataset."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from core.cli.main import main
+from core.runtime.config import ExitConfig
+
+SIZE = (48, 64)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("search-cli")
+    data = root / "data"
+    for folder in ("val", "valannot"):
+        (data / folder).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        label = np.full(SIZE, 3, np.uint8)
+        label[: 10 + 5 * i] = 0
+        image = rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8)
+        cv2.imwrite(str(data / "val" / f"{i}.png"), image)
+        cv2.imwrite(str(data / "valannot" / f"{i}.png"), label)
+    model = root / "model"
+    assert main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(model), "--heads", "light",
+                 "--points", "features.3,features.10", "--input", "48x64"]) == 0
+    table = root / "latency.json"
+    assert main(["profile", "--model", str(model), "--out", str(table), "--repeats", "2", "--warmup", "1"]) == 0
+    return root, data, model, table
+
+
+def test_profile_writes_a_latency_table(setup):
+    _, _, model, table = setup
+    data = json.loads(table.read_text())
+    assert data["input_size"] == list(SIZE)
+    assert len(data["segments"]) >= 2 and "final" in data["heads"]
+    for piece in data["segments"] + list(data["heads"].values()):
+        assert piece["gflops"] > 0 and piece["latency_p10_ms"] <= piece["latency_ms"] <= piece["latency_p90_ms"]
+    assert data["device_description"] and data["peak_memory_mb"] > 0
+
+
+def test_search_writes_a_config_that_eval_runs_as_predicted(setup, tmp_path, capsys):
+    root, data, model, table = setup
+    config_path, pareto_path = tmp_path / "config.json", tmp_path / "pareto.json"
+    assert main(["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
+                 "--max-drop", "100", "--cost", "gflops", "--out", str(config_path), "--pareto", str(pareto_path),
+                 "--quiet"]) == 0
+    saved = json.loads(config_path.read_text())
+    assert set(saved["predicted"]) >= {"miou", "mean_latency_ms", "mean_gflops"}
+    assert (model / "calibration.npz").is_file()
+    pareto = json.loads(pareto_path.read_text())
+    assert pareto["configs_evaluated"] > 10 and pareto["search_seconds"] > 0
+    assert all(set(p) >= {"miou", "mean_latency_ms", "mean_gflops", "config"} for p in pareto["front"])
+    ExitConfig.from_json(saved)  # the file is a valid exit configuration
+    report_path = tmp_path / "eval.json"
+    assert main(["eval", "--model", str(model), "--data", str(data), "--config", str(config_path),
+                 "--json", str(report_path), "--quiet"]) == 0
+    measured = json.loads(report_path.read_text())["config"]
+    assert measured["miou"] == pytest.approx(saved["predicted"]["miou"], abs=1e-6)
+    assert measured["mean_gflops"] == pytest.approx(saved["predicted"]["mean_gflops"], rel=1e-9)
+    assert measured["exit_fractions"] == pytest.approx(saved["predicted"]["exit_fractions"])
+
+
+def test_infeasible_budget_names_the_cheapest_alternative(setup, tmp_path, capsys):
+    _, data, model, table = setup
+    code = main(["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
+                 "--budget-gflops", "0.000001", "--out", str(tmp_path / "c.json"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "no configuration fits" in err and "the cheapest" in err
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_latency_table_of_another_model_is_refused(setup, tmp_path, capsys):
+    root, data, model, _ = setup
+    other = tmp_path / "other"
+    assert main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(other), "--heads", "light",
+                 "--points", "features.6", "--input", "48x64"]) == 0
+    other_table = tmp_path / "other.json"
+    assert main(["profile", "--model", str(other), "--out", str(other_table), "--repeats", "1", "--warmup", "0"]) == 0
+    capsys.readouterr()
+    code = main(["search", "--model", str(model), "--data", str(data), "--latency-table", str(other_table),
+                 "--budget-ms", "1000", "--out", str(tmp_path / "c.json"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "measured on another model" in err
+
+
+def test_stale_calibration_cache_is_rebuilt(setup, tmp_path, capsys):
+    _, data, model, table = setup
+    args = ["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
+            "--max-drop", "100", "--out", str(tmp_path / "c.json"), "--quiet"]
+    assert main(args) == 0
+    cache = model / "calibration.npz"
+    before = cache.stat().st_mtime_ns
+    capsys.readouterr()
+    code = main(args + ["--input", "32x48"])  # another size: the cache is stale, and so is the table
+    assert code == 2 and "measured at 64x48, the calibration images are 48x32" in capsys.readouterr().err
+    without_table = [a for a in args if a not in ("--latency-table", str(table))]
+    assert main(without_table + ["--input", "32x48"]) == 0
+    assert "stale" in capsys.readouterr().err
+    assert cache.stat().st_mtime_ns != before
