@@ -4,7 +4,9 @@ A network's cost is broken down per backbone segment and per exit head (the
 final head included), so the cost of any exit is the sum of the segment
 prefix up to it plus its head; a cascade adds every head it evaluates on the
 way. FLOPs come from ``torch.utils.flop_counter`` (a multiply-add counts as 2
-FLOPs); latency is measured (warm-up first, then the median of repeats, with
+FLOPs) and count the network only; a head's latency includes the exit
+policy run on its output (confidence map, edge smoothing, histogram), since
+the runtime pays it at every exit it evaluates. Latency is measured (warm-up first, then the median of repeats, with
 the device synchronised around each timing).
 """
 
@@ -24,6 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from core.device import synchronize
 from core.errors import ConfigError
 from core.models.network import MultiExitNet
+from core.runtime.policy import PolicySettings, confidence_histograms
 
 
 COST_TABLE_VERSION = 1
@@ -118,6 +121,13 @@ def _pieces(net: MultiExitNet, image: torch.Tensor) -> tuple[list[Callable[[], t
     return segments, heads
 
 
+def _with_policy(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tensor],
+                 size: tuple[int, int]) -> Callable[[], object]:
+    """The head followed by the exit policy on its output: what the runtime pays at every exit it evaluates."""
+    stride = net.exit_stride(exit_id)
+    return lambda: confidence_histograms(head(), size, stride, PolicySettings())
+
+
 def _flops(fn: Callable[[], torch.Tensor]) -> float:
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
@@ -160,10 +170,12 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
     segments, heads = _pieces(net, image)
     total = len(segments) + len(heads)
     costs: list[PieceCost] = []
+    size = (int(image.shape[-2]), int(image.shape[-1]))
+    timed = list(segments) + [_with_policy(net, e, fn, size) for e, fn in heads.items()]
     for i, fn in enumerate(list(segments) + list(heads.values())):
         cost = PieceCost(_flops(fn))
         if latency:
-            cost.latency_ms, cost.latency_p10_ms, cost.latency_p90_ms = _time(fn, device, warmup, repeats)
+            cost.latency_ms, cost.latency_p10_ms, cost.latency_p90_ms = _time(timed[i], device, warmup, repeats)
         costs.append(cost)
         if progress:
             progress(i + 1, total)
