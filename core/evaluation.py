@@ -22,6 +22,7 @@ from core.data.metrics import ConfusionMatrix
 from core.errors import DataError
 from core.device import synchronize
 from core.jobs import ETA, CancelToken, Job, Progress
+from core.models.heads import class_labels
 from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
 from core.profile.costs import CostTable, cascade_cost, measure_costs
@@ -62,7 +63,7 @@ def exit_confusions(net: MultiExitNet, dataset: SegmentationDataset, device: tor
             for i, (image, mask) in enumerate(_items(dataset)):
                 cancel.check()
                 for exit_id, logits in net(image.to(device)).items():
-                    matrices[exit_id].update(logits.argmax(dim=1).cpu(), mask)
+                    matrices[exit_id].update(class_labels(logits).cpu(), mask)
                 yield Progress("exits", i + 1, total, f"all exits, image {i + 1}/{len(dataset)}",
                                {"eta_s": eta.seconds_left(i + 1, total)})
     finally:

@@ -25,7 +25,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from core.device import synchronize
 from core.errors import ConfigError
+from core.models.heads import class_labels, upsample_logits
 from core.models.network import MultiExitNet
+from core.models.spec import FINAL_EXIT
 from core.runtime.policy import PolicySettings, confidence_histograms
 
 
@@ -57,6 +59,8 @@ class CostTable:
     extra: dict = field(default_factory=dict)
     exit_ids: list[str] = field(default_factory=list)
     weights_sha256: str = ""
+    # Once per image, at the exit taken: logits upsampled to the input size and turned into labels.
+    output_ms: float = 0.0
 
     def to_json(self) -> dict:
         return {
@@ -67,6 +71,7 @@ class CostTable:
             "heads": {k: v.to_json() for k, v in self.heads.items()},
             "exit_ids": list(self.exit_ids),
             "weights_sha256": self.weights_sha256,
+            "output_ms": self.output_ms,
             "format_version": COST_TABLE_VERSION,
             **self.extra,
         }
@@ -85,11 +90,11 @@ class CostTable:
                 raise ConfigError(f"{path}: unknown latency-table format version {data.get('format_version')!r}")
             piece = lambda d: PieceCost(**{k: d.get(k) for k in ("gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms")})
             known = {"input_size", "device", "device_description", "segments", "heads", "exit_ids", "weights_sha256",
-                     "format_version"}
+                     "format_version", "output_ms"}
             return cls(tuple(data["input_size"]), data["device"], [piece(d) for d in data["segments"]],
                        {k: piece(v) for k, v in data["heads"].items()}, data.get("device_description", ""),
                        {k: v for k, v in data.items() if k not in known}, list(data.get("exit_ids", [])),
-                       data.get("weights_sha256", ""))
+                       data.get("weights_sha256", ""), float(data.get("output_ms", 0.0)))
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read the latency table ({exc.strerror})") from None
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
@@ -179,6 +184,10 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
         costs.append(cost)
         if progress:
             progress(i + 1, total)
+    output_ms = 0.0
+    if latency:
+        final_logits = heads[FINAL_EXIT]()
+        output_ms = _time(lambda: class_labels(upsample_logits(final_logits, size)), device, warmup, repeats)[0]
     return CostTable(
         input_size=(int(image.shape[-2]), int(image.shape[-1])),
         device=str(device),
@@ -187,6 +196,7 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
         device_description=describe_device(device),
         exit_ids=net.exit_ids(),
         extra=_memory(device),
+        output_ms=output_ms,
     )
 
 
@@ -205,7 +215,9 @@ def _memory(device: torch.device) -> dict:
 
 def cascade_cost(net: MultiExitNet, table: CostTable, exits: list[str], taken: int, key: str) -> float:
     """Cost of an image leaving at ``exits[taken]`` of a cascade: the backbone prefix to that
-    exit plus every head evaluated on the way. ``key`` is 'gflops' or 'latency_ms'."""
+    exit plus every head evaluated on the way (plus, for latency, the output step once).
+    ``key`` is 'gflops' or 'latency_ms'."""
     last_segment = net.exit_segment(exits[taken])
     pieces = table.segments[: last_segment + 1] + [table.heads[e] for e in exits[: taken + 1]]
-    return float(sum(getattr(p, key) for p in pieces))
+    total = float(sum(getattr(p, key) for p in pieces))
+    return total + table.output_ms if key == "latency_ms" else total

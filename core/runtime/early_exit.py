@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from core.errors import ConfigError
-from core.models.heads import upsample_logits
+from core.models.heads import class_labels, upsample_logits
 from core.models.network import MultiExitNet
 from core.runtime.config import ExitConfig
 from core.runtime.policy import confidence_histograms, image_confidence
@@ -87,7 +87,7 @@ class EarlyExitRunner:
             leave = torch.from_numpy(leave_np).to(images.device)
             up = upsample_logits(low[leave], size)
             rows = active[leave]
-            labels[rows] = up.argmax(dim=1)
+            labels[rows] = class_labels(up)
             if keep_logits:
                 if logits_out is None:
                     logits_out = torch.empty((batch, up.shape[1], *size), dtype=up.dtype, device=images.device)

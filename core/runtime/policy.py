@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import ConfigError
+from core.models.heads import class_labels
 from core.registry import Registry
 
 LEVELS = 256
@@ -112,7 +113,7 @@ def confidence_maps(logits: torch.Tensor, input_hw: tuple[int, int], stride: int
     conf_u8 = (confidence * (LEVELS - 1)).round().clamp(0, LEVELS - 1).to(torch.uint8).cpu().numpy()
     if not settings.edge_smoothing:
         return conf_u8
-    labels = probs.argmax(dim=1).to(torch.int32).cpu().numpy()
+    labels = class_labels(probs).to(torch.int32).cpu().numpy()
     return np.stack([smooth_edges(c, l, stride, settings) for c, l in zip(conf_u8, labels)])
 
 

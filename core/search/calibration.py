@@ -24,7 +24,7 @@ import torch
 from core.data.datasets import SegmentationDataset
 from core.errors import DataError, ModelFormatError
 from core.jobs import ETA, CancelToken, Job, Progress
-from core.models.heads import upsample_logits
+from core.models.heads import class_labels, upsample_logits
 from core.models.network import MultiExitNet
 from core.runtime.policy import CONFIDENCE_MEASURES, PolicySettings, confidence_histograms
 
@@ -137,7 +137,7 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
                 for j in by_segment[segment]:
                     exit_id = exit_ids[j]
                     low = net.exit_logits(exit_id, x, taps)
-                    pred = upsample_logits(low, size).argmax(dim=1).cpu().numpy().ravel()
+                    pred = class_labels(upsample_logits(low, size)).cpu().numpy().ravel()
                     confusion[i, j] = np.bincount(c * target[valid] + pred[valid], minlength=c * c).reshape(c, c)
                     stride = net.exit_stride(exit_id)
                     for measure in CONFIDENCE_MEASURES:

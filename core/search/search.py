@@ -273,8 +273,8 @@ def _search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space:
                                          fractions_x[i], node.heads_ms + head_ms[j], node.heads_gf + head_gf[j],
                                          prefix_ms[j], prefix_gf[j], int(point_of[early.index(ids[j])])))
     result = SearchResult(
-        miou=np.concatenate(out.miou), mean_latency_ms=np.concatenate(out.mean_ms),
-        p95_latency_ms=np.concatenate(out.p95), mean_gflops=np.concatenate(out.gflops),
+        miou=np.concatenate(out.miou), mean_latency_ms=np.concatenate(out.mean_ms) + costs.output_ms,
+        p95_latency_ms=np.concatenate(out.p95) + costs.output_ms, mean_gflops=np.concatenate(out.gflops),
         exit_fractions=out.fractions, blocks=out.blocks, space=space, policy=cache.policy,
     )
     result.full_index = next(b[2] for b in out.blocks if b[0] == (FINAL_EXIT,))

@@ -118,6 +118,12 @@ def test_costs_add_the_prefix_and_every_head_evaluated(setup):
         heads = sum(costs.heads[e].gflops for e in config.exits[: k + 1])
         expected += fractions[exit_id] * (prefix + heads)
     assert result.mean_gflops[index] == pytest.approx(expected)
+    expected_ms = costs.output_ms  # once per image, at the exit taken
+    for k, exit_id in enumerate(config.exits):
+        prefix = sum(s.latency_ms for s in costs.segments[: net.exit_segment(exit_id) + 1])
+        expected_ms += fractions[exit_id] * (prefix + sum(costs.heads[e].latency_ms for e in config.exits[: k + 1]))
+    assert costs.output_ms > 0
+    assert result.mean_latency_ms[index] == pytest.approx(expected_ms)
 
 
 def test_pareto_front_is_exactly_the_non_dominated_set(setup):
