@@ -12,7 +12,9 @@ from core.device import DEVICE_CHOICES, select_device
 from core.evaluation import evaluate
 from core.jobs import run_job
 from core.models import load_model
+from core.errors import DataError
 from core.runtime.config import ExitConfig
+from core.runtime.early_exit import EarlyExitRunner
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,15 +52,11 @@ def run(args: argparse.Namespace) -> int:
     dataset = open_dataset(args.data, args.split, layout=args.layout,
                            transform=eval_transform(spec.mean, spec.std, args.input))
     if dataset.classes.num_classes != spec.num_classes:
-        from core.errors import DataError
-
         raise DataError(f"{args.data}: the dataset has {dataset.classes.num_classes} classes, "
                         f"the model {model_dir} has {spec.num_classes}")
     if args.limit:
         dataset.samples = dataset.samples[: args.limit]
     if config is not None:
-        from core.runtime.early_exit import EarlyExitRunner
-
         EarlyExitRunner(net, config)  # checks the configuration against the model before any work
     report = run_job(evaluate(net, dataset, device, config, model_name=str(model_dir), split=args.split),
                      ProgressBar(quiet=args.quiet))

@@ -68,7 +68,7 @@ class TrainProgress(ProgressBar):
     """The progress bar, plus a line per validated epoch."""
 
     def __call__(self, event) -> None:
-        if "val_miou" in event.metrics and self.enabled_lines:
+        if "val_miou" in event.metrics and not self.quiet:
             val = event.metrics["val_miou"]
             final = val.get("final")
             best = max((v for k, v in val.items() if k != "final"), default=None)
@@ -78,12 +78,7 @@ class TrainProgress(ProgressBar):
                 text += f", best early exit {best:.2f}"
             self.stream.write(("\n" if self.live else "") + text + "\n")
             return
-        if event.stage.startswith("stage") or not self.quiet:
-            super().__call__(event)
-
-    @property
-    def enabled_lines(self) -> bool:
-        return not self.quiet
+        super().__call__(event)
 
 
 def run(args: argparse.Namespace) -> int:
