@@ -36,8 +36,10 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def write_json(path: str | Path, data: dict) -> None:
     path = Path(path)
-    if path.parent and not path.parent.is_dir():
-        raise ConfigError(f"{path}: folder {path.parent} does not exist")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create folder {path.parent} ({exc.strerror})") from None
     write_json_atomic(path, data)
 
 

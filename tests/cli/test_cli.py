@@ -270,3 +270,11 @@ def test_eval_on_real_camvid(tmp_path, capsys, model_dir, camvid_root):
     assert report["split"] == "val"
     for row in report["exits"] + [report["final"]]:
         check_record(row)
+
+
+def test_json_output_creates_its_folder(tmp_path):
+    from core.cli.common import write_json
+
+    target = tmp_path / "new" / "deeper" / "report.json"
+    write_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
