@@ -1,0 +1,34 @@
+"""The bundled default model: present, loadable, multi-exit, trained, and the default of every command."""
+
+from __future__ import annotations
+
+import json
+
+from core.cli.common import BUNDLED_MODEL, resolve_model
+from core.cli.main import main
+from core.models import load_model
+
+
+def test_bundled_model_is_the_default_and_loads():
+    assert resolve_model(None) == BUNDLED_MODEL
+    net, info = load_model(BUNDLED_MODEL)
+    assert info.provenance["trained"] is True
+    assert (BUNDLED_MODEL / "weights.safetensors").stat().st_size < 30 * 2**20
+    assert (BUNDLED_MODEL / "MODEL_CARD.md").is_file()
+
+
+def test_bundled_model_has_several_trained_heads_at_four_or_more_points():
+    net, info = load_model(BUNDLED_MODEL)
+    early = net.exit_ids()[:-1]
+    points = {e.split(":", 1)[0] for e in early}
+    assert len(points) >= 4
+    assert all(sum(e.startswith(p + ":") for e in early) >= 2 for p in points)
+    val = info.metrics["val_miou"]
+    assert set(val) == set(net.exit_ids())  # a validation mIoU for every head and the final exit
+
+
+def test_default_model_segments_camvid(camvid_root, tmp_path):
+    report = tmp_path / "eval.json"
+    assert main(["eval", "--data", str(camvid_root), "--limit", "4", "--json", str(report), "--quiet"]) == 0
+    final = json.loads(report.read_text())["final"]
+    assert final["pixel_accuracy"] > 60.0  # an untrained network gets about 10 %
