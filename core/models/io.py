@@ -48,7 +48,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -63,7 +63,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    _atomic_write_bytes(Path(path), (json.dumps(data, indent=2) + "\n").encode())
+    write_bytes_atomic(Path(path), (json.dumps(data, indent=2) + "\n").encode())
 
 
 def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = None,

@@ -59,14 +59,15 @@ class CalibrationCache:
         }
 
     def save(self, path: Path) -> None:
-        from core.models.io import _atomic_write_bytes
         import io
+
+        from core.models.io import write_bytes_atomic
 
         buffer = io.BytesIO()
         arrays = {"confusion": self.confusion, **{f"hist_{m}": h for m, h in self.histograms.items()}}
         np.savez_compressed(buffer, tag=np.array(json.dumps(self.tag())),
                             image_paths=np.array(self.image_paths), **arrays)
-        _atomic_write_bytes(Path(path), buffer.getvalue())
+        write_bytes_atomic(Path(path), buffer.getvalue())
 
     @classmethod
     def load(cls, path: Path) -> "CalibrationCache":

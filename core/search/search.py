@@ -60,14 +60,15 @@ class SearchResult:
     seconds: float = 0.0
     full_index: int = -1
 
+    def __post_init__(self) -> None:
+        self._block_starts = np.asarray([b[2] for b in self.blocks])
+
     @property
     def count(self) -> int:
         return int(self.miou.shape[0])
 
     def _block_of(self, index: int) -> tuple[int, tuple[str, ...], str, int]:
-        if getattr(self, "_starts", None) is None or len(self._starts) != len(self.blocks):
-            self._starts = np.asarray([b[2] for b in self.blocks])
-        b = int(np.searchsorted(self._starts, index, side="right")) - 1
+        b = int(np.searchsorted(self._block_starts, index, side="right")) - 1
         exits, measure, start = self.blocks[b]
         return b, exits, measure, index - start
 

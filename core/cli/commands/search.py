@@ -41,9 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true")
 
 
-def _cache(net, info: ModelInfo, dataset, device, model_dir: Path, progress) -> CalibrationCache:
+def _cache(net, info: ModelInfo, dataset, size: tuple[int, int], device, model_dir: Path, progress) -> CalibrationCache:
     path = model_dir / CALIBRATION_FILE
-    size = tuple(int(v) for v in dataset[0]["image"].shape[-2:])
     paths = [str(s.image) for s in dataset.samples]
     if path.is_file():
         try:
@@ -82,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.latency_table}: measured at {w}x{h}, the calibration images are {cw}x{ch}; "
                           f"profile at --input {ch}x{cw}")
     progress = ProgressBar(quiet=args.quiet)
-    cache = _cache(net, info, dataset, device, Path(model_dir), progress)
+    cache = _cache(net, info, dataset, size, device, Path(model_dir), progress)
     if table is None:
         table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device)
     result = search(net.cpu(), cache, table, SearchSpace(max_early=args.max_early))
