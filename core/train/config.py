@@ -46,7 +46,7 @@ class TrainConfig:
     distill_temperature: float = 1.5
     unlabelled: str | None = None
     pretrained: str | None = None       # safetensors with torchvision names
-    init_model: str | None = None       # model folder to start stage 2 from
+    init_model: str | None = None       # trained model folder: stage 1 fine-tunes it, stage 2 alone starts from it
     seed: int = 0
     device: str = "auto"
     amp: bool = True

@@ -108,6 +108,16 @@ def _class_set(config: TrainConfig, dataset_classes: ClassSet | None) -> ClassSe
     return dataset_classes
 
 
+def _load_backbone_from(net: MultiExitNet, folder: Path) -> None:
+    """Start stage 1 from a trained model's backbone and final head (fine-tuning)."""
+    source, _ = load_model(folder)
+    if source.spec.backbone != net.spec.backbone or source.spec.backbone_options != net.spec.backbone_options:
+        raise ConfigError(f"{folder}: its backbone is {source.spec.backbone} {source.spec.backbone_options}, "
+                          f"the run trains {net.spec.backbone} {net.spec.backbone_options}")
+    net.segments.load_state_dict(source.segments.state_dict())
+    net.final_head.load_state_dict(source.final_head.state_dict())
+
+
 class MetricsLog:
     """metrics.jsonl: one JSON object per line; trimmed back to the checkpoint on resume."""
 
@@ -173,7 +183,13 @@ class Trainer:
             raise ConfigError("--unlabelled trains stage 2 only (self-distillation): use --stage 2 with --init-model DIR")
         if config.runs_stage(2) and not config.runs_stage(1) and not config.init_model:
             raise ConfigError("--stage 2 needs --init-model DIR (a model folder whose backbone is trained)")
-        init_classes = load_model(config.init_model)[0].spec.classes if config.init_model else None
+        init_spec = load_model(config.init_model)[0].spec if config.init_model else None
+        init_classes = init_spec.classes if init_spec else None
+        if init_spec and config.runs_stage(1):
+            options = BACKBONES.get(config.backbone).resolve_options(dict(config.backbone_options))
+            if init_spec.backbone != config.backbone or init_spec.backbone_options != options:
+                raise ConfigError(f"{config.init_model}: its backbone is {init_spec.backbone} "
+                                  f"{init_spec.backbone_options}, the run trains {config.backbone} {options}")
         dataset_classes = None
         if not config.unlabelled:
             from core.data import open_dataset
@@ -350,6 +366,8 @@ class Trainer:
         head = HeadConfig.parse(config.stage1_head)
         net = convert_backbone(config.backbone, classes, [head], options=dict(config.backbone_options),
                                weights=config.pretrained, input_size=config.eval_size, seed=config.seed).to(self.device)
+        if config.init_model:
+            _load_backbone_from(net, Path(config.init_model))
         if self._stage_done(1, config.epochs_stage1):
             return self.folder.stage1_model
         dataset = training_set(config, classes, net.spec.mean, net.spec.std)

@@ -565,3 +565,27 @@ def test_cancel_during_validation_keeps_the_epoch_and_resume_logs_it(reference_r
     assert [e.metrics["step"] for e in train_events(resumed, 1)] == list(range(STEPS_PER_EPOCH + 1, TOTAL_STEPS + 1))
     same_weights(out / "stage1-model", reference_run.out / "stage1-model")
     same_metrics(out, reference_run.out, stages=(1,))
+
+
+# --- stage 1 from a trained model (fine-tuning) -------------------------------------------------
+
+def test_stage1_with_init_model_starts_from_its_backbone_and_final_head(reference_run, tmp_path):
+    """lr 0: the fine-tuned stage-1 model keeps the init model's parameters exactly (only BatchNorm
+    running statistics move), which a fresh random start cannot."""
+    init = reference_run.out / "model"
+    config = config_of(tiny_argv(reference_run.data, tmp_path / "ft", "--stage", "1", "--epochs", "1",
+                                 "--lr", "0", "--init-model", str(init)))
+    run_trainer(config)
+    before, after = weights(init), weights(tmp_path / "ft" / "stage1-model")
+    names = [n for n in after if not is_head_key(n) and "running_" not in n and "num_batches" not in n]
+    assert names and all(n in before for n in names)
+    for name in names:
+        assert torch.equal(after[name], before[name]), name
+
+
+def test_stage1_with_an_init_model_of_another_backbone(reference_run, tmp_path):
+    config = config_of(tiny_argv(reference_run.data, tmp_path / "out", "--stage", "1",
+                                 "--init-model", str(reference_run.out / "model")))
+    config.backbone = "mobilenet_v2"
+    message = expect_error_before_any_write(config, ConfigError)
+    assert "mobilenet_v3_large" in message and "mobilenet_v2" in message

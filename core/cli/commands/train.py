@@ -38,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-stride", type=int, help="backbone output stride")
     parser.add_argument("--final-head", help="final head of a plain backbone (deeplabv3, fcn, lraspp)")
     parser.add_argument("--pretrained", help="safetensors file with torchvision-named weights for the backbone")
-    parser.add_argument("--init-model", help="model folder to start stage 2 from")
+    parser.add_argument("--init-model", help="trained model folder to start from: stage 1 fine-tunes its backbone, --stage 2 trains heads on it")
     parser.add_argument("--unlabelled", help="images folder or video file: label-free stage 2 (self-distillation)")
     parser.add_argument("--classes", help="class set name or classes.json (default: the dataset's)")
     parser.add_argument("--val-limit", type=int, help="validate on the first N images only")
