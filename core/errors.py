@@ -22,3 +22,7 @@ class ModelFormatError(MessError):
 
 class ConfigError(MessError):
     """A configuration value (exit config, option, name) is invalid."""
+
+
+class SourceError(MessError):
+    """A video source (webcam, file, folder, stream) cannot be opened or stopped delivering."""

@@ -1,0 +1,75 @@
+"""Start MESS Studio: `mess gui` or `mess-studio` (or `python -m app`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from core.device import DEVICE_CHOICES
+
+PAGE_NAMES = ("model", "train", "search", "live")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mess-studio", description="MESS Studio: the desktop application.")
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model folder to open (default: the last one, else the bundled model)")
+    parser.add_argument("--page", choices=PAGE_NAMES, help="page to show first")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="where models run (default auto)")
+    parser.add_argument("--settings", help="INI file for the settings (default: the user's settings)")
+    parser.add_argument("--quit-after", type=int, metavar="MS",
+                        help="close the window this many ms after it is shown (smoke tests)")
+
+
+def startup_model(requested: str | None, remembered: str | None) -> Path | None:
+    """The model folder to open first: --model, else the last one opened, else the bundled model."""
+    from core.cli.common import BUNDLED_MODEL
+
+    if requested:
+        return Path(requested)
+    if remembered and (Path(remembered) / "model.json").is_file():
+        return Path(remembered)
+    return BUNDLED_MODEL if (BUNDLED_MODEL / "model.json").is_file() else None
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from app.settings import APPLICATION, ORGANISATION, Settings
+    from app.state import AppState
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    settings = Settings(args.settings)
+    state = AppState(device=args.device)
+    window = MainWindow(settings, state)
+    if args.page:
+        window.show_page(args.page)
+    window.show()
+    print(f"MESS Studio: main window shown ({app.platformName()})", flush=True)
+    state.model_changed.connect(lambda: print(f"MESS Studio: model opened {state.folder}", flush=True))
+    state.model_failed.connect(lambda message: print(f"MESS Studio: cannot open the model: {message}", flush=True))
+    model = startup_model(args.model, settings.get("model"))
+    if model is not None:
+        state.open_model(model)
+    if args.quit_after is not None:
+        QTimer.singleShot(args.quit_after, window.close)
+    return app.exec()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_app(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The main window: the pages as tabs, a model menu, full screen, and a remembered layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from app.pages import Page, load_pages
+from app.settings import Settings
+from app.state import AppState
+
+
+class MainWindow(QMainWindow):
+    """Tabs for the pages; the shared AppState; settings saved on close."""
+
+    def __init__(self, settings: Settings, state: AppState | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.state = state or AppState(parent=self)
+        self.setWindowTitle("MESS Studio")
+        self.resize(1280, 800)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.pages: dict[str, Page] = {}
+        registry = load_pages()
+        for name in registry:
+            entry = registry.get(name)
+            page = entry.factory(self.state, self.settings, self)
+            page.setObjectName(f"page-{name}")
+            self.pages[name] = page
+            self.tabs.addTab(page, entry.title)
+        self._model_label = QLabel("no model")
+        self.statusBar().addPermanentWidget(self._model_label)
+        self._build_menus(registry)
+        self.state.model_loading.connect(lambda folder: self._model_label.setText(f"loading {Path(folder).name}..."))
+        self.state.model_changed.connect(self._on_model_changed)
+        self.state.model_failed.connect(self._on_model_failed)
+        if self.state.net is not None:
+            self._on_model_changed()
+        self._restore_layout()
+
+    # --- menus and shortcuts ------------------------------------------------------------
+    def _build_menus(self, registry) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open model folder...", self, shortcut=QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self.choose_model)
+        file_menu.addAction(open_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for index, name in enumerate(registry):
+            entry = registry.get(name)
+            action = QAction(entry.title, self, shortcut=QKeySequence(entry.shortcut))
+            action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        self.fullscreen_action = QAction("&Full screen", self, shortcut=QKeySequence("F11"), checkable=True)
+        self.fullscreen_action.toggled.connect(self.set_full_screen)
+        view_menu.addAction(self.fullscreen_action)
+
+    def set_full_screen(self, on: bool) -> None:
+        if on and not self.isFullScreen():
+            self.showFullScreen()
+        elif not on and self.isFullScreen():
+            self.showNormal()
+        if self.fullscreen_action.isChecked() != on:
+            self.fullscreen_action.setChecked(on)
+
+    def show_page(self, name: str) -> None:
+        self.tabs.setCurrentWidget(self.pages[name])
+
+    def choose_model(self) -> None:
+        start = str(self.state.folder or "")
+        folder = QFileDialog.getExistingDirectory(self, "Open a model folder (model.json + weights.safetensors)", start)
+        if folder:
+            self.state.open_model(folder)
+
+    # --- model ------------------------------------------------------------------------
+    def _on_model_changed(self) -> None:
+        folder = self.state.folder
+        self._model_label.setText(f"{folder.name}  ·  {self.state.net.spec.backbone}  ·  {len(self.state.net.exit_ids())} exits")
+        self.settings.set("model", str(folder))
+        self.statusBar().showMessage(f"opened {folder}", 5000)
+
+    def _on_model_failed(self, message: str) -> None:
+        self._model_label.setText("no model" if self.state.net is None else self._model_label.text())
+        self.statusBar().showMessage(message)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open the model", message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("model-error")
+        box.open()  # not modal-blocking: the app (and a test) keeps running
+
+    # --- layout -----------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.get("window/geometry")
+        if isinstance(geometry, (QByteArray, bytes)):
+            self.restoreGeometry(geometry)
+        state = self.settings.get("window/state")
+        if isinstance(state, (QByteArray, bytes)):
+            self.restoreState(state)
+        page = self.settings.get("window/page", "")
+        if page in self.pages:
+            self.show_page(page)
+
+    def save_settings(self) -> None:
+        self.settings.set("window/geometry", self.saveGeometry())
+        self.settings.set("window/state", self.saveState())
+        current = self.tabs.currentWidget()
+        self.settings.set("window/page", next((n for n, p in self.pages.items() if p is current), ""))
+        if self.state.folder is not None:
+            self.settings.set("model", str(self.state.folder))
+        for page in self.pages.values():
+            page.save_settings()
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:
+        self.save_settings()
+        for page in self.pages.values():
+            page.shutdown()
+        self.state.wait()
+        super().closeEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.isFullScreen():
+            self.set_full_screen(False)
+            return
+        super().keyPressEvent(event)

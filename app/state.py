@@ -1,0 +1,65 @@
+"""The state the pages share: the open model and the chosen exit configuration.
+
+Loading a model runs torch, so it happens on a worker; pages listen to the signals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.workers import JobWorker, start_job
+from core.runtime.config import ExitConfig
+
+
+def _load(folder: Path, device: str):
+    from core.device import select_device
+    from core.models import load_model
+
+    return load_model(folder, select_device(device))
+
+
+class AppState(QObject):
+    """One per window: which model is open, and which exit configuration the Live page runs."""
+
+    model_loading = Signal(str)        # folder
+    model_changed = Signal()           # folder, net and info are set
+    model_failed = Signal(str)         # one-line message
+    config_changed = Signal(object)    # ExitConfig, or None for the full network
+
+    def __init__(self, device: str = "auto", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.folder: Path | None = None
+        self.net = None
+        self.info = None
+        self.config: ExitConfig | None = None
+        self._loader: JobWorker | None = None
+
+    @property
+    def loading(self) -> bool:
+        return self._loader is not None and self._loader.is_running()
+
+    def open_model(self, folder: str | Path) -> None:
+        """Load a model folder on a worker; model_changed or model_failed follows."""
+        folder = Path(folder)
+        self.model_loading.emit(str(folder))
+        self._loader = start_job(lambda token: _load(folder, self.device), "load-model", self,
+                                 succeeded=lambda result: self._loaded(folder, result),
+                                 failed=self.model_failed.emit)
+
+    def _loaded(self, folder: Path, result) -> None:
+        self.net, self.info = result
+        self.folder = folder
+        if self.config is not None and any(e not in self.net.exit_ids() for e in self.config.exits):
+            self.config = None
+            self.config_changed.emit(None)
+        self.model_changed.emit()
+
+    def set_config(self, config: ExitConfig | None) -> None:
+        self.config = config
+        self.config_changed.emit(config)
+
+    def wait(self, ms: int = 30_000) -> bool:
+        return self._loader.wait(ms) if self._loader is not None else True

@@ -1,0 +1,201 @@
+"""mess run: an exit configuration on live video without a window; per-frame JSONL stats and an overlay video."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import TextIO
+
+from core.cli.commands import COMMANDS, Command
+from core.cli.common import parse_size, resolve_model
+from core.device import DEVICE_CHOICES, select_device
+from core.errors import ConfigError
+from core.models import load_model
+from core.runtime.config import ExitConfig
+from core.runtime.live import FALLBACK_FPS, FrameResult, LiveRunner, LiveStats, stream
+from core.runtime.overlay import render, short_exit_name
+from core.runtime.recorder import VideoRecorder, check_video_path, temp_file_beside
+from core.runtime.sources import open_source
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _opacity(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"opacity {value} is outside 0..1")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model folder (default: the bundled model)")
+    parser.add_argument("--config", help="exit configuration JSON (default: the full network)")
+    parser.add_argument("--source", required=True,
+                        help="webcam index (0, 1...), video file, folder of images, or rtsp:// / http(s):// URL")
+    parser.add_argument("--out", help="record the annotated overlay video here (.mp4, .avi, .mkv, .mov)")
+    parser.add_argument("--stats", help="write one JSON line per frame, then a summary line, to this file")
+    parser.add_argument("--max-frames", type=_positive, help="stop after N frames")
+    parser.add_argument("--size", type=parse_size, help="process at HxW (default: the model's input size)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="play a file or folder at its own frame rate, dropping frames the model cannot keep "
+                             "up with (a webcam or stream always does)")
+    parser.add_argument("--opacity", type=_opacity, default=0.5, help="overlay opacity in --out, 0..1 (default 0.5)")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="cuda, then mps, then cpu when auto")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+class StatsFile:
+    """The --stats JSONL, written to a temporary file beside it and renamed by ``finish``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        folder = self.path.parent
+        try:
+            self._temp = temp_file_beside(self.path)
+            self._file: TextIO = open(self._temp, "w", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
+
+    def frame(self, result: FrameResult) -> None:
+        self._file.write(json.dumps({
+            "frame": result.index, "exit": result.exit_id, "latency_ms": round(result.latency_ms, 3),
+            "confidence": round(result.confidence, 5), "exit_index": result.exit_index,
+            "exit_depth": round(result.exit_depth, 4), "dropped": result.dropped,
+        }) + "\n")
+
+    def finish(self, summary: dict) -> None:
+        self._file.write(json.dumps({"summary": summary}) + "\n")
+        self._file.close()
+        os.replace(self._temp, self.path)
+
+    def abort(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self._temp.unlink(missing_ok=True)
+
+
+class ProgressLine:
+    """'frame 120/221  14.2 fps  exit features.12  61 ms' on stderr: redrawn on a terminal, sparse otherwise."""
+
+    def __init__(self, total: int | None, quiet: bool, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.quiet = quiet
+        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, frames: int, result: FrameResult, fps: float, dropped: int) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if now - self._last < (0.25 if self.live else 5.0) and not (self.total and frames >= self.total):
+            return
+        self._last = now
+        total = f"/{self.total}" if self.total else ""
+        line = (f"frame {frames}{total}  {fps:5.1f} fps  exit {short_exit_name(result.exit_id)}  "
+                f"{result.latency_ms:5.0f} ms" + (f"  dropped {dropped}" if dropped else ""))
+        self.stream.write(("\r" + line.ljust(79)) if self.live else line + "\n")
+        self.stream.flush()
+        self._drawn = True
+
+    def end(self) -> None:
+        if self.live and self._drawn and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _print_summary(summary: dict, source: str) -> None:
+    print(f"{source}: {summary['frames']} frames in {summary['seconds']:.1f} s, {summary['fps']:.1f} fps end to end; "
+          f"latency median {summary['median_latency_ms']:.1f} ms, p95 {summary['p95_latency_ms']:.1f} ms"
+          + (f"; {summary['dropped']} frames dropped" if summary["dropped"] else ""))
+    frames = max(1, summary["frames"])
+    print("  exits taken: " + ", ".join(f"{e} {n} ({100 * n / frames:.0f}%)" for e, n in summary["exit_histogram"].items()))
+
+
+def run(args: argparse.Namespace) -> int:
+    model_dir = resolve_model(args.model)
+    device = select_device(args.device)
+    config = ExitConfig.load(args.config) if args.config else None
+    if args.out:
+        check_video_path(args.out)
+    if args.out and args.stats and Path(args.out).resolve() == Path(args.stats).resolve():
+        raise ConfigError(f"--out and --stats are the same file: {args.out}")
+    for option, path in (("--out", args.out), ("--stats", args.stats)):
+        if path and Path(path).is_dir():
+            raise ConfigError(f"{option} {path}: is a folder, not a file")
+        if path and Path(path).resolve() == Path(args.source).resolve():
+            raise ConfigError(f"{option} {path}: is the --source itself")
+    net, _ = load_model(model_dir, device)
+    runner = LiveRunner(net, config, size=args.size, device=device)  # checks the configuration against the model
+    with open_source(args.source) as source:
+        total = min(filter(None, (source.frame_count, args.max_frames)), default=None)
+        stats = LiveStats(exits=runner.config.exits)
+        progress = ProgressLine(total, args.quiet)
+        stats_file = StatsFile(args.stats) if args.stats else None
+        recorder: VideoRecorder | None = None
+        size: list[int] | None = None
+        interrupted = False
+        try:
+            try:
+                with closing(stream(source, runner, max_frames=args.max_frames, realtime=args.realtime,
+                                    stats=stats)) as results:
+                    for result in results:
+                        size = list(result.image.shape[:2])
+                        if stats_file is not None:
+                            stats_file.frame(result)
+                        if args.out:
+                            if recorder is None:
+                                h, w = result.image.shape[:2]
+                                recorder = VideoRecorder(args.out, source.fps or FALLBACK_FPS, (h, w))
+                            picture = render(result, net.spec.classes, args.opacity)
+                            for _ in range(1 + result.dropped):  # dropped frames: hold the picture, keep real time
+                                recorder.write(picture)
+                        progress.update(stats.frames, result, stats.rolling_fps, stats.dropped)
+            except KeyboardInterrupt:
+                interrupted = True  # finish the files with the frames so far
+            progress.end()
+            summary = {
+                **stats.summary(),
+                "source": source.name, "kind": source.kind, "model": str(model_dir),
+                "size": size,
+                "device": str(device), "exits": list(runner.config.exits), "interrupted": interrupted,
+            }
+            if stats_file is not None:
+                stats_file.finish(summary)
+                stats_file = None
+            if recorder is not None:
+                recorder.close()
+                recorder = None
+        finally:
+            if stats_file is not None:
+                stats_file.abort()
+            if recorder is not None:
+                recorder.abort()
+    _print_summary(summary, source.name)
+    for what, path in (("video", args.out), ("stats", args.stats)):
+        if path and Path(path).exists():
+            print(f"  {what}: {path}")
+    if interrupted:
+        raise KeyboardInterrupt
+    return 0
+
+
+COMMANDS.add("run", Command("run", "run a model live on a webcam, a file, a folder of images or a stream (early exit per frame)",
+                            configure, run))

@@ -1,0 +1,73 @@
+"""A readable summary of a model folder: what it is, where it came from, how well each exit does.
+
+Everything here comes from model.json (the spec, the provenance, the metrics); nothing runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.models.io import ModelInfo
+from core.models.spec import ModelSpec
+
+
+@dataclass
+class ModelSummary:
+    name: str
+    backbone: str
+    backbone_options: dict
+    classes: list[tuple[str, tuple[int, int, int]]]   # (name, RGB) in class-index order
+    class_set: str
+    input_size: tuple[int, int] | None
+    early_exits: int
+    points: int
+    provenance: str                                   # one line
+    val_miou: dict[str, float] = field(default_factory=dict)   # exit id -> % (empty when unknown)
+    val_split: str | None = None
+    val_note: str = ""                                # e.g. "first 20 images"
+
+
+def describe_provenance(provenance: dict) -> str:
+    """One line: who made the model and how (trained by mess train, stage, epochs; converted; unknown)."""
+    if not provenance:
+        return "unknown origin (no provenance in model.json)"
+    creator = provenance.get("created_by", "unknown tool")
+    if creator == "mess train":
+        config = provenance.get("config") or {}
+        parts = [f"trained by mess train (stage {provenance.get('stage', '?')})"]
+        epochs = [f"{config[k]} epochs stage {s}" for s, k in ((1, "epochs_stage1"), (2, "epochs_stage2"))
+                  if isinstance(config.get(k), int) and _ran_stage(config, s, provenance)]
+        if epochs:
+            parts.append(", ".join(epochs))
+        if provenance.get("device"):
+            parts.append(f"on {provenance['device']}")
+        if config.get("data"):
+            parts.append(f"data {config['data']}")
+        return ", ".join(parts)
+    if creator == "mess convert":
+        weights = provenance.get("weights", "random initialisation")
+        trained = "untrained" if not provenance.get("trained") else "trained"
+        return f"converted by mess convert from {weights} ({trained}, seed {provenance.get('seed', '?')})"
+    return f"created by {creator}" + (" (trained)" if provenance.get("trained") else "")
+
+
+def _ran_stage(config: dict, stage: int, provenance: dict) -> bool:
+    chosen = str(config.get("stage", "all"))
+    if chosen == "all":
+        return stage <= int(provenance.get("stage", 2))
+    return chosen == str(stage)
+
+
+def summarize(spec: ModelSpec, info: ModelInfo) -> ModelSummary:
+    metrics = info.metrics or {}
+    raw = metrics.get("val_miou") if isinstance(metrics.get("val_miou"), dict) else {}
+    val = {str(k): float(v) for k, v in raw.items() if isinstance(v, (int, float))}
+    config = (info.provenance or {}).get("config") or {}
+    note = f"first {config['val_limit']} images" if val and isinstance(config.get("val_limit"), int) else ""
+    points = {h.point for h in spec.exit_heads}
+    return ModelSummary(
+        name=info.folder.name, backbone=spec.backbone, backbone_options=dict(spec.backbone_options),
+        classes=[(n, tuple(c)) for n, c in zip(spec.classes.names, spec.classes.palette)],
+        class_set=spec.classes.name, input_size=spec.input_size, early_exits=len(spec.exit_heads),
+        points=len(points), provenance=describe_provenance(info.provenance or {}), val_miou=val,
+        val_split=metrics.get("split") if val else None, val_note=note)

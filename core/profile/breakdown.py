@@ -1,0 +1,97 @@
+"""A network's costs laid out as its structure: segments in order, candidate exit points between
+them with their heads, and the final exit. What a diagram of the backbone draws.
+
+Each head also carries the cost of answering at that exit alone (the backbone prefix up to it
+plus its head: the static configuration), and, when model.json has them, its validation mIoU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.models.network import MultiExitNet
+from core.models.spec import FINAL_EXIT
+from core.profile.costs import CostTable, cascade_cost
+
+
+@dataclass
+class HeadCost:
+    """One exit: its head's own cost, and the cost of the network truncated at it."""
+
+    exit_id: str
+    head: str                       # the head's key (fcn-c64-b0), or the final head's description
+    gflops: float
+    latency_ms: float | None
+    exit_gflops: float              # prefix + head
+    exit_latency_ms: float | None   # prefix + head + output step
+    miou: float | None = None       # validation mIoU (%) from model.json, when known
+
+
+@dataclass
+class SegmentCost:
+    index: int
+    name: str
+    gflops: float
+    latency_ms: float | None
+
+
+@dataclass
+class PointCost:
+    """A candidate exit point after segment ``segment``, with the heads attached there."""
+
+    name: str
+    segment: int
+    stride: int
+    channels: int
+    heads: list[HeadCost] = field(default_factory=list)
+
+
+@dataclass
+class Breakdown:
+    input_size: tuple[int, int]
+    device_description: str
+    segments: list[SegmentCost]
+    points: list[PointCost]
+    final: HeadCost
+    has_latency: bool
+
+    def points_after(self, segment: int) -> list[PointCost]:
+        return [p for p in self.points if p.segment == segment]
+
+    @property
+    def total_gflops(self) -> float:
+        return self.final.exit_gflops
+
+    @property
+    def total_latency_ms(self) -> float | None:
+        return self.final.exit_latency_ms
+
+
+def _latency(value: float | None, has: bool) -> float | None:
+    return float(value) if has and value is not None else None
+
+
+def cost_breakdown(net: MultiExitNet, table: CostTable, val_miou: dict | None = None) -> Breakdown:
+    """The diagram's numbers for ``net`` from ``table`` (check_matches first for an imported table)."""
+    has_latency = all(s.latency_ms is not None for s in table.segments)
+    val_miou = val_miou or {}
+
+    def head_cost(exit_id: str, name: str) -> HeadCost:
+        piece = table.heads[exit_id]
+        exit_latency = cascade_cost(net, table, [exit_id], 0, "latency_ms") if has_latency else None
+        miou = val_miou.get(exit_id)
+        return HeadCost(exit_id, name, float(piece.gflops), _latency(piece.latency_ms, has_latency),
+                        cascade_cost(net, table, [exit_id], 0, "gflops"), exit_latency,
+                        float(miou) if isinstance(miou, (int, float)) else None)
+
+    names = list(getattr(net, "segment_names", [])) or [f"segment {k}" for k in range(len(net.segments))]
+    segments = [SegmentCost(k, names[k], float(s.gflops), _latency(s.latency_ms, has_latency))
+                for k, s in enumerate(table.segments)]
+    points = {name: PointCost(name, p.segment, p.stride, p.channels) for name, p in net.exit_points.items()}
+    for exit_id in net.exit_ids()[:-1]:
+        point, _, key = exit_id.partition(":")
+        points[point].heads.append(head_cost(exit_id, key))
+    final_name = str(net.spec.backbone_options.get("final_head", "final head"))
+    final = head_cost(FINAL_EXIT, f"{final_name} head" if final_name != "native" else "native head")
+    return Breakdown(tuple(table.input_size), table.device_description, segments,
+                     [p for p in points.values()], final, has_latency)

@@ -1,0 +1,370 @@
+"""The live frame pipeline, shared by ``mess run`` and the GUI's Live page.
+
+    source --LatestFrameReader (thread)--> LiveRunner.process --> FrameResult --> LiveStats
+
+``LatestFrameReader`` reads the source on its own thread and keeps only the
+newest frame: when the model is slower than a camera, the frames it could not
+take are dropped (and counted), so what is shown is never more than one frame
+old and nothing queues up. Files and folders are handed over frame by frame
+without dropping, unless ``realtime`` asks for them to play at their own speed.
+``LiveRunner`` resizes, normalises and runs one frame through an exit
+configuration with real early exit; the configuration and the side-by-side
+full-network run can be switched from another thread while it runs.
+``stream`` ties the two together as an iterator, and ``LiveStats`` keeps the
+numbers (rolling FPS, latency percentiles, the exit histogram).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Iterator, NamedTuple, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from core.data.transforms import preprocess_frame
+from core.device import synchronize
+from core.jobs import CancelToken
+from core.models.network import MultiExitNet
+from core.models.spec import FINAL_EXIT
+from core.runtime.config import ExitConfig
+from core.runtime.early_exit import EarlyExitRunner
+from core.runtime.sources import FrameSource
+
+FALLBACK_FPS = 25.0  # pace of a realtime folder (or file) that states no frame rate
+_POLL_S = 0.1  # how often a waiting consumer checks its cancel token
+
+
+# --- results and the runner ------------------------------------------------------------------
+
+@dataclass
+class FrameResult:
+    """What one frame gave: the exit it took, how long it took, and its segmentation."""
+
+    index: int  # frame number in the source (dropped frames count)
+    image: np.ndarray  # HxWx3 uint8 RGB at the processing size
+    labels: np.ndarray  # HxW class map (uint8; uint16 past 256 classes)
+    exit_id: str
+    exit_index: int  # position of the exit among the configuration's kept exits
+    exit_depth: float  # (exit segment + 1) / number of segments: final = 1.0
+    latency_ms: float  # resize + preprocess + model + labels, this frame
+    confidence: float  # image confidence at the exit taken
+    dropped: int = 0  # frames the reader dropped since the previous result
+    full_labels: np.ndarray | None = None  # the full network's labels, when compare_full
+    full_latency_ms: float | None = None
+
+
+class LiveRunner:
+    """Runs single RGB frames through an exit configuration (None = the full network).
+
+    ``size`` (H, W) is the processing size: frames are resized to it (default: the model's
+    input size; None there too = each frame's own size). ``device`` defaults to where the
+    network's weights are; the network is put in eval mode (and moved to ``device``).
+    """
+
+    def __init__(self, net: MultiExitNet, config: ExitConfig | None = None, size: tuple[int, int] | None = None,
+                 device: torch.device | str | None = None) -> None:
+        self.net = net.eval()
+        self.device = torch.device(device) if device is not None else next(net.parameters()).device
+        self.net.to(self.device)
+        spec = net.spec
+        self.size: tuple[int, int] | None = tuple(size) if size else (tuple(spec.input_size) if spec.input_size else None)
+        self.mean, self.std = tuple(spec.mean), tuple(spec.std)
+        self._label_dtype = torch.uint8 if spec.num_classes <= 256 else torch.int16
+        last = len(net.segments)
+        self.exit_depths: dict[str, float] = {e: (net.exit_segment(e) + 1) / last for e in net.exit_ids()}
+        self._lock = threading.Lock()
+        self._runner = EarlyExitRunner(net, config or ExitConfig.static(FINAL_EXIT))
+        self._full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT))
+        self._compare_full = False
+
+    @property
+    def config(self) -> ExitConfig:
+        with self._lock:
+            return self._runner.config
+
+    def set_config(self, config: ExitConfig | None) -> None:
+        """Switch configuration (None = full network) from any thread; the next frame uses it.
+
+        The configuration is checked against the model here, so a bad one raises in the caller.
+        """
+        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT))
+        with self._lock:
+            self._runner = runner
+
+    @property
+    def compare_full(self) -> bool:
+        """Also run the full network on every frame (side-by-side view)."""
+        with self._lock:
+            return self._compare_full
+
+    @compare_full.setter
+    def compare_full(self, value: bool) -> None:
+        with self._lock:
+            self._compare_full = bool(value)
+
+    def prepare(self, rgb: np.ndarray) -> np.ndarray:
+        """The frame resized (INTER_AREA) to the processing size."""
+        if self.size is None or rgb.shape[:2] == self.size:
+            return np.ascontiguousarray(rgb)
+        h, w = self.size
+        return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+
+    def _labels(self, runner: EarlyExitRunner, x: torch.Tensor):
+        with torch.inference_mode():
+            out = runner.run(x)
+            labels = out.labels[0].to(self._label_dtype).cpu().numpy()
+        synchronize(self.device)
+        return out, labels.view(np.uint16) if labels.dtype == np.int16 else labels
+
+    def process(self, rgb: np.ndarray, index: int = 0, dropped: int = 0) -> FrameResult:
+        """One HxWx3 uint8 RGB frame -> its FrameResult."""
+        start = time.perf_counter()
+        with self._lock:
+            runner, compare = self._runner, self._compare_full
+        image = self.prepare(rgb)
+        x = preprocess_frame(image, self.mean, self.std).unsqueeze(0).to(self.device)
+        prepared = time.perf_counter()
+        out, labels = self._labels(runner, x)
+        done = time.perf_counter()
+        result = FrameResult(
+            index=index, image=image, labels=labels, exit_id=out.exit_ids[0], exit_index=out.exit_index[0],
+            exit_depth=self.exit_depths[out.exit_ids[0]], latency_ms=(done - start) * 1000.0,
+            confidence=float(out.confidence[0]), dropped=dropped,
+        )
+        if compare:
+            _, result.full_labels = self._labels(self._full, x)
+            result.full_latency_ms = (time.perf_counter() - done + prepared - start) * 1000.0
+        return result
+
+    def warmup(self, frames: int = 2) -> None:
+        """Run a few blank frames (first runs allocate and pick kernels)."""
+        h, w = self.size or (64, 64)
+        for _ in range(frames):
+            self.process(np.zeros((h, w, 3), np.uint8))
+
+
+# --- the reader ------------------------------------------------------------------------------
+
+class Frame(NamedTuple):
+    index: int
+    image: np.ndarray
+    dropped: int  # frames dropped since the previous one handed over
+
+
+class LatestFrameReader:
+    """Reads a source on a background thread, keeping only the newest frame.
+
+    Live sources (webcam, stream) always drop: a frame not taken before the next
+    arrives is lost and counted. A file or folder with ``realtime=True`` is read at
+    its own frame rate (``FALLBACK_FPS`` when it states none) and drops the same way;
+    with ``realtime=False`` every frame is handed over in order (the reader waits for
+    the consumer). An exception raised by the source is raised again by the next
+    ``get()`` (after the frame already waiting, if any); the reader has then ended. ``close()`` returns within ``join_timeout_s`` even when the source is
+    blocked in a read; the thread then ends as soon as that read returns.
+    """
+
+    def __init__(self, source: FrameSource, realtime: bool = False, join_timeout_s: float = 2.0) -> None:
+        self.source = source
+        self.drops = bool(source.live or realtime)
+        self.pace = None if source.live or not realtime else 1.0 / (source.fps or FALLBACK_FPS)
+        self.join_timeout_s = join_timeout_s
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._slot: Frame | None = None
+        self._ended = False
+        self._error: BaseException | None = None
+        self._dropped_since = 0
+        self.dropped_total = 0
+        self.frames_read = 0
+        self.started_at = time.perf_counter()
+        self._thread = threading.Thread(target=self._loop, name=f"read {source.name}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        index = 0
+        try:
+            while not self._stop.is_set():
+                if self.pace is not None:
+                    delay = self.started_at + index * self.pace - time.perf_counter()
+                    if delay > 0 and self._stop.wait(delay):
+                        break
+                image = self.source.read()
+                if image is None or self._stop.is_set():
+                    break
+                with self._cond:
+                    if not self.drops:
+                        while self._slot is not None and not self._stop.is_set():
+                            self._cond.wait()
+                    elif self._slot is not None:
+                        self._dropped_since += 1
+                        self.dropped_total += 1
+                    self._slot = Frame(index, image, 0)
+                    self.frames_read += 1
+                    self._cond.notify_all()
+                index += 1
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            with self._cond:
+                self._error = exc
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def get(self, timeout: float | None = None) -> Frame | None:
+        """The newest frame not yet taken; None at the end; TimeoutError if none came in ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if self._slot is not None:
+                    frame, self._slot = self._slot, None
+                    frame = frame._replace(dropped=self._dropped_since)
+                    self._dropped_since = 0
+                    self._cond.notify_all()
+                    return frame
+                if self._error is not None:
+                    error, self._error = self._error, None
+                    raise error
+                if self._ended:
+                    return None
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise TimeoutError("no frame yet")
+                self._cond.wait(left)
+
+    def close(self) -> None:
+        """Stop the thread (and wait for it, up to ``join_timeout_s``)."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._thread.join(self.join_timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def __enter__(self) -> "LatestFrameReader":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+class LiveStats:
+    """Frame counts, rolling FPS, latency percentiles and the exit histogram of a run (thread-safe)."""
+
+    def __init__(self, exits: Sequence[str] = (), window_s: float = 2.0) -> None:
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._histogram: dict[str, int] = {e: 0 for e in exits}
+        self._latencies: list[float] = []
+        self._recent: deque[float] = deque()
+        self._start: float | None = None
+        self._last: float | None = None
+        self.dropped = 0
+
+    def start(self, wall_time: float | None = None) -> None:
+        """When the run began (its first read); default now. Otherwise the first result's start."""
+        with self._lock:
+            self._start = time.perf_counter() if wall_time is None else wall_time
+
+    def add(self, result: FrameResult, wall_time: float | None = None) -> None:
+        """Count one result, ready at ``wall_time`` (time.perf_counter(); default now)."""
+        now = time.perf_counter() if wall_time is None else wall_time
+        with self._lock:
+            if self._start is None:
+                self._start = now - result.latency_ms / 1000.0
+            self._last = now
+            self._latencies.append(result.latency_ms)
+            self._histogram[result.exit_id] = self._histogram.get(result.exit_id, 0) + 1
+            self.dropped += result.dropped
+            self._recent.append(now)
+            while self._recent and now - self._recent[0] > self.window_s:
+                self._recent.popleft()
+
+    @property
+    def frames(self) -> int:
+        with self._lock:
+            return len(self._latencies)
+
+    @property
+    def rolling_fps(self) -> float:
+        """Results per second over the last ``window_s`` seconds."""
+        with self._lock:
+            if len(self._recent) < 2:
+                return 0.0
+            span = self._recent[-1] - self._recent[0]
+            return (len(self._recent) - 1) / span if span > 0 else 0.0
+
+    def recent_latencies(self, n: int = 200) -> list[float]:
+        with self._lock:
+            return self._latencies[-n:]
+
+    def exit_histogram(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._histogram)
+
+    def summary(self) -> dict:
+        """``{"frames", "fps", "median_latency_ms", "p95_latency_ms", "exit_histogram", "dropped", "seconds"}``.
+
+        ``fps`` is end to end: frames / seconds from the first read to the last result.
+        """
+        with self._lock:
+            frames = len(self._latencies)
+            seconds = (self._last - self._start) if frames and self._start is not None else 0.0
+            lat = np.asarray(self._latencies, dtype=np.float64)
+            return {
+                "frames": frames,
+                "fps": float(frames / seconds) if seconds > 0 else 0.0,
+                "median_latency_ms": float(np.median(lat)) if frames else 0.0,
+                "p95_latency_ms": float(np.percentile(lat, 95)) if frames else 0.0,
+                "exit_histogram": dict(self._histogram),
+                "dropped": int(self.dropped),
+                "seconds": float(seconds),
+            }
+
+
+# --- the pipeline ----------------------------------------------------------------------------
+
+def _next_frame(reader: LatestFrameReader, cancel: CancelToken | None) -> Frame | None:
+    if cancel is None:
+        return reader.get()
+    while not cancel.cancelled:
+        try:
+            return reader.get(timeout=_POLL_S)
+        except TimeoutError:
+            continue
+    return None
+
+
+def stream(source: FrameSource, runner: LiveRunner, *, max_frames: int | None = None, realtime: bool = False,
+           cancel: CancelToken | None = None, stats: LiveStats | None = None) -> Iterator[FrameResult]:
+    """FrameResults of ``source`` until it ends, ``max_frames`` results, or ``cancel`` (which ends it quietly).
+
+    Frames are read on a ``LatestFrameReader`` thread (see it for dropping). ``stats``,
+    when given, is started at the first read and gets every result. Closing the iterator
+    (or leaving a ``for`` loop) stops the reader; the source stays open (its owner closes it).
+    """
+    with LatestFrameReader(source, realtime=realtime) as reader:
+        if stats is not None:
+            stats.start(reader.started_at)
+        count = 0
+        while max_frames is None or count < max_frames:
+            if cancel is not None and cancel.cancelled:
+                return
+            frame = _next_frame(reader, cancel)
+            if frame is None:
+                return
+            result = runner.process(frame.image, index=frame.index, dropped=frame.dropped)
+            count += 1
+            if stats is not None:
+                stats.add(result, time.perf_counter())
+            yield result

@@ -1,0 +1,117 @@
+"""Recording RGB frames to a video file, all or nothing.
+
+Frames go to a temporary file beside the target (same folder, same extension,
+so the container is the same) that is renamed onto the target by ``close()``.
+A recording that fails, is aborted, or has no frame leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from core.errors import MessError
+
+# extension -> FourCC; all written by the FFmpeg inside opencv-python
+FOURCC: dict[str, str] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+
+
+def temp_file_beside(path: Path, suffix: str = "") -> Path:
+    """Create an empty, hidden, uniquely named file beside ``path`` (permissions as the umask says).
+
+    OSError when the folder cannot be created or written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        temp = path.parent / f".{path.stem}.{uuid.uuid4().hex[:12]}.part{suffix}"
+        try:
+            with open(temp, "x"):
+                return temp
+        except FileExistsError:
+            continue
+
+
+def check_video_path(path: str | Path) -> Path:
+    """``path`` as a Path, or a one-line MessError when its extension is not one we can record."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in FOURCC:
+        raise MessError(f"{path}: cannot record '{ext or 'no extension'}' video (use {', '.join(sorted(FOURCC))})")
+    return path
+
+
+class VideoRecorder:
+    """Writes HxWx3 uint8 RGB frames to ``path`` at ``fps``; ``size`` is (height, width).
+
+    Frames of another size are resized to ``size``. Use as a context manager: a clean
+    exit keeps the video, an exception deletes it.
+    """
+
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+        self.path = check_video_path(path)
+        ext = self.path.suffix.lower()
+        if not (fps > 0 and np.isfinite(fps)):
+            raise MessError(f"{self.path}: frame rate {fps} must be a positive number")
+        self.fps = float(fps)
+        self.size = (int(size[0]), int(size[1]))
+        self.frames = 0
+        folder = self.path.parent
+        try:
+            self._temp = temp_file_beside(self.path, ext)  # same extension: same container
+        except OSError as exc:
+            raise MessError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
+        h, w = self.size
+        self._writer = cv2.VideoWriter(str(self._temp), cv2.VideoWriter_fourcc(*FOURCC[ext]), self.fps, (w, h))
+        if not self._writer.isOpened():
+            self._writer.release()
+            self._temp.unlink(missing_ok=True)
+            raise MessError(f"{self.path}: OpenCV cannot write {FOURCC[ext]} video here")
+        self._open = True
+
+    def write(self, rgb: np.ndarray) -> None:
+        """Append one HxWx3 uint8 RGB frame."""
+        if not self._open:
+            raise MessError(f"{self.path}: the recording is already closed")
+        h, w = self.size
+        if rgb.shape[:2] != (h, w):
+            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+        self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def close(self) -> Path | None:
+        """Finish the file and move it onto ``path``; with no frame written, nothing is kept (returns None)."""
+        if not self._open:
+            return self.path if self.path.exists() and self.frames else None
+        self._open = False
+        self._writer.release()
+        if self.frames == 0:
+            self._temp.unlink(missing_ok=True)
+            return None
+        try:
+            os.replace(self._temp, self.path)
+        except OSError as exc:
+            self._temp.unlink(missing_ok=True)
+            raise MessError(f"{self.path}: cannot be written ({exc.strerror})") from None
+        return self.path
+
+    def abort(self) -> None:
+        """Stop and delete what was recorded."""
+        if self._open:
+            self._open = False
+            self._writer.release()
+        self._temp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "VideoRecorder":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()

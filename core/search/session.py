@@ -1,0 +1,209 @@
+"""One exit-configuration search, step by step, as `mess search` and the GUI's Search page both run it.
+
+The steps: open the calibration split (optionally a quick, evenly spaced subset),
+check an imported latency table against the model and the calibration size,
+build or reuse the calibration cache in the model folder, search, choose a
+configuration for a budget, and write the configuration document (the
+ExitConfig plus what the search predicts for it) and the Pareto front. Sharing
+these functions is what keeps the command line and the GUI from drifting apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from core.data import eval_transform, open_dataset
+from core.data.datasets import SegmentationDataset
+from core.errors import ConfigError, DataError, MessError
+from core.jobs import CancelToken, Job, Progress
+from core.models.io import ModelInfo
+from core.models.network import MultiExitNet
+from core.profile.costs import CostTable
+from core.search.calibration import CALIBRATION_FILE, CalibrationCache, calibrate
+from core.search.search import SearchResult
+
+BUDGET_KINDS = ("latency", "gflops", "drop")
+COSTS = ("latency", "gflops")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a configuration must fit: a mean latency (ms), a mean cost (GFLOPs), or an accuracy floor.
+
+    ``kind`` 'drop' means: the cheapest configuration (by ``cost``) at most ``value`` mIoU points
+    below the full network."""
+
+    kind: str
+    value: float
+    cost: str = "latency"
+
+    def __post_init__(self) -> None:
+        if self.kind not in BUDGET_KINDS:
+            raise ConfigError(f"unknown budget kind '{self.kind}' (known: {', '.join(BUDGET_KINDS)})")
+        if self.cost not in COSTS:
+            raise ConfigError(f"unknown cost '{self.cost}' (latency or gflops)")
+
+    @property
+    def axis(self) -> str:
+        """The cost this budget is about: 'latency' or 'gflops'."""
+        return self.kind if self.kind in COSTS else self.cost
+
+    def choose(self, result: SearchResult) -> int:
+        """Index of the chosen configuration; a ConfigError when nothing fits."""
+        if self.kind == "drop":
+            return result.cheapest_within_drop(self.value, self.cost)
+        return result.most_accurate_within(self.value, self.kind)
+
+
+def evenly_spaced(dataset: SegmentationDataset, limit: int | None) -> SegmentationDataset:
+    """At most ``limit`` samples spread evenly over the split (all when ``limit`` is None or 0).
+
+    Video-derived splits (CamVid) hold runs of near-identical frames: spacing the subset out keeps
+    a quick calibration representative, where the first N images would all show one street."""
+    n = len(dataset.samples)
+    if not limit or limit >= n:
+        return dataset
+    if limit < 1:
+        raise ConfigError(f"image limit must be at least 1, got {limit}")
+    picks = np.unique(np.round(np.linspace(0, n - 1, int(limit))).astype(int))
+    dataset.samples = [dataset.samples[int(i)] for i in picks]
+    return dataset
+
+
+def open_calibration_set(data: str | Path, split: str, net: MultiExitNet, layout: str | None = None,
+                         input_size: tuple[int, int] | None = None, limit: int | None = None) -> SegmentationDataset:
+    """The labelled split that calibrates ``net``: checked for its class count and emptiness."""
+    transform = eval_transform(net.spec.mean, net.spec.std, input_size)
+    dataset = open_dataset(data, split, layout=layout, transform=transform)
+    if dataset.classes.num_classes != net.spec.num_classes:
+        raise DataError(f"{data}: the dataset has {dataset.classes.num_classes} classes, "
+                        f"the model {net.spec.num_classes}")
+    if len(dataset) == 0:
+        raise DataError(f"{data}: the '{split}' split is empty")
+    return evenly_spaced(dataset, limit)
+
+
+def calibration_size(dataset: SegmentationDataset) -> tuple[int, int]:
+    """(H, W) of the calibration images as the network sees them (after any resize)."""
+    return tuple(int(v) for v in dataset[0]["image"].shape[-2:])
+
+
+def check_latency_table(table: CostTable, net: MultiExitNet, size: tuple[int, int] | None = None,
+                        source: str = "latency table") -> None:
+    """Refuse a table measured on another model or, when ``size`` is given, at another input size."""
+    table.check_matches(net, source)
+    if size is not None and tuple(table.input_size) != tuple(size):
+        (h, w), (ch, cw) = table.input_size, size
+        raise ConfigError(f"{source}: measured at {w}x{h}, the calibration images are {cw}x{ch}; "
+                          f"profile at --input {ch}x{cw}")
+
+
+def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationDataset, device: torch.device,
+                      model_dir: str | Path, cancel: CancelToken | None = None,
+                      warn: Callable[[str], None] | None = None) -> Job[CalibrationCache]:
+    """Job: the model folder's calibration.npz when it is valid for this model and these images,
+    else a fresh calibration, saved there for next time (a failed save is only a warning)."""
+    warn = warn or (lambda message: None)
+    path = Path(model_dir) / CALIBRATION_FILE
+    size = calibration_size(dataset)
+    paths = [str(s.image) for s in dataset.samples]
+    if path.is_file():
+        try:
+            cache = CalibrationCache.load(path)
+            if cache.is_valid_for(info.weights_sha256, net.exit_ids(), size, cache.policy, paths):
+                return cache
+            warn(f"{path}: stale (model, exits, size or images changed); rebuilding")
+        except MessError as exc:
+            warn(f"{exc}; rebuilding")
+    cache = yield from calibrate(net, dataset, device, info.weights_sha256, cancel=cancel)
+    try:
+        cache.save(path)
+    except OSError as exc:
+        warn(f"{path}: cannot save the calibration cache ({exc.strerror}); it will be rebuilt next time")
+    return cache
+
+
+def config_document(result: SearchResult, index: int, table: CostTable, images: int) -> dict:
+    """What `mess search --out` writes: the ExitConfig, plus its predicted mIoU and cost, the full
+    network's for comparison, the latency table's device and the number of calibration images."""
+    return {**result.config(index).to_json(), "predicted": result.summary(index),
+            "full_network": result.summary(result.full_index), "latency_table": table.device_description,
+            "images": images}
+
+
+def save_config(path: str | Path, result: SearchResult, index: int, table: CostTable, images: int) -> None:
+    """Write ``config_document`` atomically (ExitConfig.load reads it back)."""
+    from core.models.io import write_json_atomic
+
+    write_json_atomic(Path(path), config_document(result, index, table, images))
+
+
+def pareto_document(result: SearchResult, cost: str, images: int) -> dict:
+    """What `mess search --pareto` writes: search statistics and the front (cheapest first)."""
+    front = [{**result.summary(int(i)), "config": result.config(int(i)).to_json()} for i in result.pareto_front(cost)]
+    return {"configs_evaluated": result.count, "search_seconds": result.seconds,
+            "configs_per_second": result.count / max(result.seconds, 1e-9), "calibration_images": images,
+            "full_network": result.summary(result.full_index), "front": front}
+
+
+@dataclass
+class SearchRequest:
+    """Everything one search needs besides the model: the calibration split and the device's costs.
+
+    With a latency ``table`` the images are resized to the size it was measured at; without one,
+    costs are measured on this machine at the images' own size (``input_size`` overrides both)."""
+
+    data: str | Path
+    split: str = "val"
+    limit: int | None = None
+    table: CostTable | None = None
+    table_source: str = "latency table"
+    layout: str | None = None
+    input_size: tuple[int, int] | None = None
+    max_early: int = 3
+
+
+@dataclass
+class SearchOutcome:
+    result: SearchResult
+    table: CostTable
+    images: int
+    input_size: tuple[int, int]
+    warnings: list[str]
+
+
+def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, request: SearchRequest,
+               cancel: CancelToken | None = None) -> Job[SearchOutcome]:
+    """Job: calibrate (or reuse the cache), get the costs (the request's table, else measured here,
+    once per process), then search every configuration. Runs the network on its own device."""
+    from core.profile.cache import COST_CACHE
+    from core.search.search import SearchSpace, search
+
+    cancel = cancel or CancelToken()
+    device = next(net.parameters()).device
+    table = request.table
+    if table is not None:
+        check_latency_table(table, net, source=request.table_source)
+    size = request.input_size or (tuple(table.input_size) if table is not None else None)
+    dataset = open_calibration_set(request.data, request.split, net, request.layout, size, request.limit)
+    size = calibration_size(dataset)
+    if table is not None:
+        check_latency_table(table, net, size, request.table_source)
+    warnings: list[str] = []
+    cache = yield from calibration_cache(net, info, dataset, device, model_dir, cancel, warnings.append)
+    if table is None:
+        yield Progress("latency", 0, 0, "measuring latency on this machine")
+
+        def check(done: int, total: int) -> None:
+            cancel.check()
+
+        table = COST_CACHE.measure(net, info.weights_sha256, cache.input_size, device, progress=check)
+    cancel.check()
+    yield Progress("search", 0, 0, "searching every configuration")
+    result = search(net, cache, table, SearchSpace(max_early=request.max_early))
+    return SearchOutcome(result, table, cache.images, tuple(cache.input_size), warnings)

@@ -1,0 +1,80 @@
+"""The main window: pages, model loading, shortcuts, full screen, persisted layout, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from PySide6.QtCore import Qt
+
+from app.main import startup_model
+from app.main_window import MainWindow
+from app.pages import load_pages
+from app.settings import Settings
+from app.state import AppState
+from core.cli.common import BUNDLED_MODEL
+
+from .conftest import LOAD_TIMEOUT_MS
+
+
+def test_the_four_pages_are_registered_in_order():
+    assert list(load_pages()) == ["model", "train", "search", "live"]
+
+
+def test_window_opens_on_the_bundled_model(window):
+    assert window.state.folder == BUNDLED_MODEL
+    assert window.tabs.count() == 4
+    assert BUNDLED_MODEL.name in window._model_label.text()
+
+
+def test_ctrl_number_switches_pages(window, qtbot):
+    for index, key in enumerate((Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4)):
+        qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
+        assert window.tabs.currentIndex() == index
+
+
+def test_f11_toggles_full_screen_and_escape_leaves_it(window, qtbot):
+    window.fullscreen_action.trigger()
+    qtbot.waitUntil(window.isFullScreen, timeout=2000)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
+    assert not window.fullscreen_action.isChecked()
+
+
+def test_layout_page_and_model_persist_between_runs(qtbot, tmp_path, loaded_state):
+    path = str(tmp_path / "persist.ini")
+    first = MainWindow(Settings(path), loaded_state)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(700, 520)
+    first.show_page("search")
+    first.close()
+    second = MainWindow(Settings(path), AppState(device="cpu"))
+    qtbot.addWidget(second)
+    assert second.tabs.currentWidget() is second.pages["search"]
+    assert second.height() == 520   # (the width is clamped to the 800-px offscreen screen)
+    assert Settings(path).get("model") == str(BUNDLED_MODEL)
+    second.close()
+
+
+def test_a_bad_model_folder_gives_a_message_not_a_crash(window, qtbot, tmp_path):
+    with qtbot.waitSignal(window.state.model_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+        window.state.open_model(tmp_path / "nothing-here")
+    assert "nothing-here" in failed.args[0] and "\n" not in failed.args[0]
+    assert window.state.folder == BUNDLED_MODEL, "the open model stays open"
+    assert "nothing-here" in window.statusBar().currentMessage()
+
+
+def test_startup_model_prefers_the_argument_then_the_last_one_then_the_bundled(tmp_path):
+    assert startup_model(str(tmp_path), None) == tmp_path
+    assert startup_model(None, str(tmp_path / "gone")) == BUNDLED_MODEL
+    assert startup_model(None, str(BUNDLED_MODEL)) == BUNDLED_MODEL
+
+
+def test_mess_gui_starts_shows_the_window_and_exits_cleanly(tmp_path):
+    env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "core.cli", "gui", "--quit-after", "1500", "--settings",
+                           str(tmp_path / "s.ini")], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, **env})
+    assert done.returncode == 0, done.stderr
+    assert "main window shown" in done.stdout

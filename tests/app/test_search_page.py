@@ -1,0 +1,319 @@
+"""The Search page, clicked through like a user: search, the front, the budget, save, apply, cancel, errors.
+
+Runs on a copy of the bundled model (so calibration.npz never lands in assets/) with a tiny
+CamVid-layout dataset written at test time, and, when ../shared/data is there, on real CamVid.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from app.pages.search_page import SearchPage
+from app.settings import Settings
+from app.state import AppState
+from core.cli.common import BUNDLED_MODEL
+from core.models.create import convert_to_folder
+from core.models.io import MODEL_JSON, WEIGHTS_FILE, load_model
+from core.profile.costs import measure_costs
+from core.runtime.config import ExitConfig
+from core.search.calibration import CALIBRATION_FILE
+from core.search.session import config_document
+
+from .conftest import LOAD_TIMEOUT_MS
+
+SEARCH_TIMEOUT_MS = 240_000
+SIZE = (48, 64)
+
+
+def write_camvid(root, n: int, size=SIZE, seed: int = 0):
+    """CamVid layout (val/ + valannot/), labels 0..10 in bands and boxes, 11 = void."""
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (12, 3))
+    for folder in ("val", "valannot"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    h, w = size
+    for i in range(n):
+        label = np.full(size, 3, np.uint8)
+        label[: h // 3 + i % 5] = 0
+        y, x = rng.integers(h // 3, h - 8), rng.integers(0, w - 12)
+        label[y:y + 8, x:x + 12] = 8
+        label[-2:] = 11
+        image = np.clip(palette[label] + rng.normal(0, 15, (*size, 3)), 0, 255).astype(np.uint8)
+        cv2.imwrite(str(root / "val" / f"0001TP_{i:06d}.png"), image)
+        cv2.imwrite(str(root / "valannot" / f"0001TP_{i:06d}.png"), label)
+    return root
+
+
+def copy_model(folder):
+    folder.mkdir(parents=True)
+    for name in (MODEL_JSON, WEIGHTS_FILE):
+        shutil.copy2(BUNDLED_MODEL / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return write_camvid(tmp_path_factory.mktemp("search-data") / "tiny", 6)
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    return copy_model(tmp_path / "model")
+
+
+@pytest.fixture
+def state(qtbot, model_copy):
+    state = AppState(device="cpu")
+    with qtbot.waitSignal(state.model_changed, timeout=LOAD_TIMEOUT_MS):
+        state.open_model(model_copy)
+    yield state
+    state.wait()
+
+
+@pytest.fixture
+def page(qtbot, state, settings):
+    page = SearchPage(state, settings)
+    qtbot.addWidget(page)
+    page.resize(1300, 820)
+    page.show()
+    qtbot.waitExposed(page)
+    yield page
+    page.shutdown()
+
+
+def run_search(page, qtbot, data, limit: int = 0) -> None:
+    page.data_field.set_text(str(data))
+    page.limit_spin.setValue(limit)
+    qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.running() and page.search_button.isEnabled(), timeout=SEARCH_TIMEOUT_MS)
+    assert page.outcome is not None, page.status.text()
+
+
+@pytest.fixture
+def searched(page, qtbot, tiny_data):
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("latency"))
+    run_search(page, qtbot, tiny_data)
+    return page
+
+
+def test_search_draws_the_front_and_chooses_within_the_budget(searched, model_copy, tmp_path):
+    page = searched
+    result = page.outcome.result
+    assert page.outcome.images == 6 and page.outcome.input_size == SIZE
+    assert result.count > 1000
+    assert "Searched" in page.status.text() and "this machine" in page.status.text()
+    assert (model_copy / CALIBRATION_FILE).is_file(), "the cache is kept in the model folder, as the CLI does"
+    front = page.plot.front
+    assert len(front) >= 3 and len(page.plot.front_points.data) == len(front)
+    assert len(page.plot.cloud.data) == min(result.count, 6000)
+    assert page.chosen is not None and page.apply_button.isEnabled() and page.save_button.isEnabled()
+    assert page.chosen_labels["miou"].text().endswith(" %)")
+    assert page.bars.fractions == pytest.approx(result.fractions(page.chosen))
+    page.grab().save(str(tmp_path / "search_page.png"))
+
+
+def test_moving_the_slider_chooses_at_once(searched, qtbot):
+    page = searched
+    result = page.outcome.result
+    page.slider.setValue(page.slider.maximum() // 2)
+    page.slider.setValue(page.slider.maximum())
+    richest = page.chosen
+    assert result.miou[richest] == pytest.approx(result.miou.max())
+    assert page.plot.budget_line.isVisible()
+    assert page.plot.budget_line.value() == pytest.approx(result.mean_latency_ms.max(), rel=1e-3)
+    page.slider.setValue(0)
+    cheapest = page.chosen
+    assert cheapest != richest
+    assert result.mean_latency_ms[cheapest] <= result.mean_latency_ms.min() + 1e-6 + \
+        (result.mean_latency_ms.max() - result.mean_latency_ms.min()) / 1000
+    assert page.value_spin.value() == pytest.approx(result.mean_latency_ms.min(), abs=0.1)
+    assert "at most" in page.chosen_labels["why"].text()
+    # A budget below every configuration: a message, nothing chosen.
+    page.value_spin.setValue(0.0)
+    assert page.chosen is None and "no configuration fits" in page.chosen_labels["why"].text()
+    assert not page.apply_button.isEnabled()
+    # The accuracy floor: 0 pp keeps the full network's accuracy; the plot marks the floor.
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("drop"))
+    page.value_spin.setValue(0.0)
+    assert result.miou[page.chosen] >= result.miou[result.full_index] - 1e-9
+    assert page.plot.budget_line.angle == 0
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("gflops"))
+    assert page.plot.axis == "gflops"
+    page.slider.setValue(page.slider.maximum())
+    assert result.miou[page.chosen] == pytest.approx(result.miou.max())
+
+
+def test_hover_shows_a_configuration_and_click_selects_it(searched, qtbot):
+    page = searched
+    plot = page.plot
+    front = plot.front
+    target = next(int(i) for i in front[len(front) // 2:] if int(i) != page.chosen)
+    pos = plot.point_position(target)
+    qtbot.mouseMove(plot.viewport(), pos)
+    qtbot.waitUntil(lambda: "mIoU" in page.hover_label.text(), timeout=5000)
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: page.chosen is not None and page.chosen_labels["why"].text() == "a click on the front",
+                    timeout=5000)
+    chosen = page.chosen
+    assert chosen in set(int(i) for i in front)
+    assert page.outcome.result.miou[chosen] == pytest.approx(page.outcome.result.miou[target], abs=0.5)
+    assert plot.chosen == chosen
+
+
+def test_save_the_configuration_and_apply_it_to_live(searched, qtbot, tmp_path, monkeypatch):
+    page = searched
+    path = tmp_path / "out" / "config.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    result = page.outcome.result
+    assert ExitConfig.load(path) == result.config(page.chosen)
+    saved = json.loads(path.read_text())
+    expected = config_document(result, page.chosen, page.outcome.table, page.outcome.images)
+    assert saved == json.loads(json.dumps(expected))
+    assert set(saved["predicted"]) >= {"miou", "mean_latency_ms", "mean_gflops"}
+    front_path = tmp_path / "front.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(front_path), "")))
+    qtbot.mouseClick(page.save_front_button, Qt.MouseButton.LeftButton)
+    assert len(json.loads(front_path.read_text())["front"]) == len(page.plot.front)
+    with qtbot.waitSignal(page.state.config_changed) as applied:
+        qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    assert applied.args[0] == result.config(page.chosen) and page.state.config == applied.args[0]
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    assert not page.save_config(tmp_path / "blocker" / "config.json")
+    assert "cannot write" in page.status.text()
+
+
+@pytest.fixture(scope="module")
+def bigger_data(tmp_path_factory):
+    return write_camvid(tmp_path_factory.mktemp("bigger") / "data", 40, size=(96, 128), seed=3)
+
+
+@pytest.mark.parametrize("how", ["button", "escape"])
+def test_a_running_calibration_can_be_cancelled(page, qtbot, model_copy, bigger_data, how):
+    page.data_field.set_text(str(bigger_data))
+    page.limit_spin.setValue(0)
+    qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
+    assert page.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Calibrating"), timeout=SEARCH_TIMEOUT_MS)
+    assert page.progress.maximum() == 40
+    if how == "button":
+        qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    else:
+        qtbot.keyClick(page, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not page.running() and page.search_button.isEnabled(), timeout=SEARCH_TIMEOUT_MS)
+    assert page.status.text() == "Search cancelled."
+    assert page.outcome is None and not page.progress.isVisible() and not page.cancel_shortcut.isEnabled()
+    assert not (model_copy / CALIBRATION_FILE).exists()
+
+
+def test_a_bad_data_folder_gives_a_message(page, qtbot, tmp_path):
+    page.data_field.set_text(str(tmp_path / "nothing-here"))
+    qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
+    assert "nothing-here" in page.status.text() and "missing" in page.status.text()
+    (tmp_path / "empty").mkdir()
+    page.data_field.set_text(str(tmp_path / "empty"))
+    qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.running() and page.search_button.isEnabled(), timeout=SEARCH_TIMEOUT_MS)
+    assert "no known dataset layout" in page.status.text() and "\n" not in page.status.text()
+    assert page.outcome is None
+    page.data_field.set_text("")
+    qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
+    assert "Choose the calibration dataset folder" in page.status.text()
+
+
+def test_a_mismatching_latency_table_gives_a_message(page, qtbot, tmp_path, monkeypatch):
+    other = tmp_path / "other"
+    convert_to_folder("mobilenet_v3_large", other, points=["features.3"], input_size=SIZE)
+    table = tmp_path / "other-table.json"
+    measure_costs(load_model(other)[0], SIZE, latency=False).save(table)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(table), "")))
+    qtbot.mouseClick(page.load_table_button, Qt.MouseButton.LeftButton)
+    assert "measured on another model" in page.status.text() and "\n" not in page.status.text()
+    assert page.table is None and page.here_radio.isChecked()
+    broken = tmp_path / "broken.json"
+    broken.write_text("[1, 2]")
+    assert not page.load_table(broken)
+    assert "not a latency table" in page.status.text()
+
+
+def test_an_imported_table_sets_the_size_and_the_costs(page, qtbot, tiny_data, tmp_path, monkeypatch):
+    net = page.state.net
+    table = measure_costs(net, (32, 48), latency=True, warmup=0, repeats=1)
+    table.device_description = "Test board"
+    path = tmp_path / "board.json"
+    table.save(path)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    qtbot.mouseClick(page.load_table_button, Qt.MouseButton.LeftButton)
+    assert page.table_radio.isChecked() and "Test board" in page.table_label.text()
+    run_search(page, qtbot, tiny_data, limit=3)
+    assert page.outcome.input_size == (32, 48) and page.outcome.images == 3
+    assert page.outcome.table.device_description == "Test board"
+    assert "board.json" in page.status.text()
+
+
+def test_inputs_and_budget_persist(qtbot, state, settings, tmp_path):
+    first = SearchPage(state, settings)
+    qtbot.addWidget(first)
+    first.data_field.set_text(str(tmp_path))
+    first.split_combo.setCurrentText("test")
+    first.limit_spin.setValue(7)
+    first.kind_combo.setCurrentIndex(first.kind_combo.findData("gflops"))
+    first.value_spin.setValue(0.75)
+    first.kind_combo.setCurrentIndex(first.kind_combo.findData("drop"))
+    first.value_spin.setValue(1.5)
+    first.cost_combo.setCurrentIndex(first.cost_combo.findData("gflops"))
+    first.save_settings()
+    settings.sync()
+    second = SearchPage(state, Settings(settings.path))
+    qtbot.addWidget(second)
+    assert second.data_field.text() == str(tmp_path)
+    assert second.split_combo.currentText() == "test" and second.limit_spin.value() == 7
+    assert second.kind() == "drop" and second.value_spin.value() == pytest.approx(1.5)
+    assert second.cost_combo.currentData() == "gflops" and second.cost_combo.isVisibleTo(second)
+    second.kind_combo.setCurrentIndex(second.kind_combo.findData("gflops"))
+    assert second.value_spin.value() == pytest.approx(0.75)
+    first.shutdown()
+    second.shutdown()
+
+
+def test_a_new_model_clears_the_result(searched, qtbot, tmp_path):
+    page = searched
+    other = copy_model(tmp_path / "again")
+    with qtbot.waitSignal(page.state.model_changed, timeout=LOAD_TIMEOUT_MS):
+        page.state.open_model(other)
+    assert page.outcome is None and page.chosen is None and len(page.plot.front_points.data) == 0
+    assert not page.apply_button.isEnabled()
+
+
+def test_on_real_camvid_with_the_bundled_model(page, qtbot, camvid_root, tmp_path):
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("drop"))
+    page.value_spin.setValue(2.0)
+    run_search(page, qtbot, camvid_root, limit=5)
+    outcome = page.outcome
+    assert outcome.images == 5 and outcome.input_size == (360, 480)
+    result = outcome.result
+    assert result.count > 100_000
+    assert 30 < result.miou[result.full_index] < 90
+    assert result.miou[page.chosen] >= result.miou[result.full_index] - 2.0 - 1e-9
+    assert len(page.plot.front) > 10
+    page.grab().save(str(tmp_path / "search_camvid.png"))
+
+
+def test_in_the_window_ctrl_3_shows_it_and_hidden_pages_keep_their_shortcuts(window, qtbot, monkeypatch):
+    calls = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda parent, *a, **k: calls.append(parent) or ("", "")))
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    search = window.pages["search"]
+    assert window.tabs.currentWidget() is search
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(calls) > 0, timeout=5000)     # a button's shortcut clicks it after a short animation
+    qtbot.wait(300)
+    assert calls == [search], "Ctrl+L loads a latency table on the visible page only (not the Model page's)"

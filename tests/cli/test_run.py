@@ -1,0 +1,285 @@
+"""`mess run` end to end on a tiny model and a tiny video made here: the JSONL contract, --out, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from core.cli.common import BUNDLED_MODEL
+from core.cli.main import main
+from core.data.classes import CLASS_SETS
+from core.errors import SourceError
+from core.models import FINAL_EXIT, HeadConfig, convert_backbone, save_model
+from core.runtime.config import ExitConfig
+from core.runtime.live import LiveRunner
+from core.runtime.sources import FrameSource
+
+SIZE = (48, 64)
+FRAMES = 12
+FRAME_KEYS = {"frame": int, "exit": str, "latency_ms": float, "confidence": float}
+SUMMARY_KEYS = {"frames": int, "fps": float, "median_latency_ms": float, "p95_latency_ms": float, "exit_histogram": dict}
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one error line on stderr, got: {err!r}"
+    return lines[0]
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while (item := capture.read())[0]:
+        frames.append(item[1])
+    capture.release()
+    return frames
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
+                           points=["features.6", "features.12"], input_size=SIZE)
+    folder = tmp_path_factory.mktemp("run") / "model"
+    save_model(net, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exits(model_dir) -> list[str]:
+    from core.models import load_model
+
+    return load_model(model_dir)[0].exit_ids()
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    """12 frames of 96x128 (twice the model's size) at 10 fps."""
+    path = tmp_path_factory.mktemp("run") / "clip.mp4"
+    rng = np.random.default_rng(3)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (128, 96))
+    for _ in range(FRAMES):
+        writer.write(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture()
+def out(tmp_path) -> Path:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
+def mess_run(capsys, model_dir, source, *extra) -> tuple[int, str, str]:
+    code = main(["run", "--model", str(model_dir), "--source", str(source), "--device", "cpu", "--quiet", *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def read_stats(path: Path) -> tuple[list[dict], dict]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert "summary" in lines[-1] and all("summary" not in line for line in lines[:-1])
+    return lines[:-1], lines[-1]["summary"]
+
+
+def check_contract(frames: list[dict], summary: dict) -> None:
+    for line in frames:
+        for key, kind in FRAME_KEYS.items():
+            assert isinstance(line[key], kind), (key, line)
+        assert line["latency_ms"] > 0 and 0.0 <= line["confidence"] <= 1.0
+    for key, kind in SUMMARY_KEYS.items():
+        assert isinstance(summary[key], kind), (key, summary)
+    assert summary["frames"] == len(frames)
+    assert sum(summary["exit_histogram"].values()) == len(frames)
+    assert summary["fps"] > 0 and 0 < summary["median_latency_ms"] <= summary["p95_latency_ms"]
+
+
+# --- the contract ------------------------------------------------------------------------------
+
+def test_stats_jsonl_contract(capsys, model_dir, video, out):
+    code, stdout, err = mess_run(capsys, model_dir, video, "--max-frames", "5", "--stats", str(out / "s.jsonl"))
+    assert code == 0, err
+    frames, summary = read_stats(out / "s.jsonl")
+    assert len(frames) == 5 and summary["frames"] == 5
+    assert [f["frame"] for f in frames] == [0, 1, 2, 3, 4]
+    assert all(f["exit"] == FINAL_EXIT for f in frames)  # no --config: the full network
+    check_contract(frames, summary)
+    assert summary["exit_histogram"] == {FINAL_EXIT: 5}
+    assert sorted(p.name for p in out.iterdir()) == ["s.jsonl"]  # no temporary left
+    assert "5 frames" in stdout and "fps" in stdout
+
+
+def test_every_frame_of_a_file_and_the_overlay_video(capsys, model_dir, video, out):
+    code, _, err = mess_run(capsys, model_dir, video, "--stats", str(out / "s.jsonl"), "--out", str(out / "o.mp4"))
+    assert code == 0, err
+    frames, summary = read_stats(out / "s.jsonl")
+    assert [f["frame"] for f in frames] == list(range(FRAMES))
+    check_contract(frames, summary)
+    recorded = read_frames(out / "o.mp4")
+    assert len(recorded) == FRAMES
+    assert recorded[0].shape == (*SIZE, 3)  # the processing size
+
+
+def test_out_video_frame_count_is_max_frames(capsys, model_dir, video, out):
+    code, _, err = mess_run(capsys, model_dir, video, "--max-frames", "4", "--out", str(out / "o.avi"),
+                            "--size", "32x48")
+    assert code == 0, err
+    recorded = read_frames(out / "o.avi")
+    assert len(recorded) == 4 and recorded[0].shape == (32, 48, 3)
+
+
+def test_a_config_changes_the_exits_taken(tmp_path, capsys, model_dir, video, out, exits):
+    config = tmp_path / "early.json"
+    ExitConfig([exits[0], FINAL_EXIT], th_pix=[0.0, 0.0], th_img=[0.0, 0.0]).save(config)
+    code, _, err = mess_run(capsys, model_dir, video, "--config", str(config), "--max-frames", "3",
+                            "--stats", str(out / "s.jsonl"))
+    assert code == 0, err
+    frames, summary = read_stats(out / "s.jsonl")
+    assert [f["exit"] for f in frames] == [exits[0]] * 3
+    assert summary["exit_histogram"] == {exits[0]: 3, FINAL_EXIT: 0}
+    check_contract(frames, summary)
+
+
+def test_a_folder_of_images(tmp_path, capsys, model_dir, out):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        assert cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((40, 50, 3), 40 * i, np.uint8))
+    code, _, err = mess_run(capsys, model_dir, folder, "--stats", str(out / "s.jsonl"))
+    assert code == 0, err
+    frames, summary = read_stats(out / "s.jsonl")
+    assert summary["frames"] == 3 and summary["kind"] == "folder"
+
+
+def test_progress_line_and_summary(capsys, model_dir, video):
+    code = main(["run", "--model", str(model_dir), "--source", str(video), "--device", "cpu", "--max-frames", "2"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "frame 2/2" in captured.err and "fps" in captured.err and "exit final" in captured.err
+    assert "2 frames" in captured.out and "median" in captured.out
+
+
+def test_ctrl_c_finishes_the_stats_with_the_frames_so_far(capsys, model_dir, video, out, monkeypatch):
+    process = LiveRunner.process
+    calls = []
+
+    def interrupted(self, rgb, index=0, dropped=0):
+        calls.append(index)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return process(self, rgb, index=index, dropped=dropped)
+
+    monkeypatch.setattr(LiveRunner, "process", interrupted)
+    code, _, err = mess_run(capsys, model_dir, video, "--stats", str(out / "s.jsonl"), "--out", str(out / "o.mp4"))
+    assert code == 130 and "interrupted" in err
+    frames, summary = read_stats(out / "s.jsonl")
+    assert len(frames) == 3 and summary["frames"] == 3 and summary["interrupted"] is True
+    assert len(read_frames(out / "o.mp4")) == 3
+    assert sorted(p.name for p in out.iterdir()) == ["o.mp4", "s.jsonl"]
+
+
+# --- bad inputs: exit 2, one line, nothing written ---------------------------------------------
+
+def bad_run(capsys, out: Path, argv: list[str]) -> str:
+    code = main(["run", "--device", "cpu", "--quiet", "--stats", str(out / "s.jsonl"), "--out", str(out / "o.mp4"),
+                 *argv])
+    assert code == 2
+    line = one_error_line(capsys)
+    assert list(out.iterdir()) == [], "a failed run wrote something"
+    return line
+
+
+def test_missing_source(capsys, model_dir, out, tmp_path):
+    missing = tmp_path / "absent.mp4"
+    assert str(missing) in bad_run(capsys, out, ["--model", str(model_dir), "--source", str(missing)])
+
+
+def test_not_a_video(capsys, model_dir, out, tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("hello")
+    assert str(text) in bad_run(capsys, out, ["--model", str(model_dir), "--source", str(text)])
+
+
+def test_webcam_that_does_not_exist(capsys, model_dir, out):
+    assert "webcam 99" in bad_run(capsys, out, ["--model", str(model_dir), "--source", "99"])
+
+
+def test_unreachable_stream(capsys, model_dir, out):
+    assert "rtsp://127.0.0.1:9/x" in bad_run(capsys, out, ["--model", str(model_dir), "--source", "rtsp://127.0.0.1:9/x"])
+
+
+def test_unknown_source_scheme(capsys, model_dir, out):
+    assert "ftp://h/x.mp4" in bad_run(capsys, out, ["--model", str(model_dir), "--source", "ftp://h/x.mp4"])
+
+
+def test_config_with_an_unknown_exit(tmp_path, capsys, model_dir, video, out, exits):
+    config = tmp_path / "bad.json"
+    ExitConfig([exits[0], "features.99:fcn-c64-b0", FINAL_EXIT]).save(config)
+    line = bad_run(capsys, out, ["--model", str(model_dir), "--source", str(video), "--config", str(config)])
+    assert "features.99:fcn-c64-b0" in line
+
+
+def test_missing_config(tmp_path, capsys, model_dir, video, out):
+    config = tmp_path / "absent.json"
+    assert str(config) in bad_run(capsys, out, ["--model", str(model_dir), "--source", str(video), "--config", str(config)])
+
+
+def test_missing_model(tmp_path, capsys, video, out):
+    missing = tmp_path / "no_model"
+    assert str(missing) in bad_run(capsys, out, ["--model", str(missing), "--source", str(video)])
+
+
+def test_unsupported_video_extension(capsys, model_dir, video, out):
+    code = main(["run", "--model", str(model_dir), "--source", str(video), "--device", "cpu", "--quiet",
+                 "--stats", str(out / "s.jsonl"), "--out", str(out / "o.gif")])
+    assert code == 2
+    assert "o.gif" in one_error_line(capsys)
+    assert list(out.iterdir()) == []
+
+
+def test_a_source_that_fails_mid_run_leaves_nothing(capsys, model_dir, out, monkeypatch):
+    class Unplugged(FrameSource):
+        name, kind, live, fps = "webcam 0", "webcam", True, 30.0
+
+        def __init__(self):
+            self.reads = 0
+
+        def read(self):
+            self.reads += 1
+            if self.reads > 3:
+                raise SourceError("webcam 0: stopped delivering frames (unplugged, or the stream ended)")
+            return np.zeros((*SIZE, 3), np.uint8)
+
+    monkeypatch.setattr("core.cli.commands.run.open_source", lambda spec: Unplugged())
+    line = bad_run(capsys, out, ["--model", str(model_dir), "--source", "0"])
+    assert "webcam 0" in line and "stopped" in line
+
+
+def test_max_frames_must_be_positive(capsys, model_dir, video):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--model", str(model_dir), "--source", str(video), "--max-frames", "0"])
+    assert info.value.code == 2
+
+
+# --- real data ---------------------------------------------------------------------------------
+
+@pytest.mark.shared_data
+def test_highway_with_the_bundled_model(capsys, videos_root, out):
+    if not (BUNDLED_MODEL / "model.json").is_file():
+        pytest.skip(f"no bundled model at {BUNDLED_MODEL}")
+    code = main(["run", "--source", str(videos_root / "highway.mp4"), "--device", "cpu", "--quiet",
+                 "--max-frames", "3", "--stats", str(out / "s.jsonl"), "--out", str(out / "o.mp4")])
+    assert code == 0, capsys.readouterr().err
+    frames, summary = read_stats(out / "s.jsonl")
+    assert [f["frame"] for f in frames] == [0, 1, 2]
+    check_contract(frames, summary)
+    assert summary["size"] == [360, 480]  # the bundled model's input size
+    recorded = read_frames(out / "o.mp4")
+    assert len(recorded) == 3 and recorded[0].shape == (360, 480, 3)

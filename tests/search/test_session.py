@@ -1,0 +1,205 @@
+"""The shared search steps (core.search.session): what `mess search` and the GUI's Search page both run."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from core.cli.main import main
+from core.data import CLASS_SETS
+from core.errors import ConfigError, DataError
+from core.jobs import CancelToken, Cancelled, run_job
+from core.models import HeadConfig, convert_backbone, save_model
+from core.models.io import load_model
+from core.profile.costs import measure_costs
+from core.runtime.config import ExitConfig
+from core.search.calibration import CALIBRATION_FILE
+from core.search.search import SearchSpace, search
+from core.search.session import (Budget, calibration_cache, calibration_size, check_latency_table, config_document,
+                                 evenly_spaced, open_calibration_set, pareto_document, save_config)
+
+SIZE = (48, 64)
+SPACE = SearchSpace(max_early=2, th_pix=(0.5, 0.9), th_img=(0.5, 0.9))
+
+
+def write_camvid(root, n=6):
+    for folder in ("val", "valannot"):
+        (root / folder).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        label = np.full(SIZE, 3, np.uint8)
+        label[: 8 + 4 * i] = 0
+        cv2.imwrite(str(root / "val" / f"{i:03d}.png"), rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8))
+        cv2.imwrite(str(root / "valannot" / f"{i:03d}.png"), label)
+    return root
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("session")
+    data = write_camvid(root / "data")
+    torch.manual_seed(0)
+    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
+                           points=["features.3", "features.10"], input_size=SIZE)
+    save_model(net, root / "model")
+    net, info = load_model(root / "model")
+    return root, data, net, info
+
+
+def test_evenly_spaced_keeps_first_and_last_and_all_without_a_limit(setup):
+    _, data, net, _ = setup
+    full = open_calibration_set(data, "val", net)
+    assert len(full) == 6
+    quick = open_calibration_set(data, "val", net, limit=3)
+    names = [s.image.name for s in quick.samples]
+    assert names == ["000.png", "002.png", "005.png"] or names == ["000.png", "003.png", "005.png"]
+    assert len(open_calibration_set(data, "val", net, limit=0)) == 6
+    assert len(evenly_spaced(open_calibration_set(data, "val", net), 100)) == 6
+    with pytest.raises(ConfigError, match="at least 1"):
+        evenly_spaced(open_calibration_set(data, "val", net), -2)
+
+
+def test_a_bad_folder_or_other_classes_is_a_data_error(setup, tmp_path):
+    _, data, net, _ = setup
+    with pytest.raises(DataError, match="missing"):
+        open_calibration_set(tmp_path / "nothing", "val", net)
+    voc = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("voc"), [], points=[])
+    with pytest.raises(DataError, match="21"):
+        open_calibration_set(data, "val", voc)
+
+
+def test_calibration_is_saved_then_reused_and_rebuilt_when_stale(setup):
+    root, data, net, info = setup
+    model_dir = root / "model"
+    (model_dir / CALIBRATION_FILE).unlink(missing_ok=True)
+    warnings: list[str] = []
+    dataset = open_calibration_set(data, "val", net, limit=4)
+    events = []
+    cache = run_job(calibration_cache(net, info, dataset, torch.device("cpu"), model_dir, warn=warnings.append),
+                    events.append)
+    assert cache.images == 4 and len(events) == 4 and (model_dir / CALIBRATION_FILE).is_file()
+    events.clear()
+    again = run_job(calibration_cache(net, info, dataset, torch.device("cpu"), model_dir, warn=warnings.append),
+                    events.append)
+    assert events == [] and warnings == [] and again.image_paths == cache.image_paths
+    other = open_calibration_set(data, "val", net, limit=2)
+    rebuilt = run_job(calibration_cache(net, info, other, torch.device("cpu"), model_dir, warn=warnings.append))
+    assert rebuilt.images == 2 and "stale" in warnings[0]
+
+
+def test_calibration_can_be_cancelled(setup, tmp_path):
+    _, data, net, info = setup
+    token = CancelToken()
+    job = calibration_cache(net, info, open_calibration_set(data, "val", net), torch.device("cpu"), tmp_path,
+                            cancel=token)
+    next(job)
+    token.cancel()
+    with pytest.raises(Cancelled):
+        run_job(job)
+    assert not (tmp_path / CALIBRATION_FILE).exists()
+
+
+def test_budgets_choose_and_the_document_is_what_the_cli_writes(setup, tmp_path):
+    root, data, net, info = setup
+    dataset = open_calibration_set(data, "val", net)
+    cache = run_job(calibration_cache(net, info, dataset, torch.device("cpu"), tmp_path))
+    table = measure_costs(net, calibration_size(dataset), latency=True, warmup=0, repeats=1)
+    result = search(net, cache, table, SPACE)
+    full = result.summary(result.full_index)
+    assert Budget("drop", 0.0).choose(result) == result.cheapest_within_drop(0.0, "latency")
+    assert Budget("gflops", full["mean_gflops"]).choose(result) == result.most_accurate_within(full["mean_gflops"], "gflops")
+    assert Budget("latency", 1e9).axis == "latency" and Budget("drop", 1, "gflops").axis == "gflops"
+    with pytest.raises(ConfigError, match="no configuration fits"):
+        Budget("latency", 1e-9).choose(result)
+    with pytest.raises(ConfigError):
+        Budget("speed", 1.0)
+    chosen = Budget("drop", 100.0, "gflops").choose(result)
+    document = config_document(result, chosen, table, cache.images)
+    assert set(document["predicted"]) >= {"miou", "mean_latency_ms", "mean_gflops"}
+    save_config(tmp_path / "gui.json", result, chosen, table, cache.images)
+    assert ExitConfig.load(tmp_path / "gui.json") == result.config(chosen)
+    assert json.loads((tmp_path / "gui.json").read_text()) == json.loads(json.dumps(document))
+    front = pareto_document(result, "gflops", cache.images)
+    assert front["configs_evaluated"] == result.count and len(front["front"]) == len(result.pareto_front("gflops"))
+    # The command line writes the same document for the same inputs.
+    table_path = tmp_path / "table.json"
+    table.save(table_path)
+    out = tmp_path / "cli.json"
+    model_dir = root / "model"
+    assert main(["search", "--model", str(model_dir), "--data", str(data), "--latency-table", str(table_path),
+                 "--max-drop", "100", "--cost", "gflops", "--out", str(out), "--device", "cpu", "--quiet"]) == 0
+    cli = json.loads(out.read_text())
+    assert set(cli) == set(document)
+    assert cli["images"] == 6 and cli["latency_table"] == table.device_description
+
+
+def test_cli_limit_calibrates_on_fewer_images(setup, tmp_path, capsys):
+    root, data, net, _ = setup
+    table_path = tmp_path / "table.json"
+    measure_costs(net, SIZE, latency=True, warmup=0, repeats=1).save(table_path)
+    out = tmp_path / "c.json"
+    assert main(["search", "--model", str(root / "model"), "--data", str(data), "--latency-table", str(table_path),
+                 "--limit", "2", "--max-drop", "100", "--out", str(out), "--device", "cpu", "--quiet"]) == 0
+    assert json.loads(out.read_text())["images"] == 2
+    assert "on 2 images" in capsys.readouterr().out
+
+
+def test_latency_table_of_another_model_or_size_is_refused(setup):
+    _, _, net, _ = setup
+    other = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
+                             points=["features.6"])
+    with pytest.raises(ConfigError, match="measured on another model"):
+        check_latency_table(measure_costs(other, SIZE, latency=False), net)
+    table = measure_costs(net, SIZE, latency=False)
+    check_latency_table(table, net, SIZE)
+    with pytest.raises(ConfigError, match="measured at 64x48, the calibration images are 96x72"):
+        check_latency_table(table, net, (72, 96), "t.json")
+
+
+def test_search_job_with_a_table_resizes_to_its_size_and_reports_progress(setup, tmp_path):
+    from core.search.session import SearchRequest, search_job
+
+    _, data, net, info = setup
+    table = measure_costs(net, (32, 48), latency=True, warmup=0, repeats=1)
+    events = []
+    outcome = run_job(search_job(net, info, tmp_path, SearchRequest(data, "val", limit=3, table=table)), events.append)
+    assert outcome.input_size == (32, 48) and outcome.images == 3 and outcome.table is table
+    assert outcome.result.count > 10
+    assert [e.stage for e in events] == ["calibrate"] * 3 + ["search"]
+
+
+def test_search_job_measures_this_machine_once_and_can_be_cancelled_while_measuring(setup, tmp_path, monkeypatch):
+    from core.profile import cache as cache_module
+    from core.search.session import SearchRequest, search_job
+
+    _, data, net, info = setup
+    monkeypatch.setattr(cache_module, "COST_CACHE", cache_module.CostCache())
+    token = CancelToken()
+    job = search_job(net, info, tmp_path, SearchRequest(data, "val", limit=2), token)
+    stages = []
+    for event in job:
+        stages.append(event.stage)
+        if event.stage == "latency":
+            token.cancel()
+            break
+    with pytest.raises(Cancelled):
+        next(job)
+    outcome = run_job(search_job(net, info, tmp_path, SearchRequest(data, "val", limit=2)))
+    assert outcome.input_size == SIZE and outcome.table.segments[0].latency_ms is not None
+    again = run_job(search_job(net, info, tmp_path, SearchRequest(data, "val", limit=2)))
+    assert again.table is outcome.table, "measured once per process"
+
+
+def test_search_job_refuses_a_table_of_another_model(setup, tmp_path):
+    from core.search.session import SearchRequest, search_job
+
+    _, data, net, info = setup
+    other = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
+                             points=["features.6"])
+    request = SearchRequest(data, table=measure_costs(other, SIZE, latency=False), table_source="other.json")
+    with pytest.raises(ConfigError, match="other.json: measured on another model"):
+        run_job(search_job(net, info, tmp_path, request))
