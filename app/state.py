@@ -17,7 +17,7 @@ def _load(folder: Path, device: str):
     from core.device import select_device
     from core.models import load_model
 
-    return load_model(folder, select_device(device))
+    return load_model(folder, select_device(device), inference=True)
 
 
 class AppState(QObject):

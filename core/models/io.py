@@ -69,6 +69,11 @@ def write_json_atomic(path: Path, data: dict) -> None:
 def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = None,
                metrics: dict | None = None) -> ModelInfo:
     """Write ``net`` as a model folder (created if needed; files replaced atomically)."""
+    from core.models.inference import is_inference_optimized
+
+    if is_inference_optimized(net):
+        raise MessError("this network was loaded for inference (BatchNorm folded): load it again without "
+                        "inference=True to save it")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().to("cpu").contiguous() for name, tensor in net.state_dict().items()}
@@ -126,8 +131,12 @@ def update_metrics(folder: str | Path, metrics: dict) -> None:
     write_json_atomic(path, data)
 
 
-def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[MultiExitNet, ModelInfo]:
-    """Rebuild the network a folder describes and load its weights (eval mode)."""
+def load_model(folder: str | Path, device: str | torch.device = "cpu",
+               inference: bool = False) -> tuple[MultiExitNet, ModelInfo]:
+    """Rebuild the network a folder describes and load its weights (eval mode).
+
+    ``inference=True`` gives the faster inference form (core.models.inference): same outputs,
+    BatchNorm folded, channels-last; it cannot be trained or saved."""
     spec, info = read_model_json(folder)
     weights = Path(folder) / WEIGHTS_FILE
     if not weights.is_file():
@@ -151,4 +160,9 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
             raise ModelFormatError(f"{weights}: does not match model.json's spec: '{name}' has shape "
                                    f"{tuple(tensor.shape)}, the spec builds {tuple(expected[name].shape)}")
     net.load_state_dict(state, strict=True)
-    return net.to(device).eval(), info
+    net = net.to(device).eval()
+    if inference:
+        from core.models.inference import optimize_for_inference
+
+        optimize_for_inference(net)
+    return net, info

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model(args.model)
     device = select_device(args.device)
     config = ExitConfig.load(args.config) if args.config else None
-    net, _ = load_model(model_dir, device)
+    net, _ = load_model(model_dir, device, inference=True)
     spec = net.spec
     dataset = open_dataset(args.data, args.split, layout=args.layout,
                            transform=eval_transform(spec.mean, spec.std, args.input))

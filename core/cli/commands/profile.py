@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     model_dir = resolve_model(args.model)
     device = select_device(args.device)
-    net, info = load_model(model_dir, device)
+    net, info = load_model(model_dir, device, inference=True)
     size = args.input or net.spec.input_size or (360, 480)
     table = measure_costs(net, size, device, warmup=args.warmup, repeats=args.repeats)
     table.weights_sha256 = info.weights_sha256

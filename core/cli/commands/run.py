@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{option} {path}: is a folder, not a file")
         if path and Path(path).resolve() == Path(args.source).resolve():
             raise ConfigError(f"{option} {path}: is the --source itself")
-    net, _ = load_model(model_dir, device)
+    net, _ = load_model(model_dir, device, inference=True)
     runner = LiveRunner(net, config, size=args.size, device=device)  # checks the configuration against the model
     with open_source(args.source) as source:
         total = min(filter(None, (source.frame_count, args.max_frames)), default=None)

@@ -48,7 +48,7 @@ def _warn(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model(args.model)
     device = select_device(args.device)
-    net, info = load_model(model_dir, device)
+    net, info = load_model(model_dir, device, inference=True)
     table = CostTable.load(args.latency_table) if args.latency_table else None
     if table is not None:
         check_latency_table(table, net, source=args.latency_table)
