@@ -67,8 +67,11 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = None,
-               metrics: dict | None = None) -> ModelInfo:
-    """Write ``net`` as a model folder (created if needed; files replaced atomically)."""
+               metrics: dict | None = None, half: bool = False) -> ModelInfo:
+    """Write ``net`` as a model folder (created if needed; files replaced atomically).
+
+    ``half=True`` stores floating-point tensors as float16 (half the size on disk, e.g. for
+    a bundled model); loading casts them back to the network's float32."""
     from core.models.inference import is_inference_optimized
 
     if is_inference_optimized(net):
@@ -77,6 +80,8 @@ def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().to("cpu").contiguous() for name, tensor in net.state_dict().items()}
+    if half:
+        state = {name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in state.items()}
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
     os.close(fd)
     try:

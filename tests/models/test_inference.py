@@ -63,3 +63,17 @@ def test_load_model_for_inference(tmp_path):
     plain, _ = load_model(tmp_path / "m")
     assert is_inference_optimized(net) and not is_inference_optimized(plain)
     assert optimize_for_inference(net) is net, "optimising twice changes nothing"
+
+
+def test_half_precision_storage_halves_the_file_and_loads_as_float32(tmp_path):
+    net = make_tiny_net()
+    save_model(net, tmp_path / "full")
+    save_model(net, tmp_path / "half", half=True)
+    full, half = (tmp_path / "full" / "weights.safetensors").stat().st_size, (tmp_path / "half" / "weights.safetensors").stat().st_size
+    assert half < 0.55 * full
+    loaded, _ = load_model(tmp_path / "half")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    x = image(seed=5)
+    with torch.no_grad():
+        a, b = net(x)["final"], loaded(x)["final"]
+    assert (a.argmax(1) == b.argmax(1)).float().mean().item() > 0.99
