@@ -13,6 +13,7 @@ per-piece cost table predicts for each exit. Writes JSON.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data.classes import CLASS_SETS  # noqa: E402
 from core.models import HEAD_PRESETS, convert_backbone, load_model  # noqa: E402
+from core.models.inference import optimize_for_inference  # noqa: E402
 from core.profile.costs import cascade_cost, describe_device, measure_costs  # noqa: E402
 from core.runtime.config import ExitConfig  # noqa: E402
 from core.runtime.early_exit import EarlyExitRunner  # noqa: E402
@@ -42,6 +44,21 @@ def median_ms(fn, warmup: int, repeats: int) -> float:
     return statistics.median(samples)
 
 
+def interleaved_medians(fns: dict, warmup: int, repeats: int) -> dict[str, float]:
+    """Median ms of each function, timed in turns (a, b, a, b, ...)."""
+    with torch.inference_mode():
+        for fn in fns.values():
+            for _ in range(warmup):
+                fn()
+        samples: dict[str, list[float]] = {name: [] for name in fns}
+        for _ in range(repeats):
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                fn()
+                samples[name].append((time.perf_counter() - start) * 1000.0)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", default="lraspp_mobilenet_v3_large")
@@ -56,12 +73,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     size = tuple(int(v) for v in args.input.split("x"))
     if args.model:
-        net, _ = load_model(args.model)
+        plain, _ = load_model(args.model)
     else:
-        net = convert_backbone(args.backbone, CLASS_SETS.get("camvid"), HEAD_PRESETS.get("light")).eval()
+        plain = convert_backbone(args.backbone, CLASS_SETS.get("camvid"), HEAD_PRESETS.get("light")).eval()
+    net = optimize_for_inference(copy.deepcopy(plain))   # what eval, search, run and the app execute
     image = torch.rand(1, 3, *size)
     costs = measure_costs(net, size, warmup=args.warmup, repeats=args.repeats)
-    full_plain = median_ms(lambda: net(image, exits=["final"]), args.warmup, args.repeats)
+    # The two forms side by side, interleaved, so a busy machine slows both alike.
+    both = interleaved_medians({"plain": lambda: plain(image, exits=["final"]),
+                                "inference": lambda: net(image, exits=["final"])}, args.warmup, args.repeats)
+    full_plain = both["inference"]
     rows = []
     for exit_id in net.exit_ids():
         runner = EarlyExitRunner(net, ExitConfig.static(exit_id))
@@ -80,12 +101,15 @@ def main() -> None:
         "threads": args.threads,
         "device_description": describe_device(torch.device("cpu")),
         "full_network_forward_ms": full_plain,
+        "full_network_forward_ms_training_form": both["plain"],
+        "inference_form_speedup": both["plain"] / both["inference"],
         "exits": rows,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"{report['backbone']} at {size[1]}x{size[0]}, {args.threads} threads: full forward {full_plain:.1f} ms")
+    print(f"{report['backbone']} at {size[1]}x{size[0]}, {args.threads} threads: full forward {full_plain:.1f} ms "
+          f"(training form {both['plain']:.1f} ms, x{report['inference_form_speedup']:.2f})")
     for row in rows:
         print(f"  {row['exit']:34s} {row['gflops']:6.2f} GFLOPs  runtime {row['runtime_ms']:6.1f} ms  "
               f"(predicted {row['predicted_ms']:6.1f})  x{row['speedup_vs_full']:.2f}")
