@@ -48,4 +48,9 @@ def load_pages() -> Registry[PageEntry]:
     for module in PAGE_MODULES:
         if importlib.util.find_spec(f"app.pages.{module}") is not None:
             importlib.import_module(f"app.pages.{module}")
-    return PAGES
+    # in PAGE_MODULES order, whatever order the modules were first imported in (tests import them directly)
+    rank = {f"app.pages.{module}": i for i, module in enumerate(PAGE_MODULES)}
+    ordered: Registry[PageEntry] = Registry("page")
+    for name in sorted(PAGES, key=lambda n: rank.get(PAGES.get(n).factory.__module__, len(rank))):
+        ordered.add(name, PAGES.get(name))
+    return ordered

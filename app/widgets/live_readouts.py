@@ -1,0 +1,151 @@
+"""The Live page's per-frame numbers in large type, readable from the back of a room.
+
+Six tiles: the exit taken (on the exit's own colour, green shallow to red final), the
+latency, the rolling FPS, the confidence, the frames dropped and the frame counter.
+``set_max_scale`` lets them grow (presentation mode); the type always shrinks to fit the tiles.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from core.runtime.overlay import exit_colour, short_exit_name, text_colour
+
+NEUTRAL = "#2b2d33"
+TILES = (("exit", "Exit taken"), ("latency", "Latency"), ("fps", "FPS"), ("confidence", "Confidence"),
+         ("dropped", "Dropped"), ("frame", "Frame"))
+VALUE_PT = 24
+MIN_SCALE = 0.5
+# wide values of each tile: the type shrinks until these fit (a long text never widens the window)
+WIDE_VALUES = {"exit": "features.12", "latency": "999 ms", "fps": "30.0", "confidence": "100 %",
+               "dropped": "9999", "frame": "9999"}
+STRETCH = {"exit": 6, "latency": 4}           # the rest: 3
+TOOLTIPS = {
+    "exit": "The exit this frame left at, and how deep in the network it is (green: shallow, red: the final exit)",
+    "latency": "Time for this frame: resize, preprocess, the network up to its exit, labels",
+    "fps": "Frames processed per second, over the last 2 seconds",
+    "confidence": "Image confidence at the exit taken: the share of pixels at least th_pix confident",
+    "dropped": "Frames skipped since the start because the model was slower than the video",
+    "frame": "The frame's number in the source (of its length, for a file or folder)",
+}
+
+
+class _Tile(QFrame):
+    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("tile")
+        self.caption = QLabel(caption.upper(), self)
+        self.value = QLabel("–", self)
+        self.detail = QLabel("", self)
+        for label in (self.caption, self.value, self.detail):
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            # a longer text never widens the window (a full-screen window forced wider leaves full screen)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.value.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+        layout.addWidget(self.detail)
+        self._colours: tuple[str, str] | None = None
+        self.set_colours(NEUTRAL, "#ffffff")
+
+    def set_colours(self, background: str, foreground: str) -> None:
+        if self._colours == (background, foreground):
+            return                                  # a style sheet costs a re-polish: only when it changes
+        self._colours = (background, foreground)
+        self.setStyleSheet(f"QFrame#tile {{ background: {background}; border-radius: 6px; }}"
+                           f"QLabel {{ color: {foreground}; background: transparent; }}")
+
+
+class LiveReadouts(QWidget):
+    """``show_frame(...)`` fills the tiles; ``clear()`` empties them."""
+
+    def __init__(self, columns: int = 6, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tiles: dict[str, _Tile] = {}
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(6)
+        for i, (key, caption) in enumerate(TILES):
+            tile = _Tile(caption, self)
+            tile.setToolTip(TOOLTIPS[key])
+            self.tiles[key] = tile
+            grid.addWidget(tile, i // columns, i % columns)
+            grid.setColumnStretch(i % columns, STRETCH.get(key, 3))
+        self.scale = 0.0
+        self._max_scale = 1.0
+        self.set_scale(1.0)
+
+    def set_scale(self, scale: float) -> None:
+        """Font sizes: value 24 pt x scale, caption 9 pt and detail 10 pt x scale."""
+        self.scale = scale
+        base = QFont(self.font())
+        for tile in self.tiles.values():
+            for label, size, bold in ((tile.caption, 9, True), (tile.value, VALUE_PT, True), (tile.detail, 10, False)):
+                font = QFont(base)
+                font.setPointSizeF(size * scale)
+                font.setBold(bold)
+                label.setFont(font)
+
+    def set_max_scale(self, largest: float) -> None:
+        """Let the type grow up to ``largest`` times (presentation mode), as far as the tiles' width allows."""
+        self._max_scale = largest
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """The largest scale (up to the maximum) at which a wide value of each tile fits its width."""
+        font = QFont(self.font())
+        font.setPointSizeF(VALUE_PT)
+        font.setBold(True)
+        metrics = QFontMetricsF(font)
+        scale = self._max_scale
+        for key, tile in self.tiles.items():
+            margins = tile.layout().contentsMargins()
+            room = tile.width() - margins.left() - margins.right() - 4
+            need = metrics.horizontalAdvance(WIDE_VALUES[key])
+            if room > 0 and need > 0:
+                scale = min(scale, room / need)
+        scale = max(MIN_SCALE, round(scale, 2))
+        if abs(scale - self.scale) > 0.02:
+            self.set_scale(scale)
+
+    def text(self, key: str) -> str:
+        return self.tiles[key].value.text()
+
+    def detail(self, key: str) -> str:
+        return self.tiles[key].detail.text()
+
+    def clear(self) -> None:
+        for tile in self.tiles.values():
+            tile.value.setText("–")
+            tile.detail.setText("")
+        self.tiles["exit"].set_colours(NEUTRAL, "#ffffff")
+
+    def show_frame(self, *, exit_id: str, exit_index: int, exits: int, depth: float, latency_ms: float,
+                   full_latency_ms: float | None, fps: float, confidence: float, dropped: int, index: int,
+                   frame_count: int | None) -> None:
+        tile = self.tiles["exit"]
+        tile.value.setText(short_exit_name(exit_id))
+        tile.detail.setText(f"exit {exit_index + 1} of {exits}  ·  {depth * 100:.0f} % deep")
+        tile.setToolTip(f"{TOOLTIPS['exit']}\n{exit_id}")
+        colour = exit_colour(depth)
+        tile.set_colours("#%02x%02x%02x" % colour, "#%02x%02x%02x" % text_colour(colour))
+        self.tiles["latency"].value.setText(f"{latency_ms:.0f} ms")
+        self.tiles["latency"].detail.setText(
+            f"full network {full_latency_ms:.0f} ms" if full_latency_ms is not None and math.isfinite(full_latency_ms)
+            else "")
+        self.tiles["fps"].value.setText(f"{fps:.1f}")
+        self.tiles["confidence"].value.setText(f"{confidence * 100:.0f} %")
+        self.tiles["dropped"].value.setText(f"{dropped}")
+        self.tiles["frame"].value.setText(f"{index + 1}")
+        self.tiles["frame"].detail.setText(f"of {frame_count}" if frame_count else "")

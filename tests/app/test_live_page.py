@@ -1,0 +1,484 @@
+"""The Live page, clicked through like a user: play a clip, change thresholds and configurations while it runs,
+switch sources, bad sources, pause and step, record, side by side, presentation mode, persisted settings.
+
+Clips are written at test time (cv2.VideoWriter mp4v, 120x160); the model is the bundled one on the CPU, so
+frames take ~0.1-0.3 s each on this machine: every wait is generous and nothing asserts a timing.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.pages import load_pages
+from app.pages.live_page import LivePage
+from app.settings import Settings
+from core.cli.common import BUNDLED_MODEL
+from core.models.spec import FINAL_EXIT
+from core.runtime import sources
+from core.runtime.config import ExitConfig
+from tests.train.conftest import one_thread
+
+from .conftest import LOAD_TIMEOUT_MS
+
+FRAME_TIMEOUT_MS = 90_000
+FIRST_EXIT = "features.3:fcn-c64-b0"
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    with one_thread():        # a shared 2-core machine: one torch thread
+        yield
+
+
+def write_clip(path: Path, frames: int = 8, h: int = 120, w: int = 160, seed: int = 3) -> Path:
+    """A short mp4v clip: coloured boxes moving over a noisy street-ish background."""
+    rng = np.random.default_rng(seed)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (w, h))
+    assert writer.isOpened(), "cv2.VideoWriter cannot write mp4v here"
+    for i in range(frames):
+        image = np.empty((h, w, 3), np.uint8)
+        image[: h // 2] = (200, 170, 150)            # sky (BGR)
+        image[h // 2:] = (90, 90, 90)                # road
+        image = np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
+        x = (10 + 12 * i) % (w - 30)
+        cv2.rectangle(image, (x, h // 2 - 10), (x + 30, h // 2 + 15), (40, 40, 200), -1)
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def write_folder(folder: Path, n: int = 4) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    for i in range(n):
+        image = rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)
+        assert cv2.imwrite(str(folder / f"img_{i:02d}.png"), image)
+    return folder
+
+
+@pytest.fixture
+def clip(tmp_path) -> Path:
+    return write_clip(tmp_path / "clip.mp4")
+
+
+@pytest.fixture
+def page(window, qtbot, tmp_path) -> LivePage:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)     # shortcuts need the active window
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    page = window.pages["live"]
+    assert window.tabs.currentWidget() is page
+    page.realtime_check.setChecked(False)      # tests: every frame, as fast as the model goes
+    page.record_dir.set_text(str(tmp_path / "recordings"))
+    return page
+
+
+def play(qtbot, page: LivePage, kind: str, spec, frames: int = 2) -> None:
+    """Choose a source, press Start, and wait for ``frames`` new frames on screen."""
+    page.source.set_source(kind, spec)
+    if not page.running:
+        qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    wait_frames(qtbot, page, frames)
+
+
+def wait_frames(qtbot, page: LivePage, n: int) -> None:
+    start = page.view.frames_shown
+    qtbot.waitUntil(lambda: page.view.frames_shown >= start + n or page.has_error, timeout=FRAME_TIMEOUT_MS)
+    assert not page.has_error, page.status.text()
+
+
+def wait_stopped(qtbot, page: LivePage) -> None:
+    qtbot.waitUntil(lambda: not page.running, timeout=FRAME_TIMEOUT_MS)
+
+
+def two_exits(th: float) -> ExitConfig:
+    return ExitConfig([FIRST_EXIT, FINAL_EXIT], th_pix=[th, th], th_img=[th, th])
+
+
+def test_the_page_is_registered_as_live_with_ctrl_4(window, qtbot):
+    entry = load_pages().get("live")
+    assert (entry.title, entry.shortcut, entry.factory) == ("Live", "Ctrl+4", LivePage)
+    page = window.pages["live"]
+    for button in (page.start_button, page.pause_button, page.step_button, page.record_button, page.full_button,
+                   page.side_button, page.present_button, page.reset_button):
+        assert button.toolTip()
+    assert page.loop_check.isChecked(), "Loop is on by default (a demo)"
+    assert page.config_label.text() and "full network" in page.config_label.text()
+    assert not page.sliders.isEnabled(), "the full network has no thresholds"
+    assert len(page.legend.labels) == 11 and "Sky" in page.legend.labels[0].text()
+
+
+def test_a_clip_plays_with_changing_readouts_plots_and_frames(page, qtbot, clip):
+    assert page.realtime_check.isChecked() is False and page.loop_check.isChecked()
+    play(qtbot, page, "file", clip)
+    assert page.running and page.start_button.text() == "Stop"
+    assert "clip.mp4" in page.status.text() and "8 frames" in page.status.text()
+    seen_frames, seen_latency = set(), set()
+
+    def collect() -> bool:
+        seen_frames.add(page.readouts.text("frame"))
+        seen_latency.add(page.readouts.text("latency"))
+        return len(seen_frames) >= 4
+    qtbot.waitUntil(collect, timeout=FRAME_TIMEOUT_MS)
+    assert page.readouts.text("exit") == "final" and page.readouts.text("latency").endswith(" ms")
+    assert page.readouts.detail("frame") == "of 8" and len(seen_latency) >= 2
+    assert page.view.image() is not None and page.view.image().width() > 100
+    qtbot.waitUntil(lambda: float(page.readouts.text("fps")) > 0, timeout=FRAME_TIMEOUT_MS)
+    assert page.readouts.text("confidence").endswith("%") and page.readouts.text("dropped") == "0"
+    qtbot.waitUntil(lambda: page.latency_plot.count >= 3, timeout=FRAME_TIMEOUT_MS)   # the timer redraws
+    assert sum(page.histogram.counts.values()) >= 3 and list(page.histogram.counts) == ["final"]
+    wait_frames(qtbot, page, 8)                      # past the clip's end: Loop starts it again
+    assert page.running
+    qtbot.mouseClick(page.reset_button, Qt.MouseButton.LeftButton)
+    assert sum(page.histogram.counts.values()) == 0
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    assert not page.running and page.start_button.text() == "Start" and "Stopped" in page.status.text()
+    assert page.view.image() is not None, "the last frame stays on screen"
+
+
+def test_a_busy_ui_is_handed_only_the_newest_frame(page, qtbot, clip):
+    """The worker never queues frames up for a UI that is behind: one signal, and the newest frame wins."""
+    play(qtbot, page, "file", clip)
+    worker = page._worker
+    signals: list[int] = []
+    worker.frame_ready.connect(lambda: signals.append(1))
+    qtbot.wait(300)
+    shown, processed = page.view.frames_shown, worker.summary()["frames"]
+    signals.clear()
+    time.sleep(2.0)                                   # the UI thread is busy: no event is handled meanwhile
+    during = worker.summary()["frames"] - processed
+    QApplication.processEvents()
+    assert during >= 3, "the worker went on meanwhile"
+    assert page.view.frames_shown == shown + 1 and len(signals) <= 1, "one frame handed over, not a queue"
+    assert page.last_frame.processed >= processed + during, "and it is the newest"
+
+
+def test_without_loop_the_clip_ends_and_says_so(page, qtbot, clip):
+    page.loop_check.setChecked(False)
+    play(qtbot, page, "file", clip)
+    wait_stopped(qtbot, page)
+    assert "end of the video" in page.status.text() and "8 frames" in page.status.text(), page.status.text()
+    assert not page.has_error
+
+
+def test_thresholds_move_the_exits_while_running(page, qtbot, clip, loaded_state):
+    loaded_state.set_config(two_exits(0.9))
+    assert page.sliders.isEnabled() and (page.sliders.th_pix, page.sliders.th_img) == (0.9, 0.9)
+    assert "features.3" in page.config_label.text() and "final" in page.config_label.text()
+    play(qtbot, page, "file", clip)
+    page.sliders.sliders["th_pix"].setValue(0)
+    page.sliders.sliders["th_img"].setValue(0)
+    assert page.sliders.values["th_pix"].text() == "0.00"
+    runner = page._worker._runner
+    assert runner.config.th_pix == [0.0, 0.0] and runner.config.th_img == [0.0, 0.0]
+    assert loaded_state.config.th_pix == [0.9, 0.9], "the applied configuration itself is left alone"
+    qtbot.waitUntil(lambda: page.last_frame.result.exit_id == FIRST_EXIT, timeout=FRAME_TIMEOUT_MS)
+    wait_frames(qtbot, page, 2)
+    assert page.last_frame.result.exit_id == FIRST_EXIT and page.readouts.text("exit") == "features.3"
+    assert "exit 1 of 2" in page.readouts.detail("exit")
+    page.sliders.sliders["th_pix"].setValue(100)
+    page.sliders.sliders["th_img"].setValue(100)
+    assert runner.config.th_pix == [1.0, 1.0] and runner.config.th_img == [1.0, 1.0]
+    qtbot.waitUntil(lambda: page.last_frame.result.exit_id == FINAL_EXIT, timeout=FRAME_TIMEOUT_MS)
+    wait_frames(qtbot, page, 2)
+    assert page.last_frame.result.exit_id == FINAL_EXIT and "exit 2 of 2" in page.readouts.detail("exit")
+    page.redraw_plots()
+    def both_counted() -> bool:
+        return page.histogram.counts.get("features.3", 0) > 0 and page.histogram.counts.get("final", 0) > 0
+    qtbot.waitUntil(both_counted, timeout=FRAME_TIMEOUT_MS)
+    assert list(page.histogram.counts) == ["features.3", "final"]
+
+
+def test_a_configuration_applied_while_running_and_the_full_network_toggle(page, qtbot, clip, loaded_state):
+    play(qtbot, page, "file", clip)
+    assert page.last_frame.result.exit_id == FINAL_EXIT
+    loaded_state.set_config(two_exits(0.0))             # the Search page's "Apply to Live"
+    assert page._worker.config.exits == [FIRST_EXIT, FINAL_EXIT]
+    qtbot.waitUntil(lambda: page.last_frame.result.exit_id == FIRST_EXIT, timeout=FRAME_TIMEOUT_MS)
+    assert "Configuration applied" in page.status.text()
+    qtbot.mouseClick(page.full_button, Qt.MouseButton.LeftButton)
+    assert page._worker.config is None and "full network" in page.config_label.text()
+    assert not page.sliders.isEnabled()
+    qtbot.waitUntil(lambda: page.last_frame.result.exit_id == FINAL_EXIT, timeout=FRAME_TIMEOUT_MS)
+    qtbot.mouseClick(page.full_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.last_frame.result.exit_id == FIRST_EXIT, timeout=FRAME_TIMEOUT_MS)
+    loaded_state.set_config(ExitConfig(["features.99:nothing", FINAL_EXIT]))   # does not fit the model
+    assert page.has_error and "features.99" in page.status.text()
+    assert page.running and page._worker.config.exits == [FIRST_EXIT, FINAL_EXIT], "the loop keeps the last good one"
+
+
+def test_switching_sources_while_running(page, qtbot, clip, tmp_path):
+    folder = write_folder(tmp_path / "frames")
+    play(qtbot, page, "file", clip)
+    first = page._worker
+    page.source.set_source("folder", folder)
+    assert page._worker is not first and page.running
+    qtbot.waitUntil(lambda: page.source_info is not None and page.source_info.kind == "folder",
+                    timeout=FRAME_TIMEOUT_MS)
+    wait_frames(qtbot, page, 2)
+    assert page.last_frame.frame_count == 4 and page.readouts.detail("frame") == "of 4"
+    page.source.set_source("file", clip)
+    qtbot.waitUntil(lambda: page.source_info is not None and page.source_info.kind == "file", timeout=FRAME_TIMEOUT_MS)
+    wait_frames(qtbot, page, 2)
+    assert page.last_frame.frame_count == 8
+    qtbot.waitUntil(lambda: not first.is_running(), timeout=FRAME_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("kind, spec, words", [
+    ("file", "missing.mp4", "no such file"),
+    ("folder", "empty", "no images"),
+    ("file", "not-a-video.mp4", "not a video"),
+    ("rtsp", "rtsp://127.0.0.1:9/x", "127.0.0.1"),
+    ("webcam", "99", "webcam 99"),
+])
+def test_a_bad_source_gives_a_message_and_the_page_stays_usable(page, qtbot, clip, tmp_path, kind, spec, words):
+    if kind in ("file", "folder"):
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "not-a-video.mp4").write_bytes(b"\x00garbage" * 100)
+        (tmp_path / "empty" / "notes.txt").write_text("no images here")
+        spec = str(tmp_path / spec)
+    page.source.set_source(kind, spec)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    assert page.running and page.start_button.text() == "Stop"      # opening happens on the worker
+    qtbot.waitUntil(lambda: page.has_error, timeout=20_000)
+    wait_stopped(qtbot, page)
+    message = page.status.text()
+    assert words in message and "\n" not in message, message
+    assert page.start_button.text() == "Start"
+    play(qtbot, page, "file", clip)                                  # still usable
+    assert not page.has_error
+
+
+def test_a_silent_stream_connects_on_the_worker_and_the_ui_stays_live(page, qtbot):
+    """A server that accepts the connection and never answers: the open runs to its 5 s timeout, on the worker."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    url = f"rtsp://127.0.0.1:{server.getsockname()[1]}/silent"
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    try:
+        page.source.set_source("rtsp", url)
+        timer.start(20)
+        qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+        assert f"Connecting to {url}" in page.status.text() and not page.has_error
+        qtbot.wait(1500)
+        assert page.running and "Connecting" in page.status.text()
+        qtbot.waitUntil(lambda: page.has_error, timeout=30_000)
+    finally:
+        timer.stop()
+        server.close()
+    assert not page.running and url.split("/silent")[0] in page.status.text()
+    gaps = np.diff(ticks)
+    assert len(ticks) > 20 and gaps.max() < 1.0, f"the UI stalled {gaps.max():.2f} s while connecting"
+
+
+class UnpluggedCamera:
+    """A cv2.VideoCapture stand-in for a webcam: ``frames`` frames at ~30 fps, then nothing (unplugged)."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.released = False
+        self.rng = np.random.default_rng(0)
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return not self.released
+
+    def read(self):
+        time.sleep(0.03)
+        if self.frames <= 0 or self.released:
+            return False, None
+        self.frames -= 1
+        return True, self.rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+
+    def get(self, prop: int) -> float:
+        return 30.0 if prop == cv2.CAP_PROP_FPS else -1.0
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_a_webcam_unplugged_mid_run_stops_with_a_message(page, qtbot, monkeypatch, clip):
+    camera = UnpluggedCamera(frames=40)
+    real = sources.make_capture
+    monkeypatch.setattr(sources, "make_capture",
+                        lambda target, api, params: camera if isinstance(target, int) else real(target, api, params))
+    play(qtbot, page, "webcam", 0, frames=1)
+    assert "webcam 0" in page.status.text() and not page.loop_check.isEnabled()
+    qtbot.waitUntil(lambda: page.has_error, timeout=FRAME_TIMEOUT_MS)
+    wait_stopped(qtbot, page)
+    assert "webcam 0" in page.status.text() and "stopped delivering frames" in page.status.text()
+    qtbot.waitUntil(lambda: camera.released, timeout=10_000)
+    play(qtbot, page, "file", clip)                                  # still usable
+
+
+def test_pause_step_and_play_with_the_keyboard(page, qtbot, clip):
+    play(qtbot, page, "file", clip)
+    qtbot.keyClick(page, Qt.Key.Key_Space)
+    assert page.pause_button.isChecked() and page.pause_button.text() == "Play" and page.step_button.isEnabled()
+    qtbot.wait(800)                                       # a frame already in flight may still arrive
+    shown = page.view.frames_shown
+    index = page.last_frame.result.index
+    qtbot.wait(800)
+    assert page.view.frames_shown == shown, "paused: no new frame"
+    qtbot.keyClick(page, Qt.Key.Key_Period)
+    qtbot.waitUntil(lambda: page.view.frames_shown == shown + 1, timeout=FRAME_TIMEOUT_MS)
+    assert page.last_frame.result.index == index + 1, "the next frame, none skipped"
+    qtbot.mouseClick(page.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.view.frames_shown == shown + 2, timeout=FRAME_TIMEOUT_MS)
+    page.opacity_slider.setValue(90)                      # paused: the frame is drawn again at once
+    qtbot.waitUntil(lambda: page.view.frames_shown == shown + 3, timeout=FRAME_TIMEOUT_MS)
+    assert page.last_frame.refreshed
+    qtbot.keyClick(page, Qt.Key.Key_Space)
+    assert not page.pause_button.isChecked()
+    wait_frames(qtbot, page, 3)
+
+
+def test_record_a_few_frames_and_read_the_file_back(page, qtbot, clip, tmp_path):
+    page.record_dir.set_text(str(tmp_path / "videos"))
+    play(qtbot, page, "file", clip)
+    qtbot.mouseClick(page.record_button, Qt.MouseButton.LeftButton)
+    assert page.record_button.isChecked() and page.record_button.text() != "Record"
+    qtbot.waitUntil(lambda: "Recording to" in page.record_label.text() and "●" in page.record_label.text(),
+                    timeout=FRAME_TIMEOUT_MS)
+    wait_frames(qtbot, page, 3)
+    qtbot.mouseClick(page.record_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.last_recording is not None, timeout=FRAME_TIMEOUT_MS)
+    path = Path(page.last_recording)
+    assert path.parent == tmp_path / "videos" and path.name.startswith("mess-live-") and path.suffix == ".mp4"
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    assert count >= 3
+    assert "Saved" in page.record_label.text() and not list((tmp_path / "videos").glob(".*part*"))
+    # Stop finishes a recording too
+    page.last_recording = None
+    second = tmp_path / "videos" / "second.mp4"
+    page.start_recording(second)
+    wait_frames(qtbot, page, 2)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.last_recording == str(second), timeout=FRAME_TIMEOUT_MS)
+    assert second.stat().st_size > 0 and not page.record_button.isChecked()
+
+
+def test_recording_is_finished_by_shutdown(page, qtbot, clip, tmp_path):
+    play(qtbot, page, "file", clip)
+    target = tmp_path / "at-exit.mp4"
+    page.start_recording(target)
+    qtbot.waitUntil(lambda: "●" in page.record_label.text(), timeout=FRAME_TIMEOUT_MS)
+    wait_frames(qtbot, page, 1)
+    page.shutdown()
+    assert not page.running and target.is_file() and target.stat().st_size > 0
+
+
+def test_record_before_start_says_to_start(page, qtbot):
+    page.record_button.setEnabled(True)
+    qtbot.mouseClick(page.record_button, Qt.MouseButton.LeftButton)
+    assert not page.record_button.isChecked() and page.has_error
+
+
+def test_side_by_side_shows_both_latencies(page, qtbot, clip):
+    play(qtbot, page, "file", clip)
+    narrow = page.view.image().width() / page.view.image().height()
+    qtbot.mouseClick(page.side_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.last_frame.result.full_latency_ms is not None, timeout=FRAME_TIMEOUT_MS)
+    assert page.readouts.detail("latency").startswith("full network") and page.readouts.detail("latency").endswith("ms")
+    assert page.readouts.text("latency").endswith("ms")
+    wide = page.view.image().width() / page.view.image().height()
+    assert wide > 1.8 * narrow, "two pictures side by side"
+    full_line = page.latency_plot.full_line
+    qtbot.waitUntil(lambda: full_line.xData is not None and len(full_line.xData) > 0, timeout=FRAME_TIMEOUT_MS)
+    qtbot.mouseClick(page.side_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.last_frame.result.full_latency_ms is None, timeout=FRAME_TIMEOUT_MS)
+    assert page.readouts.detail("latency") == ""
+
+
+def test_presentation_mode_with_f5_and_escape(window, page, qtbot, clip):
+    play(qtbot, page, "file", clip)
+    qtbot.keyClick(page, Qt.Key.Key_F5)
+    assert page.presenting and page.present_button.isChecked()
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    assert not page.controls_bar.isVisible() and not page.side_panel.isVisible() and not page.bottom_bar.isVisible()
+    assert not window.tabs.tabBar().isVisible() and not window.menuBar().isVisible()
+    assert page.view.isVisible() and page.readouts.isVisible()
+    wait_frames(qtbot, page, 1)
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+    assert not page.presenting and page.controls_bar.isVisible() and window.tabs.tabBar().isVisible()
+    qtbot.mouseClick(page.present_button, Qt.MouseButton.LeftButton)       # the button, and F11 leaves it too
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    window.fullscreen_action.trigger()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+    assert not page.presenting and page.side_panel.isVisible() and window.menuBar().isVisible()
+
+
+def test_settings_persist(page, qtbot, clip, tmp_path, loaded_state):
+    page.source.set_source("file", clip)
+    page.opacity_slider.setValue(70)
+    page.loop_check.setChecked(False)
+    page.record_dir.set_text(str(tmp_path / "rec"))
+    path = str(tmp_path / "live.ini")
+    page.settings = Settings(path)
+    page.save_settings()
+    page.settings.sync()
+    again = LivePage(loaded_state, Settings(path))
+    qtbot.addWidget(again)
+    assert (again.source.kind(), again.source.spec()) == ("file", str(clip))
+    assert again.opacity_slider.value() == 70 and again.opacity_label.text() == "70 %"
+    assert not again.loop_check.isChecked() and not again.realtime_check.isChecked()
+    assert again.record_dir.text() == str(tmp_path / "rec")
+    again.source.set_source("rtsp", "rtsp://cam.local/stream")
+    again.save_settings()
+    third = LivePage(loaded_state, Settings(path))
+    qtbot.addWidget(third)
+    assert (third.source.kind(), third.source.spec()) == ("rtsp", "rtsp://cam.local/stream")
+    third.source.kind_combo.setCurrentIndex(third.source.kind_combo.findData("file"))
+    assert third.source.spec() == str(clip), "each kind keeps its own value"
+    for p in (again, third):
+        p.shutdown()
+
+
+def test_start_without_a_source_or_model_says_what_is_missing(page, qtbot, settings):
+    page.source.set_source("rtsp", "")
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    assert page.has_error and "stream URL" in page.status.text() and not page.running
+    from app.state import AppState
+    empty = LivePage(AppState(device="cpu"), settings)
+    qtbot.addWidget(empty)
+    empty.source.set_source("file", "x.mp4")
+    empty.start()
+    assert empty.has_error and "Open a model" in empty.status.text()
+
+
+def test_a_new_model_restarts_the_loop_on_it(page, qtbot, clip, loaded_state):
+    play(qtbot, page, "file", clip)
+    before = page._worker
+    with qtbot.waitSignal(loaded_state.model_changed, timeout=LOAD_TIMEOUT_MS):
+        loaded_state.open_model(BUNDLED_MODEL)
+    assert page.running and page._worker is not before and page._worker.net is loaded_state.net
+    wait_frames(qtbot, page, 2)
+    assert "Model changed" in page.status.text() or "Playing" in page.status.text()
+
+
+def test_a_real_video_plays_in_real_time(page, qtbot, videos_root, tmp_path):
+    video = videos_root / "highway.mp4"
+    if not video.is_file():
+        pytest.skip(f"{video} is absent")
+    page.realtime_check.setChecked(True)
+    play(qtbot, page, "file", video, frames=4)
+    assert "25 fps" in page.status.text() and page.readouts.detail("frame") == "of 221"
+    qtbot.waitUntil(lambda: int(page.readouts.text("dropped")) > 0, timeout=FRAME_TIMEOUT_MS)  # the CPU model is slower
+    image = page.view.image()
+    assert abs(image.width() / image.height() - 16 / 9) < 0.05, "shown at the video's own aspect"
+    page.window().grab().save(str(tmp_path / "live.png"))
