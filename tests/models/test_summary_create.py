@@ -20,7 +20,9 @@ def test_bundled_model_summary():
     assert len(summary.classes) == 11 and summary.classes[0] == ("Sky", (128, 128, 128))
     assert summary.early_exits == 15 and summary.points == 5
     assert summary.provenance.startswith("trained by mess train (stage 2)")
-    assert "60 epochs stage 1" in summary.provenance and "5 epochs stage 2" in summary.provenance
+    config = info.provenance["config"]
+    assert f"{config['epochs_stage1']} epochs stage 1" in summary.provenance
+    assert f"{config['epochs_stage2']} epochs stage 2" in summary.provenance
     assert summary.val_miou["final"] > 50 and summary.val_split == "val"
 
 
