@@ -47,10 +47,12 @@ def _join_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
 
 
 def save_checkpoint(path: Path, model_state: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer,
-                    info: dict, scaler: torch.amp.GradScaler | None = None) -> None:
-    """Write model, optimizer, RNG and ``info`` (JSON-able) to ``path`` atomically."""
+                    info: dict, scaler: torch.amp.GradScaler | None = None,
+                    extra: dict[str, torch.Tensor] | None = None) -> None:
+    """Write model, optimizer, RNG, ``info`` (JSON-able) and ``extra`` tensors to ``path`` atomically."""
     path = Path(path)
     tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in model_state.items()}
+    tensors.update({f"extra/{k}": v.detach().cpu().contiguous() for k, v in (extra or {}).items()})
     optim_tensors, optim_meta = _split_optimizer(optimizer.state_dict())
     tensors.update(optim_tensors)
     tensors["rng/torch"] = torch.get_rng_state()
@@ -88,6 +90,11 @@ def load_checkpoint(path: Path, optimizer: torch.optim.Optimizer | None = None,
         torch.cuda.set_rng_state_all(cuda_states)
     model_state = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
     return model_state, meta["info"]
+
+
+def load_extra(path: Path) -> dict[str, torch.Tensor]:
+    """The ``extra`` tensors a checkpoint was saved with (empty when none)."""
+    return {k[len("extra/"):]: v for k, v in read_safetensors(Path(path)).items() if k.startswith("extra/")}
 
 
 def _read_meta(path: Path) -> dict:

@@ -41,6 +41,8 @@ class TrainConfig:
     loss: str = "weighted_ce"
     stage1_head: str = "fcn-c64-b0"
     stage1_early_weight: float = 1.0
+    swa_epochs: int = 0                 # stage 1: average the weights of its last N epochs (SWA)
+    swa_lr: float | None = None         # constant learning rate of those epochs; None = lr / 10
     stage2_heads: str = "wide"
     distill_alpha: float = 1.0
     distill_temperature: float = 1.5
@@ -62,6 +64,11 @@ class TrainConfig:
         for name in ("epochs_stage1", "epochs_stage2", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= int(self.swa_epochs) <= int(self.epochs_stage1):
+            raise ConfigError(f"swa_epochs must be between 0 and the stage-1 epochs ({self.epochs_stage1}), "
+                              f"got {self.swa_epochs}")
+        if self.swa_lr is not None and self.swa_lr <= 0:
+            raise ConfigError(f"swa_lr must be positive, got {self.swa_lr}")
         self.stage2_head_configs()
         HeadConfig.parse(self.stage1_head)
         for name in ("train_size", "crop", "eval_size", "scale"):
@@ -73,6 +80,11 @@ class TrainConfig:
         if self.stage2_heads in HEAD_PRESETS:
             return list(HEAD_PRESETS.get(self.stage2_heads))
         return [HeadConfig.parse(k.strip()) for k in self.stage2_heads.split(",") if k.strip()]
+
+    @property
+    def averaging_lr(self) -> float:
+        """The constant stage-1 learning rate while weights are averaged."""
+        return self.swa_lr if self.swa_lr is not None else self.lr / 10
 
     def runs_stage(self, stage: int) -> bool:
         return self.stage == "all" or self.stage == str(stage)

@@ -4,56 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from core.data import ClassSet, SegmentationDataset, eval_transform, open_dataset, open_unlabelled, train_transform
 from core.data.io import read_mask
+from core.data.video_frames import VideoFrames, frame_count, is_video_file
 from core.errors import DataError
 from core.train.config import TrainConfig
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-
-
-class VideoFrames(Dataset):
-    """Frames of a video file, decoded once into memory (every ``step``-th frame), no labels."""
-
-    def __init__(self, path: Path, transform, size: tuple[int, int] | None, step: int = 1, seed: int = 0) -> None:
-        capture = cv2.VideoCapture(str(path))
-        if not capture.isOpened():
-            raise DataError(f"{path}: cannot open the video")
-        self.frames: list[np.ndarray] = []
-        index = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % step == 0:
-                frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                if size is not None:
-                    frame = cv2.resize(frame, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-                self.frames.append(frame)
-            index += 1
-        capture.release()
-        if not self.frames:
-            raise DataError(f"{path}: the video has no readable frame")
-        self.transform = transform
-        self.seed = seed
-        self.epoch = 0
-        self.path = path
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def __getitem__(self, index: int) -> dict:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        image, _ = self.transform(self.frames[index], None, rng)
-        return {"image": image, "path": f"{self.path}#{index}"}
 
 
 def training_set(config: TrainConfig, classes: ClassSet, mean, std) -> Dataset:
@@ -64,7 +23,7 @@ def training_set(config: TrainConfig, classes: ClassSet, mean, std) -> Dataset:
         transform = Compose([Resize(config.train_size), *transform.transforms])
     if config.unlabelled:
         path = Path(config.unlabelled)
-        if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+        if is_video_file(path):
             return VideoFrames(path, transform, config.train_size, seed=config.seed)
         return open_unlabelled(path, transform=transform)
     return open_dataset(config.data, config.train_split, layout=config.layout, transform=transform, seed=config.seed)
@@ -107,13 +66,8 @@ def make_loader(dataset: Dataset, batch_size: int, seed: int, rank: int, world_s
 
 def count_unlabelled(path: Path) -> int:
     """Images in an unlabelled folder, or readable frames a video claims (0 when unreadable)."""
-    if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
-        capture = cv2.VideoCapture(str(path))
-        try:
-            ok, _ = capture.read()
-            return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
-        finally:
-            capture.release()
+    if is_video_file(path):
+        return frame_count(path)
     try:
         return len(open_unlabelled(path))
     except DataError:

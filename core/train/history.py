@@ -55,9 +55,11 @@ def best_early_exit(val: dict[str, float]) -> tuple[str, float] | None:
 
 
 def epoch_line(stage: int, epoch: int, epochs: int | None, val: dict[str, float] | None, loss: float | None = None,
-               seconds: float | None = None, images_per_s: float | None = None) -> str:
-    """One line about a finished epoch (1-based), as `mess train` prints it, with the extras known."""
-    text = f"stage {stage} epoch {epoch}/{epochs if epochs else '?'}:"
+               seconds: float | None = None, images_per_s: float | None = None, averaged: int | None = None) -> str:
+    """One line about a finished epoch (1-based), as `mess train` prints it, with the extras known;
+    with ``averaged``, about the stage's weights averaged over that many epochs instead."""
+    text = (f"stage {stage}, weights of the last {averaged} epochs averaged:" if averaged
+            else f"stage {stage} epoch {epoch}/{epochs if epochs else '?'}:")
     parts = []
     if loss is not None:
         parts.append(f"loss {loss:.4f}")
@@ -159,13 +161,22 @@ class TrainingHistory:
             self._add_val(stage, epoch, metrics["val_miou"] or {})
             losses = self._epoch_steps.get((stage, epoch))
             loss = sum(losses.values()) / len(losses) if losses else None
+            if metrics.get("averaged"):
+                return epoch_line(stage, epoch, metrics.get("epochs"), metrics["val_miou"], averaged=metrics["averaged"])
             return epoch_line(stage, epoch, metrics.get("epochs"), metrics["val_miou"], loss,
                               images_per_s=self._epoch_speed.get((stage, epoch)))
         return None
 
     def add_record(self, record: dict) -> str | None:
         """Take one metrics.jsonl record (an earlier epoch); returns its log line."""
-        if record.get("event") != "epoch" or record.get("stage") not in (1, 2):
+        if record.get("stage") not in (1, 2):
+            return None
+        if record.get("event") == "average":       # the stage's averaged weights: its last point
+            stage = int(record["stage"])
+            self._add_val(stage, self.epochs(stage), record.get("val_miou") or {})
+            return epoch_line(stage, self.epochs(stage), self.epochs(stage), record.get("val_miou"),
+                              averaged=record.get("epochs_averaged"))
+        if record.get("event") != "epoch":
             return None
         stage, epoch = int(record["stage"]), int(record["epoch"]) + 1
         if record.get("loss") is not None:

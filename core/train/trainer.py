@@ -38,7 +38,7 @@ from core.jobs import ETA, CancelToken, Cancelled, Job, Progress
 from core.models import BACKBONES, ExitHeadSpec, HeadConfig, MultiExitNet, convert_backbone, load_model, save_model
 from core.models.io import write_json_atomic
 from core.models.spec import FINAL_EXIT
-from core.train.checkpoint import load_checkpoint, read_info, save_checkpoint
+from core.train.checkpoint import load_checkpoint, load_extra, read_info, save_checkpoint
 from core.train.config import TrainConfig
 from core.train.data import count_unlabelled, label_counts, make_loader, training_set, validation_set
 from core.train.distributed import DistContext, init_distributed
@@ -48,7 +48,8 @@ from core.train.losses import (
     positive_filtering_loss,
     self_distillation_loss,
 )
-from core.train.schedule import poly_lr
+from core.train.averaging import WeightAverage
+from core.train.schedule import averaging_lr
 
 RUN_JSON = "run.json"
 METRICS = "metrics.jsonl"
@@ -274,14 +275,20 @@ class Trainer:
             self.folder.stage1_model if stage == 1 else self.folder.model).joinpath("model.json").is_file()
 
     def _loop(self, stage: int, net: MultiExitNet, trainable: nn.Module, optimizer: torch.optim.Optimizer,
-              epochs: int, base_lr: float, dataset, step_loss) -> Job[dict[str, float] | None]:
-        """The epoch/step loop shared by both stages; returns the last validation (rank 0), if it ran one."""
+              epochs: int, base_lr: float, dataset, step_loss, average_epochs: int = 0,
+              average_lr: float = 0.0) -> Job[dict[str, float] | None]:
+        """The epoch/step loop shared by both stages; returns the last validation (rank 0), if it ran one.
+
+        With ``average_epochs`` N, the last N epochs run at the constant ``average_lr`` and the
+        network ends with the average of its weights at those epochs' ends (SWA), validated again."""
         config = self.config
         loader, sampler = make_loader(dataset, config.batch_size, config.seed, self.ctx.rank,
                                       self.ctx.world_size, config.workers)
         steps_per_epoch = len(loader)
         total_steps = epochs * steps_per_epoch
         start_epoch, step = self._restore(stage, net, optimizer)
+        path = self.folder.checkpoint(stage)
+        average = WeightAverage.from_tensors(load_extra(path)) if self.resume and path.is_file() else WeightAverage()
         val = yield from self._validate_pending(stage, net, epochs, total_steps)
         eta = ETA()
         steps_done_here = 0
@@ -294,7 +301,8 @@ class Trainer:
             for batch in loader:
                 if self.ctx.broadcast_flag(self.cancel.cancelled):
                     raise Cancelled("cancelled")
-                lr = poly_lr(base_lr, step, total_steps, config.warmup_iters)
+                lr = averaging_lr(base_lr, step, total_steps, config.warmup_iters, average_epochs * steps_per_epoch,
+                                  average_lr)
                 _set_lr(optimizer, lr)
                 image = batch["image"].to(self.device, non_blocking=True)
                 mask = batch["mask"].to(self.device, non_blocking=True) if "mask" in batch else None
@@ -316,13 +324,27 @@ class Trainer:
             record = {"event": "epoch", "stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(losses)),
                       "lr": lr, "seconds": time.monotonic() - started,
                       "images_per_s": seen / max(1e-9, time.monotonic() - started)}
+            if epoch >= epochs - average_epochs:
+                average.update(net.state_dict())
             if self.ctx.is_main:
                 # The epoch's training is kept before validating: a cancel or kill during validation loses
                 # nothing but the validation, which a resume redoes (see _validate_pending).
-                save_checkpoint(self.folder.checkpoint(stage), net.state_dict(), optimizer,
-                                {"stage": stage, "epoch": epoch, "step": step, "record": record}, self.scaler)
+                save_checkpoint(path, net.state_dict(), optimizer,
+                                {"stage": stage, "epoch": epoch, "step": step, "record": record}, self.scaler,
+                                extra=average.tensors())
                 val = yield from self._validate_and_log(stage, net, record, epochs, step, total_steps)
             self.ctx.barrier()
+        if average.count:
+            net.load_state_dict(average.state)
+            val = None
+            if self.ctx.is_main:
+                val = yield from _validate(net, config, self.device, self.cancel)
+                yield Progress(f"stage{stage}", step, total_steps, f"weights of {average.count} epochs averaged",
+                               {"stage": stage, "epoch": epochs, "epochs": epochs, "val_miou": val,
+                                "averaged": average.count})
+                # "epoch": a resume that comes back here trims this line and writes it again.
+                self.log.write({"event": "average", "stage": stage, "epoch": epochs, "epochs_averaged": average.count,
+                                "step": step, "val_miou": val})
         return val
 
     def _validate_and_log(self, stage: int, net: MultiExitNet, record: dict, epochs: int, step: int,
@@ -386,7 +408,8 @@ class Trainer:
             return final + config.stage1_early_weight * side, {"loss_final": float(final.detach()), "loss_early": float(side.detach()),
                                                                 "early_exit": chosen}
 
-        val = yield from self._loop(1, net, trainable, optimizer, config.epochs_stage1, config.lr, dataset, step_loss)
+        val = yield from self._loop(1, net, trainable, optimizer, config.epochs_stage1, config.lr, dataset, step_loss,
+                                    config.swa_epochs, config.averaging_lr)
         if self.ctx.is_main:
             if val is None:
                 val = yield from _validate(net, config, self.device, self.cancel)

@@ -31,6 +31,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-size", type=parse_size, help="validation size HxW (default: native)")
     parser.add_argument("--optimizer", default=defaults.optimizer, choices=("sgd", "adamw"))
     parser.add_argument("--lr", type=float, default=defaults.lr, help="stage-1 learning rate")
+    parser.add_argument("--swa-epochs", type=int, default=0,
+                        help="stage 1: average the weights of its last N epochs (stochastic weight averaging; "
+                             "the poly schedule then ends N epochs early)")
+    parser.add_argument("--swa-lr", type=float, help="constant learning rate of the averaged epochs (default: --lr / 10)")
     parser.add_argument("--lr-stage2", type=float, default=defaults.lr_stage2, help="stage-2 learning rate")
     parser.add_argument("--loss", default=defaults.loss, choices=("weighted_ce", "ohem", "ce"))
     parser.add_argument("--stage2-heads", default=defaults.stage2_heads,
@@ -58,6 +62,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         data=args.data or "", out=args.out, backbone=args.backbone, backbone_options=options, classes=args.classes,
         stage=args.stage, epochs_stage1=epochs1, epochs_stage2=epochs2, batch_size=args.batch_size,
         train_size=args.train_size, crop=args.crop, eval_size=args.eval_size, optimizer=args.optimizer, lr=args.lr,
+        swa_epochs=args.swa_epochs, swa_lr=args.swa_lr,
         lr_stage2=args.lr_stage2, loss=args.loss, stage2_heads=args.stage2_heads, pretrained=args.pretrained,
         init_model=args.init_model, unlabelled=args.unlabelled, val_limit=args.val_limit, workers=args.workers,
         seed=args.seed, device=args.device, amp=not args.no_amp,
@@ -72,7 +77,9 @@ class TrainProgress(ProgressBar):
             val = event.metrics["val_miou"]
             final = val.get("final")
             best = max((v for k, v in val.items() if k != "final"), default=None)
-            text = f"stage {event.metrics['stage']} epoch {event.metrics['epoch']}/{event.metrics['epochs']}: "
+            text = (f"stage {event.metrics['stage']}, weights of the last {event.metrics['averaged']} epochs averaged: "
+                    if event.metrics.get("averaged") else
+                    f"stage {event.metrics['stage']} epoch {event.metrics['epoch']}/{event.metrics['epochs']}: ")
             text += f"val mIoU final {final:.2f}" if final is not None else "no validation"
             if best is not None:
                 text += f", best early exit {best:.2f}"
