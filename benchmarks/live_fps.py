@@ -9,8 +9,13 @@ machine slows both alike; reports medians over the repetitions. Writes JSON.
     python benchmarks/live_fps.py --out benchmarks/results/live_fps.json
 
 Without --config the searched configuration is made first with
-``mess search --budget-ms X`` (default 60; or --max-drop PP) on the CamVid calibration split (its calibration
-cache, calibration.npz, is kept in the model folder and reused next time).
+``mess search --budget-ms X`` (default 25; or --max-drop PP). Its calibration
+(--calibration) is by default label-free on the benchmark video itself, but
+only on the frames after the timed ones (held out: they are written to a
+temporary folder, never into the project), with the final exit's prediction
+as the reference: ``mess search --unlabelled``. ``--calibration camvid``
+calibrates on CamVid's labelled val split instead. The calibration cache,
+calibration.npz, is kept in the model folder and reused next time.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -46,17 +53,48 @@ def searched_config(args: argparse.Namespace) -> tuple[Path, dict]:
     """--config, or a fresh `mess search --budget-ms` result (run at --threads threads)."""
     if args.config:
         return Path(args.config), json.loads(Path(args.config).read_text())
-    out = Path(tempfile.mkdtemp(prefix="live_fps_")) / "searched.json"
+    work = Path(tempfile.mkdtemp(prefix="live_fps_"))
+    out = work / "searched.json"
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     budget = ["--max-drop", str(args.max_drop)] if args.max_drop is not None else ["--budget-ms", str(args.budget_ms)]
-    command = [sys.executable, "-m", "core.cli", "search", "--model", args.model, "--data", args.data,
+    if args.calibration == "video":
+        held_out = held_out_frames(args.video, args.frames, args.size, work / "frames")
+        source = ["--unlabelled", str(held_out), "--limit", str(args.calibration_frames)]
+    else:
+        source = ["--data", args.data]
+    h, w = args.size
+    command = [sys.executable, "-m", "core.cli", "search", "--model", args.model, *source, "--input", f"{h}x{w}",
                *budget, "--out", str(out), "--device", "cpu", "--quiet"]
     print("searching:", " ".join(command[2:]), flush=True)
     start = time.perf_counter()
-    if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+    code = subprocess.run(command, cwd=ROOT, env=env).returncode
+    shutil.rmtree(work / "frames", ignore_errors=True)
+    if code != 0:
         sys.exit("live_fps: mess search failed (see above); pass a larger --budget-ms or a --config")
     print(f"search took {time.perf_counter() - start:.1f} s", flush=True)
     return out, json.loads(out.read_text())
+
+
+def held_out_frames(video: str, skip: int, size: tuple[int, int], folder: Path) -> Path:
+    """The video's frames after the first ``skip`` (the timed ones), resized, as PNGs in ``folder``."""
+    folder.mkdir(parents=True)
+    capture = cv2.VideoCapture(video)
+    index = written = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index >= skip:
+            frame = cv2.resize(frame, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+            cv2.imwrite(str(folder / f"{index:06d}.png"), frame)
+            written += 1
+        index += 1
+    capture.release()
+    if written == 0:
+        sys.exit(f"live_fps: {video} has no frame after the {skip} timed ones to calibrate on; "
+                 "use --calibration camvid or fewer --frames")
+    print(f"calibrating on frames {skip}-{index - 1} of {Path(video).name} (held out from the timing)", flush=True)
+    return folder
 
 
 def one_run(runner: LiveRunner, config: ExitConfig, video: str, frames: int) -> tuple[dict, list[float]]:
@@ -82,6 +120,11 @@ def main() -> None:
                         help="mess search mean latency budget per frame (default 25; the bundled model's full "
                              "network takes about 40 ms at 360x480 on 2 threads of a quiet 2-core CPU)")
     budget.add_argument("--max-drop", type=float, help="instead: the cheapest configuration within PP mIoU points")
+    parser.add_argument("--calibration", choices=("video", "camvid"), default="video",
+                        help="search calibration: label-free on the video's frames after the timed ones "
+                             "(default), or CamVid's labelled val split (--data)")
+    parser.add_argument("--calibration-frames", type=int, default=60,
+                        help="held-out frames the label-free calibration uses, evenly spaced (default 60)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=100, help="frames per run (default 100)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each configuration, alternated (default 3)")
@@ -141,8 +184,11 @@ def main() -> None:
         "pipeline": "decode + resize (INTER_AREA) + preprocess + early-exit model + labels, in process, no drawing",
         "repeats": args.repeats,
         "order": "alternating (full, searched), then (searched, full), ...",
-        "search": None if args.config else ({"max_drop_pp": args.max_drop} if args.max_drop is not None
-                                            else {"budget_ms": args.budget_ms}),
+        "search": None if args.config else {
+            **({"max_drop_pp": args.max_drop} if args.max_drop is not None else {"budget_ms": args.budget_ms}),
+            "calibration": (f"label-free (final exit as reference), {args.calibration_frames} frames evenly spaced "
+                            f"over the frames after the first {args.frames} of the video (not timed)"
+                            if args.calibration == "video" else f"labelled: {os.path.relpath(args.data, ROOT)} val split")},
         "threads": torch.get_num_threads(),
         "device_description": describe_device(torch.device("cpu")),
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),

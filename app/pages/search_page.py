@@ -1,5 +1,6 @@
-"""The Search page: calibrate on a labelled split, search every exit configuration, and pick one for a
-budget on the Pareto front; apply it to the Live page or save it as `mess search --out` does.
+"""The Search page: calibrate on a labelled split (or, label-free, on your own footage), search every exit
+configuration, and pick one for a budget on the Pareto front; apply it to the Live page or save it as
+`mess search --out` does.
 
 The work (calibration, latency measurement, search) is core.search.session.search_job on a worker;
 moving the budget afterwards only re-reads the search result (no recomputation).
@@ -102,9 +103,22 @@ class SearchPage(Page):
     def _build_data(self) -> QGroupBox:
         box = QGroupBox("Calibration data", self)
         form = QFormLayout(box)
+        self.reference_combo = QComboBox(box)
+        self.reference_combo.addItem("Labelled dataset", "labels")
+        self.reference_combo.addItem("Your footage, label-free", "final exit")
+        self.reference_combo.setToolTip(
+            "Labelled: a dataset split with masks. Label-free: an image folder or a video from the camera you "
+            "will run on; each exit is scored against the final exit's prediction, so mIoU means agreement "
+            "with the full network (as 'mess search --unlabelled')")
+        self.reference_combo.currentIndexChanged.connect(self._on_reference_changed)
+        form.addRow("Calibrate on:", self.reference_combo)
         self.data_field = FolderField("Calibration dataset folder", "labelled dataset folder",
                                       "A labelled dataset (CamVid, Cityscapes, VOC or image/mask folders); "
                                       "its split calibrates the search", box)
+        self.video_button = QPushButton("Video...", self.data_field)
+        self.video_button.setToolTip("Choose a video file to calibrate on (label-free)")
+        self.video_button.clicked.connect(self._choose_video)
+        self.data_field.layout().addWidget(self.video_button)
         form.addRow("Folder:", self.data_field)
         self.split_combo = QComboBox(box)
         self.split_combo.setEditable(True)
@@ -118,7 +132,24 @@ class SearchPage(Page):
         self.limit_spin.setToolTip("A quick search calibrates on this many images, evenly spaced over the split "
                                    "('all' = every image; as 'mess search --limit N')")
         form.addRow("Images:", self.limit_spin)
+        self._on_reference_changed()
         return box
+
+    def label_free(self) -> bool:
+        return self.reference_combo.currentData() == "final exit"
+
+    def _on_reference_changed(self) -> None:
+        free = self.label_free()
+        self.split_combo.setEnabled(not free)
+        self.video_button.setVisible(free)
+        self.data_field.edit.setPlaceholderText("image folder or video file" if free else "labelled dataset folder")
+
+    def _choose_video(self) -> None:
+        start = self.data_field.text()
+        path, _ = QFileDialog.getOpenFileName(self, "Calibration video", str(Path(start).parent) if start else "",
+                                              "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)")
+        if path:
+            self.data_field.set_text(path)
 
     def _build_latency(self) -> QGroupBox:
         box = QGroupBox("Device latency", self)
@@ -256,6 +287,7 @@ class SearchPage(Page):
     # --- settings -----------------------------------------------------------------------------
     def _restore(self) -> None:
         s = self.settings
+        self.reference_combo.setCurrentIndex(max(self.reference_combo.findData(s.get("search/reference", "labels")), 0))
         self.data_field.set_text(s.get("search/data", ""))
         self.split_combo.setCurrentText(s.get("search/split", "val"))
         self.limit_spin.setValue(s.get("search/limit", 20))
@@ -274,6 +306,7 @@ class SearchPage(Page):
 
     def save_settings(self) -> None:
         s = self.settings
+        s.set("search/reference", self.reference_combo.currentData())
         s.set("search/data", self.data_field.text())
         s.set("search/split", self.split_combo.currentText())
         s.set("search/limit", self.limit_spin.value())
@@ -337,15 +370,18 @@ class SearchPage(Page):
             self.show_message("Open a model first (Model page or File > Open).", error=True)
             return
         data = self.data_field.text()
+        free = self.label_free()
         if not data:
-            self.show_message("Choose the calibration dataset folder first.", error=True)
+            self.show_message("Choose the calibration footage (a folder or a video) first." if free else
+                              "Choose the calibration dataset folder first.", error=True)
             return
-        if not Path(data).is_dir():
-            self.show_message(f"{data}: dataset folder is missing", error=True)
+        if not (Path(data).exists() if free else Path(data).is_dir()):
+            self.show_message(f"{data}: {'file or folder' if free else 'dataset folder'} is missing", error=True)
             return
         use_table = self.table_radio.isChecked() and self.table is not None
-        request = SearchRequest(data, self.split_combo.currentText().strip() or "val", self.limit_spin.value() or None,
-                                self.table if use_table else None, self.table_path or "latency table")
+        request = SearchRequest(None if free else data, self.split_combo.currentText().strip() or "val",
+                                self.limit_spin.value() or None, self.table if use_table else None,
+                                self.table_path or "latency table", unlabelled=data if free else None)
         self.save_settings()
         self.search_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -541,7 +577,10 @@ class SearchPage(Page):
                                          f"{config.policy.confidence} confidence")
         else:
             labels["thresholds"].setText("none (one exit answers every image)")
-        labels["miou"].setText(f"{summary['miou']:.2f} %  (full network {full['miou']:.2f} %)")
+        if self.outcome.reference == "labels":
+            labels["miou"].setText(f"{summary['miou']:.2f} %  (full network {full['miou']:.2f} %)")
+        else:
+            labels["miou"].setText(f"{summary['miou']:.2f} % agreement with the full network (label-free)")
         labels["latency"].setText(f"{summary['mean_latency_ms']:.1f} ms mean, {summary['p95_latency_ms']:.1f} ms p95")
         labels["gflops"].setText(f"{summary['mean_gflops']:.3f} GFLOPs mean")
         speed = full["mean_latency_ms"] / max(summary["mean_latency_ms"], 1e-9)
@@ -574,7 +613,8 @@ class SearchPage(Page):
         if self.outcome is None or self.chosen is None:
             return False
         try:
-            save_config(path, self.outcome.result, self.chosen, self.outcome.table, self.outcome.images)
+            save_config(path, self.outcome.result, self.chosen, self.outcome.table, self.outcome.images,
+                        self.outcome.reference)
         except OSError as exc:
             self.show_message(f"{path}: cannot write ({exc.strerror or exc})", error=True)
             return False
@@ -597,7 +637,8 @@ class SearchPage(Page):
         if self.outcome is None:
             return False
         try:
-            write_json_atomic(Path(path), pareto_document(self.outcome.result, self.budget().axis, self.outcome.images))
+            write_json_atomic(Path(path), pareto_document(self.outcome.result, self.budget().axis, self.outcome.images,
+                                                                  self.outcome.reference))
         except OSError as exc:
             self.show_message(f"{path}: cannot write ({exc.strerror or exc})", error=True)
             return False

@@ -1,7 +1,9 @@
 """The calibration cache (method section 6).
 
 One pass of every exit over a calibration split caches, per image and per
-exit: the confusion matrix of its prediction against the labels, and the
+exit: the confusion matrix of its prediction against the labels (or, for
+unlabelled footage, against the final exit's own prediction: a label-free
+calibration, whose "mIoU" is then the agreement with the full network), and the
 256-bin histogram of its smoothed 8-bit pixel confidence for each confidence
 measure (top-1 and entropy). The image confidence at any pixel threshold,
 hence the exit any configuration takes, follows from the histograms exactly
@@ -30,6 +32,8 @@ from core.runtime.policy import CONFIDENCE_MEASURES, PolicySettings, confidence_
 
 CALIBRATION_FILE = "calibration.npz"
 CACHE_VERSION = 1
+LABELS = "labels"            # reference of a labelled calibration: the dataset's masks
+FINAL_EXIT_REFERENCE = "final exit"   # label-free: the final exit's prediction stands in for labels
 
 
 @dataclass
@@ -43,6 +47,7 @@ class CalibrationCache:
     input_size: tuple[int, int]
     policy: PolicySettings                # edge smoothing, scale, dilation (the measure is per histogram)
     weights_sha256: str
+    reference: str = LABELS               # what the confusion matrices compare against
 
     @property
     def images(self) -> int:
@@ -56,6 +61,7 @@ class CalibrationCache:
             "input_size": list(self.input_size),
             "policy": self.policy.to_json(),
             "dataset": dataset_fingerprint(self.image_paths),
+            "reference": self.reference,
         }
 
     def save(self, path: Path) -> None:
@@ -76,7 +82,8 @@ class CalibrationCache:
                 tag = json.loads(str(data["tag"]))
                 histograms = {k[len("hist_"):]: data[k] for k in data.files if k.startswith("hist_")}
                 cache = cls(tag["exit_ids"], data["confusion"], histograms, [str(p) for p in data["image_paths"]],
-                            tuple(tag["input_size"]), PolicySettings.from_json(tag["policy"]), tag["weights_sha256"])
+                            tuple(tag["input_size"]), PolicySettings.from_json(tag["policy"]), tag["weights_sha256"],
+                            tag.get("reference", LABELS))
         except (OSError, ValueError, KeyError) as exc:
             raise ModelFormatError(f"{path}: not a readable calibration cache ({exc})") from None
         if tag.get("version") != CACHE_VERSION:
@@ -84,10 +91,11 @@ class CalibrationCache:
         return cache
 
     def is_valid_for(self, weights_sha256: str, exit_ids: list[str], input_size: tuple[int, int],
-                     policy: PolicySettings, image_paths: list[str]) -> bool:
-        """False when the model, its exits, the size, the policy or the images changed: rebuild it."""
+                     policy: PolicySettings, image_paths: list[str], reference: str = LABELS) -> bool:
+        """False when the model, its exits, the size, the policy, the images or the reference changed."""
         base = replace(policy, confidence="top1").to_json()
         return (self.weights_sha256 == weights_sha256 and self.exit_ids == list(exit_ids)
+                and self.reference == reference
                 and tuple(self.input_size) == tuple(input_size)
                 and replace(self.policy, confidence="top1").to_json() == base
                 and dataset_fingerprint(self.image_paths) == dataset_fingerprint(image_paths))
@@ -98,8 +106,14 @@ def dataset_fingerprint(paths: list[str]) -> str:
 
 
 def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, weights_sha256: str,
-              policy: PolicySettings | None = None, cancel: CancelToken | None = None) -> Job[CalibrationCache]:
-    """Job: run every exit once over ``dataset`` (one image at a time) and build the cache."""
+              policy: PolicySettings | None = None, cancel: CancelToken | None = None,
+              reference: str = LABELS) -> Job[CalibrationCache]:
+    """Job: run every exit once over ``dataset`` (one image at a time) and build the cache.
+
+    ``reference`` FINAL_EXIT_REFERENCE scores every exit against the final exit's prediction
+    (unlabelled images: their masks, if any, are not used)."""
+    if reference not in (LABELS, FINAL_EXIT_REFERENCE):
+        raise ValueError(f"unknown calibration reference {reference!r}")
     policy = replace(policy or PolicySettings(), confidence="top1")
     cancel = cancel or CancelToken()
     if len(dataset) == 0:
@@ -119,10 +133,9 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
         for i in range(n):
             cancel.check()
             item = dataset[i]
-            if "mask" not in item:
+            if reference == LABELS and "mask" not in item:
                 raise DataError(f"{item['path']}: calibration needs labels (no mask found)")
             image = item["image"].unsqueeze(0).to(device)
-            target = item["mask"].numpy().ravel()
             image_size = (int(image.shape[-2]), int(image.shape[-1]))
             if size is None:
                 size = image_size
@@ -130,7 +143,7 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
                 raise DataError(f"{item['path']}: is {image_size[1]}x{image_size[0]}, the others "
                                 f"{size[1]}x{size[0]}; give --input HxW to resize all")
             paths.append(str(item["path"]))
-            valid = (target != classes.ignore_index) & (target < c)
+            predictions: list[np.ndarray] = [np.empty(0)] * e
             x, taps, done = image, {}, -1
             for segment in sorted(by_segment):
                 x = net.run_segments(x, done + 1, segment, taps)
@@ -138,11 +151,14 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
                 for j in by_segment[segment]:
                     exit_id = exit_ids[j]
                     low = net.exit_logits(exit_id, x, taps)
-                    pred = class_labels(upsample_logits(low, size)).cpu().numpy().ravel()
-                    confusion[i, j] = np.bincount(c * target[valid] + pred[valid], minlength=c * c).reshape(c, c)
+                    predictions[j] = class_labels(upsample_logits(low, size)).cpu().numpy().ravel()
                     stride = net.exit_stride(exit_id)
                     for measure in CONFIDENCE_MEASURES:
                         settings = replace(policy, confidence=measure)
                         histograms[measure][i, j] = confidence_histograms(low, size, stride, settings)[0]
+            target = item["mask"].numpy().ravel() if reference == LABELS else predictions[-1]
+            valid = (target != classes.ignore_index) & (target < c)
+            for j, pred in enumerate(predictions):
+                confusion[i, j] = np.bincount(c * target[valid] + pred[valid], minlength=c * c).reshape(c, c)
             yield Progress("calibrate", i + 1, n, f"image {i + 1}/{n}", {"eta_s": eta.seconds_left(i + 1, n)})
-    return CalibrationCache(exit_ids, confusion, histograms, paths, size, policy, weights_sha256)
+    return CalibrationCache(exit_ids, confusion, histograms, paths, size, policy, weights_sha256, reference)

@@ -17,14 +17,15 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core.data import eval_transform, open_dataset
+from core.data import eval_transform, open_dataset, open_unlabelled
+from core.data.video_frames import VideoFrames, evenly_spaced_indices, frame_count, is_video_file
 from core.data.datasets import SegmentationDataset
 from core.errors import ConfigError, DataError, MessError
 from core.jobs import CancelToken, Job, Progress
 from core.models.io import ModelInfo
 from core.models.network import MultiExitNet
 from core.profile.costs import CostTable
-from core.search.calibration import CALIBRATION_FILE, CalibrationCache, calibrate
+from core.search.calibration import CALIBRATION_FILE, FINAL_EXIT_REFERENCE, LABELS, CalibrationCache, calibrate
 from core.search.search import SearchResult
 
 BUDGET_KINDS = ("latency", "gflops", "drop")
@@ -88,6 +89,28 @@ def open_calibration_set(data: str | Path, split: str, net: MultiExitNet, layout
     return evenly_spaced(dataset, limit)
 
 
+DEFAULT_VIDEO_FRAMES = 100  # frames a label-free calibration takes from a video without --limit
+
+
+def open_unlabelled_calibration_set(path: str | Path, net: MultiExitNet, input_size: tuple[int, int] | None = None,
+                                    limit: int | None = None):
+    """Unlabelled footage that calibrates ``net`` against its own final exit: an image folder or a
+    video file (at most ``limit`` frames, evenly spaced; a video takes DEFAULT_VIDEO_FRAMES without
+    one). Frames are resized to ``input_size``, else to the model's input size, as `mess run` does."""
+    if limit is not None and limit < 1:
+        raise ConfigError(f"image limit must be at least 1, got {limit}")
+    size = input_size or (tuple(net.spec.input_size) if net.spec.input_size else None)
+    transform = eval_transform(net.spec.mean, net.spec.std, None)
+    if is_video_file(path):
+        count = frame_count(path)
+        if count == 0:
+            raise DataError(f"{path}: cannot read the video")
+        picks = evenly_spaced_indices(count, limit or DEFAULT_VIDEO_FRAMES)
+        return VideoFrames(path, transform, size, picks=picks)
+    dataset = open_unlabelled(path, transform=eval_transform(net.spec.mean, net.spec.std, size))
+    return evenly_spaced(dataset, limit)
+
+
 def calibration_size(dataset: SegmentationDataset) -> tuple[int, int]:
     """(H, W) of the calibration images as the network sees them (after any resize)."""
     return tuple(int(v) for v in dataset[0]["image"].shape[-2:])
@@ -103,24 +126,31 @@ def check_latency_table(table: CostTable, net: MultiExitNet, size: tuple[int, in
                           f"profile at --input {ch}x{cw}")
 
 
+def _image_paths(dataset) -> list[str]:
+    if isinstance(dataset, VideoFrames):
+        return [f"{dataset.path}#{i}" for i in dataset.indices]
+    return [str(s.image) for s in dataset.samples]
+
+
 def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationDataset, device: torch.device,
                       model_dir: str | Path, cancel: CancelToken | None = None,
-                      warn: Callable[[str], None] | None = None) -> Job[CalibrationCache]:
-    """Job: the model folder's calibration.npz when it is valid for this model and these images,
-    else a fresh calibration, saved there for next time (a failed save is only a warning)."""
+                      warn: Callable[[str], None] | None = None, reference: str = LABELS) -> Job[CalibrationCache]:
+    """Job: the model folder's calibration.npz when it is valid for this model, these images and
+    this reference (labels, or the final exit for unlabelled footage), else a fresh calibration,
+    saved there for next time (a failed save is only a warning)."""
     warn = warn or (lambda message: None)
     path = Path(model_dir) / CALIBRATION_FILE
     size = calibration_size(dataset)
-    paths = [str(s.image) for s in dataset.samples]
+    paths = _image_paths(dataset)
     if path.is_file():
         try:
             cache = CalibrationCache.load(path)
-            if cache.is_valid_for(info.weights_sha256, net.exit_ids(), size, cache.policy, paths):
+            if cache.is_valid_for(info.weights_sha256, net.exit_ids(), size, cache.policy, paths, reference):
                 return cache
-            warn(f"{path}: stale (model, exits, size or images changed); rebuilding")
+            warn(f"{path}: stale (model, exits, size, images or reference changed); rebuilding")
         except MessError as exc:
             warn(f"{exc}; rebuilding")
-    cache = yield from calibrate(net, dataset, device, info.weights_sha256, cancel=cancel)
+    cache = yield from calibrate(net, dataset, device, info.weights_sha256, cancel=cancel, reference=reference)
     try:
         cache.save(path)
     except OSError as exc:
@@ -128,26 +158,30 @@ def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationD
     return cache
 
 
-def config_document(result: SearchResult, index: int, table: CostTable, images: int) -> dict:
+def config_document(result: SearchResult, index: int, table: CostTable, images: int,
+                    reference: str = LABELS) -> dict:
     """What `mess search --out` writes: the ExitConfig, plus its predicted mIoU and cost, the full
-    network's for comparison, the latency table's device and the number of calibration images."""
+    network's for comparison, the latency table's device, the number of calibration images and
+    what the mIoU is measured against ("labels", or "final exit" for a label-free calibration)."""
     return {**result.config(index).to_json(), "predicted": result.summary(index),
             "full_network": result.summary(result.full_index), "latency_table": table.device_description,
-            "images": images}
+            "images": images, "calibration_reference": reference}
 
 
-def save_config(path: str | Path, result: SearchResult, index: int, table: CostTable, images: int) -> None:
+def save_config(path: str | Path, result: SearchResult, index: int, table: CostTable, images: int,
+                reference: str = LABELS) -> None:
     """Write ``config_document`` atomically (ExitConfig.load reads it back)."""
     from core.models.io import write_json_atomic
 
-    write_json_atomic(Path(path), config_document(result, index, table, images))
+    write_json_atomic(Path(path), config_document(result, index, table, images, reference))
 
 
-def pareto_document(result: SearchResult, cost: str, images: int) -> dict:
+def pareto_document(result: SearchResult, cost: str, images: int, reference: str = LABELS) -> dict:
     """What `mess search --pareto` writes: search statistics and the front (cheapest first)."""
     front = [{**result.summary(int(i)), "config": result.config(int(i)).to_json()} for i in result.pareto_front(cost)]
     return {"configs_evaluated": result.count, "search_seconds": result.seconds,
             "configs_per_second": result.count / max(result.seconds, 1e-9), "calibration_images": images,
+            "calibration_reference": reference,
             "full_network": result.summary(result.full_index), "front": front}
 
 
@@ -158,7 +192,7 @@ class SearchRequest:
     With a latency ``table`` the images are resized to the size it was measured at; without one,
     costs are measured on this machine at the images' own size (``input_size`` overrides both)."""
 
-    data: str | Path
+    data: str | Path | None
     split: str = "val"
     limit: int | None = None
     table: CostTable | None = None
@@ -166,6 +200,19 @@ class SearchRequest:
     layout: str | None = None
     input_size: tuple[int, int] | None = None
     max_early: int = 3
+    unlabelled: str | Path | None = None   # footage for a label-free calibration, instead of ``data``
+
+    @property
+    def reference(self) -> str:
+        return FINAL_EXIT_REFERENCE if self.unlabelled else LABELS
+
+    def open(self, net: MultiExitNet, size: tuple[int, int] | None):
+        """The calibration images: the labelled split, or the unlabelled footage."""
+        if self.unlabelled:
+            return open_unlabelled_calibration_set(self.unlabelled, net, size, self.limit)
+        if not self.data:
+            raise ConfigError("give a labelled dataset (--data) or unlabelled footage (--unlabelled)")
+        return open_calibration_set(self.data, self.split, net, self.layout, size, self.limit)
 
 
 @dataclass
@@ -175,6 +222,7 @@ class SearchOutcome:
     images: int
     input_size: tuple[int, int]
     warnings: list[str]
+    reference: str = LABELS
 
 
 def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, request: SearchRequest,
@@ -190,12 +238,13 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
     if table is not None:
         check_latency_table(table, net, source=request.table_source)
     size = request.input_size or (tuple(table.input_size) if table is not None else None)
-    dataset = open_calibration_set(request.data, request.split, net, request.layout, size, request.limit)
+    dataset = request.open(net, size)
     size = calibration_size(dataset)
     if table is not None:
         check_latency_table(table, net, size, request.table_source)
     warnings: list[str] = []
-    cache = yield from calibration_cache(net, info, dataset, device, model_dir, cancel, warnings.append)
+    cache = yield from calibration_cache(net, info, dataset, device, model_dir, cancel, warnings.append,
+                                         request.reference)
     if table is None:
         yield Progress("latency", 0, 0, "measuring latency on this machine")
 
@@ -206,4 +255,4 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
     cancel.check()
     yield Progress("search", 0, 0, "searching every configuration")
     result = search(net, cache, table, SearchSpace(max_early=request.max_early))
-    return SearchOutcome(result, table, cache.images, tuple(cache.input_size), warnings)
+    return SearchOutcome(result, table, cache.images, tuple(cache.input_size), warnings, cache.reference)

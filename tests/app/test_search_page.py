@@ -317,3 +317,46 @@ def test_in_the_window_ctrl_3_shows_it_and_hidden_pages_keep_their_shortcuts(win
     qtbot.waitUntil(lambda: len(calls) > 0, timeout=5000)     # a button's shortcut clicks it after a short animation
     qtbot.wait(300)
     assert calls == [search], "Ctrl+L loads a latency table on the visible page only (not the Model page's)"
+
+
+def write_clip(path, frames: int = 8, size=SIZE) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (size[1], size[0]))
+    assert writer.isOpened()
+    rng = np.random.default_rng(3)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+    writer.release()
+
+
+def test_label_free_search_on_a_video_from_the_video_button(page, qtbot, tmp_path, monkeypatch):
+    clip = tmp_path / "camera.mp4"
+    write_clip(clip)
+    assert not page.video_button.isVisibleTo(page) and page.split_combo.isEnabled()
+    page.reference_combo.setCurrentIndex(page.reference_combo.findData("final exit"))
+    assert page.video_button.isVisibleTo(page) and not page.split_combo.isEnabled()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(clip), ""))
+    qtbot.mouseClick(page.video_button, Qt.MouseButton.LeftButton)
+    assert page.data_field.text() == str(clip)
+    page.limit_spin.setValue(4)
+    qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.running() and page.search_button.isEnabled(), timeout=SEARCH_TIMEOUT_MS)
+    assert page.outcome is not None, page.status.text()
+    assert page.outcome.reference == "final exit" and page.outcome.images == 4
+    assert page.outcome.result.summary(page.outcome.result.full_index)["miou"] == pytest.approx(100.0)
+    assert "agreement with the full network" in page.chosen_labels["miou"].text()
+    out = tmp_path / "config.json"
+    assert page.save_config(out)
+    assert json.loads(out.read_text())["calibration_reference"] == "final exit"
+
+
+def test_label_free_mode_persists_and_names_a_missing_file(page, qtbot, settings, state, tmp_path):
+    page.reference_combo.setCurrentIndex(page.reference_combo.findData("final exit"))
+    page.data_field.set_text(str(tmp_path / "gone.mp4"))
+    qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
+    assert "gone.mp4" in page.status.text() and "missing" in page.status.text() and not page.running()
+    page.save_settings()
+    settings.sync()
+    again = SearchPage(state, Settings(settings.path))
+    qtbot.addWidget(again)
+    assert again.label_free() and again.data_field.text() == str(tmp_path / "gone.mp4")
+    again.shutdown()

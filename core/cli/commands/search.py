@@ -13,19 +13,24 @@ from core.device import DEVICE_CHOICES, select_device
 from core.jobs import run_job
 from core.models import load_model
 from core.profile.costs import CostTable, measure_costs
+from core.search.calibration import LABELS
 from core.search.search import SearchSpace, search
-from core.search.session import (Budget, calibration_cache, calibration_size, check_latency_table, config_document,
-                                 open_calibration_set, pareto_document)
+from core.search.session import (Budget, SearchRequest, calibration_cache, calibration_size, check_latency_table,
+                                 config_document, pareto_document)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model folder (default: the bundled model)")
-    parser.add_argument("--data", required=True, help="labelled dataset: its split is the calibration set")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="labelled dataset: its split is the calibration set")
+    source.add_argument("--unlabelled", help="label-free calibration on your own footage (an image folder or a "
+                                             "video): each exit is scored against the final exit's prediction, "
+                                             "so mIoU means agreement with the full network")
     parser.add_argument("--split", default="val", help="calibration split (default val)")
     parser.add_argument("--layout", help="dataset layout (default: detected)")
     parser.add_argument("--input", type=parse_size, help="resize calibration images to HxW")
     parser.add_argument("--limit", type=int, help="calibrate on at most N images, evenly spaced over the split "
-                                                   "(a quick search; default: all)")
+                                                   "(a quick search; default: all, or 100 frames of a video)")
     parser.add_argument("--latency-table", help="latency table from 'mess profile' (default: measured here now)")
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--budget-ms", type=float, help="most accurate configuration within this mean latency")
@@ -52,12 +57,15 @@ def run(args: argparse.Namespace) -> int:
     table = CostTable.load(args.latency_table) if args.latency_table else None
     if table is not None:
         check_latency_table(table, net, source=args.latency_table)
-    dataset = open_calibration_set(args.data, args.split, net, args.layout, args.input, args.limit)
+    request = SearchRequest(args.data, args.split, args.limit, layout=args.layout, input_size=args.input,
+                            unlabelled=args.unlabelled)
+    dataset = request.open(net, args.input)
     size = calibration_size(dataset)
     if table is not None:
         check_latency_table(table, net, size, args.latency_table)
     progress = ProgressBar(quiet=args.quiet)
-    cache = run_job(calibration_cache(net, info, dataset, device, Path(model_dir), warn=_warn), progress)
+    cache = run_job(calibration_cache(net, info, dataset, device, Path(model_dir), warn=_warn,
+                                      reference=request.reference), progress)
     if table is None:
         table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device)
     result = search(net.cpu(), cache, table, SearchSpace(max_early=args.max_early))
@@ -70,11 +78,13 @@ def run(args: argparse.Namespace) -> int:
     chosen = budget.choose(result)
     summary = result.summary(chosen)
     full = result.summary(result.full_index)
-    write_json(args.out, config_document(result, chosen, table, cache.images))
+    write_json(args.out, config_document(result, chosen, table, cache.images, cache.reference))
     if args.pareto:
         write_json(args.pareto, pareto_document(result, "latency" if args.budget_gflops is None else "gflops",
-                                                cache.images))
+                                                cache.images, cache.reference))
     print(f"searched {result.count} configurations in {result.seconds:.2f} s on {cache.images} images")
+    if cache.reference != LABELS:
+        print(f"label-free calibration on {args.unlabelled}: mIoU below is the agreement with the final exit")
     print(f"full network: mIoU {full['miou']:.2f} %, {full['mean_latency_ms']:.1f} ms, {full['mean_gflops']:.2f} GFLOPs")
     print(f"chosen: {result.describe(chosen)}, {summary['mean_latency_ms']:.1f} ms mean "
           f"({summary['p95_latency_ms']:.1f} p95), {summary['mean_gflops']:.2f} GFLOPs -> {args.out}")
