@@ -38,8 +38,10 @@ class ExitBars(pg.PlotWidget):
         self.bars.setOpts(x0=[0] * len(values), y=list(range(len(values))), width=values, height=0.6)
         self.getPlotItem().getAxis("left").setTicks([[(i, name) for i, name in enumerate(names)]])
         for i, value in enumerate(values):
-            label = pg.TextItem(f"{value:.0f} %", color=(30, 30, 40), anchor=(0, 0.5))
-            label.setPos(value + 1.5, i)
+            inside = value > 80          # a long bar carries its label inside, so it is never cut off
+            label = pg.TextItem(f"{value:.0f} %", color=(255, 255, 255) if inside else (30, 30, 40),
+                                anchor=(1, 0.5) if inside else (0, 0.5))
+            label.setPos(value - 1.5 if inside else value + 1.5, i)
             self.addItem(label)
             self.labels.append(label)
         self.setXRange(0, 112, padding=0)

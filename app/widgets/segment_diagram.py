@@ -18,7 +18,7 @@ from core.profile.breakdown import Breakdown, HeadCost
 from core.runtime.config import ExitConfig
 
 MARGIN = 16
-HEADER_H = 46
+HEADER_H = 64
 SEG_W = 150                 # segment boxes, one row each, top to bottom
 ROW_H, ROW_GAP = 56, 10
 BRANCH = 112                # from a segment to the heads of the exit point after it
@@ -134,13 +134,17 @@ class SegmentDiagram(QWidget):
         p.setPen(TEXT)
         h, w = view.input_size
         full = f"full network {_gf(view.total_gflops)}" + (f", {_ms(total_ms)}" if total_ms is not None else "")
-        p.drawText(QPointF(MARGIN, MARGIN + 14), f"Input {w}×{h}  ·  {full}  ·  kept exits: {self._kept_text(kept)}")
+        room = max(self.width() - 2 * MARGIN, 200)
+        p.drawText(QPointF(MARGIN, MARGIN + 14), self._elide(f"Input {w}×{h}  ·  {full}", bold, room))
+        p.setFont(base)
+        p.drawText(QPointF(MARGIN, MARGIN + 32), self._elide(f"kept exits: {self._kept_text(kept)}", base, room))
         p.setFont(small)
         p.setPen(MUTED)
         where = view.device_description or "unknown device"
         latency = f"latency measured on {where}" if view.has_latency else "FLOPs only (no latency measured)"
-        p.drawText(QPointF(MARGIN, MARGIN + 32), f"{latency}  ·  head = the head alone; exit = the network "
-                                                 f"truncated at that exit (prefix + head + output)")
+        p.drawText(QPointF(MARGIN, MARGIN + 50), self._elide(f"{latency}  ·  head = the head alone; exit = the "
+                                                             f"network truncated at that exit (prefix + head + output)",
+                                                             small, room))
         spine_x = MARGIN + SEG_W / 2
         row = 0
         rows: list[tuple[object, int]] = []

@@ -109,7 +109,9 @@ class CostTable:
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads, {platform.system()}"
+    threads = torch.get_num_threads()
+    return (f"{platform.processor() or platform.machine()} CPU, {threads} thread{'s' if threads != 1 else ''}, "
+            f"{platform.system()}")
 
 
 def _pieces(net: MultiExitNet, image: torch.Tensor) -> tuple[list[Callable[[], torch.Tensor]], dict[str, Callable[[], torch.Tensor]]]:
