@@ -231,12 +231,15 @@ def eval_transform(mean: Sequence[float], std: Sequence[float], size: tuple[int,
     return Compose([*resize, Normalize(tuple(mean), tuple(std)), ToTensor()])
 
 
-@lru_cache(maxsize=8)
-def _cached_eval(mean: tuple[float, ...], std: tuple[float, ...], size: tuple[int, int] | None) -> Compose:
-    return eval_transform(mean, std, size)
-
-
 _NO_RANDOMNESS = np.random.default_rng(0)  # eval transforms draw nothing
+
+
+@lru_cache(maxsize=8)
+def _cached_normalize(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalize's uint8 scale and offset as (3, 1, 1) float32 tensors."""
+    norm = Normalize(mean, std)
+    scale = torch.from_numpy(norm._scale / 255.0).view(3, 1, 1)
+    return scale, torch.from_numpy(norm._offset).view(3, 1, 1)
 
 
 def preprocess_frame(
@@ -245,12 +248,19 @@ def preprocess_frame(
     std: Sequence[float],
     size: tuple[int, int] | None = None,
 ) -> torch.Tensor:
-    """A live video frame (HxWx3 uint8 RGB) -> float32 tensor 3xHxW, exactly as ``eval_transform``."""
+    """A live video frame (HxWx3 uint8 RGB) -> float32 tensor 3xHxW, equal to ``eval_transform``'s.
+
+    The same two float32 operations as ``Normalize`` (times scale/255, plus offset), done in
+    torch on the frame's own HxWxC layout: the tensor comes out with channels-last strides
+    (what the inference form of a model wants) and about twice as fast as the numpy path.
+    """
     if image_rgb_uint8.ndim != 3 or image_rgb_uint8.shape[2] != 3 or image_rgb_uint8.dtype != np.uint8:
         raise ValueError(
             f"preprocess_frame expects an HxWx3 uint8 RGB frame, got shape {image_rgb_uint8.shape}"
             f" of {image_rgb_uint8.dtype}"
         )
-    pipeline = _cached_eval(tuple(mean), tuple(std), None if size is None else tuple(size))
-    image, _ = pipeline(image_rgb_uint8, None, _NO_RANDOMNESS)
-    return image
+    if size is not None:
+        image_rgb_uint8, _ = Resize(tuple(size))(image_rgb_uint8, None, _NO_RANDOMNESS)
+    scale, offset = _cached_normalize(tuple(float(v) for v in mean), tuple(float(v) for v in std))
+    x = torch.from_numpy(np.ascontiguousarray(image_rgb_uint8)).permute(2, 0, 1).float()
+    return x.mul_(scale).add_(offset)

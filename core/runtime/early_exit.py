@@ -85,8 +85,9 @@ class EarlyExitRunner:
             if not leave_np.any():
                 continue
             leave = torch.from_numpy(leave_np).to(images.device)
-            up = upsample_logits(low[leave], size)
-            rows = active[leave]
+            everyone = bool(leave_np.all())  # no gather: it would copy the logits out of channels-last
+            up = upsample_logits(low if everyone else low[leave], size)
+            rows = active if everyone else active[leave]
             labels[rows] = class_labels(up)
             if keep_logits:
                 if logits_out is None:

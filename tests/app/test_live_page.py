@@ -158,7 +158,9 @@ def test_a_busy_ui_is_handed_only_the_newest_frame(page, qtbot, clip):
     QApplication.processEvents()
     assert during >= 3, "the worker went on meanwhile"
     assert page.view.frames_shown == shown + 1 and len(signals) <= 1, "one frame handed over, not a queue"
-    assert page.last_frame.processed >= processed + during, "and it is the newest"
+    # the worker counts a frame before drawing and handing it over, so the newest frame handed
+    # over may be one behind the count read above (the next one was still being drawn)
+    assert page.last_frame.processed >= processed + during - 1, "and it is the newest"
 
 
 def test_without_loop_the_clip_ends_and_says_so(page, qtbot, clip):
