@@ -10,7 +10,8 @@ assets/), then saves, each with window.grab():
   model.png              the Model page once its FLOPs / latency measurement has finished, with the
                          exits of the searched configuration marked
   train.png              the Train page showing the run in --run (skipped without --run)
-  search.png             the Search page after a search on --data (20 images), with a latency budget
+  search.png             the Search page after a search on --data (20 images; with --label-free, 20 frames of
+                         --video, scored against the final exit), with a latency budget
                          (between the cheapest configuration and the full network) that selects a
                          configuration with early exits, marked on the plot
   live.png               the Live page playing --video in real time with that configuration applied
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=window_size, default=(1280, 800), metavar="WxH",
                         help="window size in pixels (default 1280x800)")
     parser.add_argument("--limit", type=int, default=20, help="calibration images for the search (default 20)")
+    parser.add_argument("--label-free", action="store_true",
+                        help="calibrate the search on --video itself, label-free ('Your footage, label-free'), "
+                             "instead of on --data's labelled val split")
     parser.add_argument("--play-seconds", type=float, default=8.0,
                         help="seconds of playing before the Live page is captured (default 8)")
     parser.add_argument("--live-thresholds", type=thresholds, metavar="TH_PIX,TH_IMG",
@@ -96,7 +100,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     for name in MODEL_FILES[:2]:
         if not (BUNDLED_MODEL / name).is_file():
             raise ScreenshotError(f"the bundled model is missing: no {BUNDLED_MODEL / name}")
-    if not Path(args.data).is_dir():
+    if not args.label_free and not Path(args.data).is_dir():
         raise ScreenshotError(f"{args.data}: dataset folder is missing")
     if not Path(args.video).is_file():
         raise ScreenshotError(f"{args.video}: video file is missing")
@@ -253,12 +257,15 @@ def choose_early_exit_budget(page) -> None:
                           "a configuration with early exits")
 
 
-def shoot_search(window, out: Path, data: str, limit: int) -> Path:
+def shoot_search(window, out: Path, data: str, limit: int, label_free: bool = False) -> Path:
+    """A search calibrated on ``data``: a labelled dataset's val split, or (``label_free``) a video."""
     page = window.pages["search"]
     window.show_page("search")
+    page.reference_combo.setCurrentIndex(page.reference_combo.findData("final exit" if label_free else "labels"))
     page.data_field.set_text(str(data))
     page.data_field.edit.setCursorPosition(0)
-    page.split_combo.setCurrentText("val")
+    if not label_free:
+        page.split_combo.setCurrentText("val")
     page.limit_spin.setValue(limit)
     page.here_radio.setChecked(True)
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("latency"))
@@ -371,7 +378,8 @@ def take_screenshots(args: argparse.Namespace, work: Path) -> list[Path]:
             saved.append(shoot_train(window, out, args.run))
         else:
             print("note: no --run given, so train.png is skipped", flush=True)
-        saved.append(shoot_search(window, out, args.data, args.limit))
+        saved.append(shoot_search(window, out, args.video if args.label_free else args.data, args.limit,
+                                  args.label_free))
         window.pages["search"].apply_button.click()      # 'Apply to Live': the Model and Live pages show it
         saved.insert(0, shoot_model(window, out))
         saved.extend(shoot_live(window, out, args.video, args.play_seconds, not args.no_presentation, args.size,

@@ -93,3 +93,17 @@ def test_missing_inputs_give_one_line_and_a_non_zero_exit(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and "no-data" in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_label_free_search_calibrates_on_the_video_alone(qapp, tmp_path, capsys):
+    """--label-free: the search calibrates on the clip (no labelled dataset exists here at all)."""
+    clip = write_clip(tmp_path / "clip.mp4")
+    out = tmp_path / "shots"
+    code = screenshots.main(["--out", str(out), "--data", str(tmp_path / "no-data"), "--video", str(clip),
+                             "--label-free", "--limit", "6", "--play-seconds", "1", "--no-presentation"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "train.png is skipped" in printed.out
+    for name in ("model.png", "search.png", "live.png", "live-side-by-side.png"):
+        assert cv2.imread(str(out / name)) is not None, name
+    assert not (out / "presentation.png").exists()
