@@ -11,7 +11,9 @@ from core.cli.progress import ProgressBar
 from core.device import DEVICE_CHOICES
 from core.jobs import CancelToken, run_job
 from core.models import BACKBONES
+from core.errors import ConfigError
 from core.train.config import TrainConfig
+from core.train.recipe import Recipe, run_recipe
 from core.train.trainer import Trainer
 
 
@@ -51,6 +53,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--recipe", help="a training recipe (JSON): several runs chained in OUT/phase-N, each starting "
+                                         "from the previous one's model; the training options come from it "
+                                         "(only --data, --out, --resume, --device, --workers, --no-amp and --quiet "
+                                         "go with it)")
+
+
+# Options a recipe may be combined with; every other training option is the recipe's to set.
+RECIPE_COMPANIONS = ("data", "out", "resume", "device", "workers", "no_amp", "quiet", "recipe")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -73,6 +83,11 @@ class TrainProgress(ProgressBar):
     """The progress bar, plus a line per validated epoch."""
 
     def __call__(self, event) -> None:
+        if event.stage == "phase":                  # a recipe's next phase: a line of its own
+            if not self.quiet:
+                self.stream.write(("\n" if self.live else "") + event.message + "\n")
+                self.stream.flush()
+            return
         if "val_miou" in event.metrics and not self.quiet:
             val = event.metrics["val_miou"]
             final = val.get("final")
@@ -88,7 +103,28 @@ class TrainProgress(ProgressBar):
         super().__call__(event)
 
 
+def run_with_recipe(args: argparse.Namespace) -> int:
+    defaults = argparse.ArgumentParser()
+    configure(defaults)
+    clashing = [name for name, value in vars(args).items()
+                if name not in RECIPE_COMPANIONS and name in vars(defaults.parse_args(["--out", "x"]))
+                and value != defaults.get_default(name)]
+    if clashing:
+        options = ", ".join("--" + name.replace("_", "-") for name in sorted(clashing))
+        raise ConfigError(f"--recipe sets the training options: drop {options}")
+    if not args.data:
+        raise ConfigError("--recipe needs --data DIR")
+    recipe = Recipe.load(args.recipe)
+    overrides = {"device": args.device, "workers": args.workers, "amp": not args.no_amp}
+    progress = TrainProgress(quiet=args.quiet)
+    model = run_job(run_recipe(recipe, args.data, args.out, args.resume, overrides, CancelToken()), progress)
+    print(f"trained model: {model}", file=sys.stdout)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.recipe:
+        return run_with_recipe(args)
     trainer = Trainer(config_from_args(args), resume=args.resume, cancel=CancelToken())
     quiet = args.quiet or not trainer.ctx.is_main
     model = run_job(trainer.run(), TrainProgress(quiet=quiet))

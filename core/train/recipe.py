@@ -1,0 +1,179 @@
+"""A training recipe: several `mess train` runs chained into one command.
+
+A recipe is JSON: a format version, settings common to every phase, and a
+list of phases, each a set of TrainConfig fields (epochs, sizes, learning
+rates, stage...) that override the common ones. Phase k runs in
+``OUT/phase-k`` and starts from the model phase k-1 trained (its stage-1
+model when it trained stage 1, else its final model), as ``--init-model``
+would; the last phase's model is copied to ``OUT/model``. A recipe is how a
+long schedule (low resolution first, then full resolution, then weight
+averaging, then the exits) becomes one reproducible command:
+
+    mess train --recipe assets/models/default/recipe.json --data DIR --out DIR [--resume]
+
+``--resume`` skips the phases that finished and resumes the one that was
+interrupted (from its last checkpoint, as a single run resumes).
+
+    {"format_version": 1, "common": {"backbone": "lraspp_mobilenet_v3_large", "crop": [240, 320]},
+     "phases": [{"stage": "1", "epochs_stage1": 60, "train_size": [180, 240], "crop": [180, 240], "lr": 0.05},
+                {"stage": "all", "epochs_stage1": 10, "epochs_stage2": 4, "lr": 0.005}]}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.jobs import CancelToken, Job, Progress
+from core.models.io import write_json_atomic
+from core.train.config import TrainConfig
+from core.train.trainer import RunFolder, Trainer
+
+RECIPE_FORMAT_VERSION = 1
+RECIPE_JSON = "recipe.json"
+# Set by the command line (or chained by the recipe itself), never by a phase.
+NOT_IN_A_PHASE = ("data", "out", "init_model", "format_version")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    phases: tuple[dict, ...]
+    format_version: int = RECIPE_FORMAT_VERSION
+
+    @classmethod
+    def from_json(cls, data: object, source: str = "recipe") -> "Recipe":
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: a recipe is a JSON object with 'format_version' and 'phases'")
+        if data.get("format_version") != RECIPE_FORMAT_VERSION:
+            raise ConfigError(f"{source}: unknown recipe format version {data.get('format_version')!r} "
+                              f"(this version reads {RECIPE_FORMAT_VERSION})")
+        unexpected = sorted(set(data) - {"format_version", "common", "phases"})
+        if unexpected:
+            raise ConfigError(f"{source}: unknown key(s) {', '.join(unexpected)} (a recipe has format_version, "
+                              "common and phases)")
+        phases, common = data.get("phases"), data.get("common", {})
+        if not isinstance(phases, list) or not phases or not all(isinstance(p, dict) for p in phases):
+            raise ConfigError(f"{source}: 'phases' must be a non-empty list of objects")
+        if not isinstance(common, dict):
+            raise ConfigError(f"{source}: 'common' must be an object of settings shared by every phase")
+        known = {f.name for f in fields(TrainConfig)} - set(NOT_IN_A_PHASE)
+        for where, settings in (("common", common), *((f"phase {n}", p) for n, p in enumerate(phases, 1))):
+            unknown = sorted(set(settings) - known)
+            if unknown:
+                raise ConfigError(f"{source}: {where} has unknown or reserved setting(s) {', '.join(unknown)}")
+        recipe = cls(tuple({**common, **p} for p in phases))
+        try:
+            recipe.configs("data", "out")      # every phase's values checked before any work starts
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        return recipe
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recipe":
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the recipe ({exc.strerror or exc})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        return cls.from_json(data, str(path))
+
+    def to_json(self) -> dict:
+        return {"format_version": self.format_version, "phases": [dict(p) for p in self.phases]}
+
+    def configs(self, data: str, out: str | Path, overrides: dict | None = None) -> list[TrainConfig]:
+        """One TrainConfig per phase, each starting from the previous phase's model.
+
+        ``overrides`` (device, workers, amp, ...) apply to every phase."""
+        configs: list[TrainConfig] = []
+        for number, phase in enumerate(self.phases, 1):
+            init = _trained_model(configs[-1]) if configs else None
+            try:
+                config = TrainConfig(**{**phase, **(overrides or {}), "data": data,
+                                        "out": str(phase_folder(out, number)), "init_model": init})
+            except TypeError as exc:
+                raise ConfigError(f"phase {number}: malformed setting ({exc})") from None
+            except ConfigError as exc:
+                raise ConfigError(f"phase {number}: {exc}") from None
+            configs.append(config)
+        return configs
+
+
+def phase_folder(out: str | Path, number: int) -> Path:
+    return Path(out) / f"phase-{number}"
+
+
+def _trained_model(config: TrainConfig) -> str:
+    """The model folder a phase leaves for the next one: its stage-1 model when it trained stage 1
+    (the backbone and final head; stage-2 heads of an 'all' phase are not carried on), else its model."""
+    folder = RunFolder(Path(config.out))
+    return str(folder.stage1_model if config.stage in ("1", "all") else folder.model)
+
+
+def _final_model(config: TrainConfig) -> Path:
+    """The model folder a phase ends with."""
+    folder = RunFolder(Path(config.out))
+    return folder.stage1_model if config.stage == "1" else folder.model
+
+
+def _phase_finished(config: TrainConfig) -> bool:
+    final = _final_model(config)
+    return (final / "model.json").is_file() and (final / "weights.safetensors").is_file()
+
+
+def _is_main_process() -> bool:
+    """Rank 0 under torchrun (which sets RANK), or a single process: the one that writes files."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def prepare_recipe_run(recipe: Recipe, data: str, out: str | Path, resume: bool) -> Recipe:
+    """Check --out before any work; on resume the stored recipe wins (as run.json does for a run)."""
+    root = Path(out)
+    stored = root / RECIPE_JSON
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"{root}: is a file; --out must be a new or empty folder")
+    if resume:
+        if not stored.is_file():
+            raise ConfigError(f"{root}: no recipe run to resume (no {RECIPE_JSON})")
+        return Recipe.load(stored)
+    if stored.is_file():
+        raise ConfigError(f"{root}: holds another recipe run ({RECIPE_JSON}); use --resume to continue it, "
+                          "or another --out")
+    if root.exists() and any(root.iterdir()):
+        raise ConfigError(f"{root}: folder is not empty; choose an empty or new --out")
+    return recipe
+
+
+def run_recipe(recipe: Recipe, data: str, out: str | Path, resume: bool = False, overrides: dict | None = None,
+               cancel: CancelToken | None = None) -> Job[Path]:
+    """Job: every phase in turn (finished ones skipped on resume); returns ``out``/model."""
+    cancel = cancel or CancelToken()
+    recipe = prepare_recipe_run(recipe, data, out, resume)
+    configs = recipe.configs(data, out, overrides)
+    root = Path(out)
+    main = _is_main_process()
+    if main and not resume:
+        root.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(root / RECIPE_JSON, recipe.to_json())
+    for number, config in enumerate(configs, 1):
+        what = f"phase {number}/{len(configs)} (stage {config.stage})"
+        if resume and _phase_finished(config):
+            yield Progress("phase", number, len(configs), f"{what}: finished before")
+            continue
+        yield Progress("phase", number, len(configs), f"{what} in {config.out}")
+        again = resume and RunFolder(Path(config.out)).config.is_file()
+        yield from Trainer(config, resume=again, cancel=cancel).run()
+    model = root / "model"
+    if main:
+        staging = root / "model.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(_final_model(configs[-1]), staging)
+        shutil.rmtree(model, ignore_errors=True)
+        staging.rename(model)
+    return model
