@@ -32,3 +32,18 @@ def test_default_model_segments_camvid(camvid_root, tmp_path):
     assert main(["eval", "--data", str(camvid_root), "--limit", "4", "--json", str(report), "--quiet"]) == 0
     final = json.loads(report.read_text())["final"]
     assert final["pixel_accuracy"] > 60.0  # an untrained network gets about 10 %
+
+
+def test_bundled_recipe_ends_with_the_run_that_made_the_bundled_model():
+    """recipe.json beside the model reproduces it: its last phase has the settings the model records."""
+    from core.train.recipe import Recipe
+
+    recipe = Recipe.load(BUNDLED_MODEL / "recipe.json")
+    _, info = load_model(BUNDLED_MODEL)
+    made_by = info.provenance["config"]
+    last = recipe.configs(made_by["data"], "out")[-1].to_json()
+    settings = ("backbone", "stage", "epochs_stage2", "lr_stage2", "stage2_heads", "train_size", "crop", "batch_size",
+                "eval_size", "distill_alpha", "distill_temperature", "seed")
+    assert {k: last[k] for k in settings} == {k: made_by[k] if not isinstance(made_by[k], list) else tuple(made_by[k])
+                                              for k in settings}
+    assert made_by["init_model"].endswith("stage1-model")
