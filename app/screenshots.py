@@ -218,23 +218,20 @@ def shoot_train(window, out: Path, run: str) -> Path:
     return save(window, out / "train.png")
 
 
-def pick_configuration(result) -> int | None:
-    """A configuration of the latency front worth showing: it exits early (dynamic, several exits), is
-    clearly faster than the full network and loses little mIoU; the most exits, then the fastest."""
-    full = result.full_index
-    full_ms, full_miou = float(result.mean_latency_ms[full]), float(result.miou[full])
-    best, best_key = None, None
+def pick_configuration(result, latency_share: float = 0.7) -> int | None:
+    """A configuration of the latency front worth showing: the most accurate one that exits early
+    (dynamic, several exits, no exit taking more than 90 % of the images) within ``latency_share``
+    of the full network's mean latency; None when the front has none."""
+    full_ms = float(result.mean_latency_ms[result.full_index])
+    best = None
     for index in result.pareto_front("latency"):
         index = int(index)
         config = result.config(index)
-        ms = float(result.mean_latency_ms[index])
-        if config.mode != "dynamic" or len(config.exits) < 2 or ms >= 0.9 * full_ms:
+        if config.mode != "dynamic" or len(config.exits) < 2 or max(result.fractions(index).values()) > 0.9:
             continue
-        drop = full_miou - float(result.miou[index])
-        balanced = max(result.fractions(index).values()) <= 0.9
-        key = (drop <= 3.0, balanced, ms <= 0.8 * full_ms, len(config.exits), -ms)
-        if best_key is None or key > best_key:
-            best, best_key = index, key
+        if float(result.mean_latency_ms[index]) <= latency_share * full_ms and \
+                (best is None or float(result.miou[index]) > float(result.miou[best])):
+            best = index
     return best
 
 

@@ -150,7 +150,7 @@ class ExitHistogram(pg.PlotWidget):
         for i, (label, count) in enumerate(zip(self.labels, heights)):
             label.setText(f"{count}\n{100 * count / total:.0f} %" if total else f"{count}")
             label.setPos(i, count)
-        top = nice_ceiling(max(heights, default=0) * 1.35)
+        top = nice_ceiling(max(heights, default=0) * 1.6)   # room for the two-line labels above the bars
         if top != self._top:
             self._top = top
             self.setYRange(0, top, padding=0)
