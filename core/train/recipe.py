@@ -12,7 +12,9 @@ averaging, then the exits) becomes one reproducible command:
     mess train --recipe assets/models/default/recipe.json --data DIR --out DIR [--resume]
 
 ``--resume`` skips the phases that finished and resumes the one that was
-interrupted (from its last checkpoint, as a single run resumes).
+interrupted (from its last checkpoint, as a single run resumes). Under
+torchrun every phase runs on all processes in one process group, and only
+rank 0 writes files.
 
     {"format_version": 1, "common": {"backbone": "lraspp_mobilenet_v3_large", "crop": [240, 320]},
      "phases": [{"stage": "1", "epochs_stage1": 60, "train_size": [180, 240], "crop": [180, 240], "lr": 0.05},
@@ -22,7 +24,6 @@ interrupted (from its last checkpoint, as a single run resumes).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -31,6 +32,7 @@ from core.errors import ConfigError
 from core.jobs import CancelToken, Job, Progress
 from core.models.io import write_json_atomic
 from core.train.config import TrainConfig
+from core.train.distributed import init_distributed
 from core.train.trainer import RunFolder, Trainer
 
 RECIPE_FORMAT_VERSION = 1
@@ -127,11 +129,6 @@ def _phase_finished(config: TrainConfig) -> bool:
     return (final / "model.json").is_file() and (final / "weights.safetensors").is_file()
 
 
-def _is_main_process() -> bool:
-    """Rank 0 under torchrun (which sets RANK), or a single process: the one that writes files."""
-    return int(os.environ.get("RANK", "0")) == 0
-
-
 def prepare_recipe_run(recipe: Recipe, data: str, out: str | Path, resume: bool) -> Recipe:
     """Check --out before any work; on resume the stored recipe wins (as run.json does for a run)."""
     root = Path(out)
@@ -157,23 +154,34 @@ def run_recipe(recipe: Recipe, data: str, out: str | Path, resume: bool = False,
     recipe = prepare_recipe_run(recipe, data, out, resume)
     configs = recipe.configs(data, out, overrides)
     root = Path(out)
-    main = _is_main_process()
-    if main and not resume:
-        root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(root / RECIPE_JSON, recipe.to_json())
-    for number, config in enumerate(configs, 1):
-        what = f"phase {number}/{len(configs)} (stage {config.stage})"
-        if resume and _phase_finished(config):
-            yield Progress("phase", number, len(configs), f"{what}: finished before")
-            continue
-        yield Progress("phase", number, len(configs), f"{what} in {config.out}")
-        again = resume and RunFolder(Path(config.out)).config.is_file()
-        yield from Trainer(config, resume=again, cancel=cancel).run()
-    model = root / "model"
-    if main:
-        staging = root / "model.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(_final_model(configs[-1]), staging)
-        shutil.rmtree(model, ignore_errors=True)
-        staging.rename(model)
+    # One process group for every phase under torchrun: each rank checks --out before rank 0
+    # writes anything, and every phase starts on all ranks together, from files rank 0 finished.
+    ctx = init_distributed(configs[0].device)
+    try:
+        ctx.barrier()
+        if ctx.is_main and not resume:
+            root.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(root / RECIPE_JSON, recipe.to_json())
+        for number, config in enumerate(configs, 1):
+            ctx.barrier()
+            finished = resume and _phase_finished(config)
+            again = resume and RunFolder(Path(config.out)).config.is_file()
+            ctx.barrier()
+            what = f"phase {number}/{len(configs)} (stage {config.stage})"
+            if finished:
+                yield Progress("phase", number, len(configs), f"{what}: finished before")
+                continue
+            yield Progress("phase", number, len(configs), f"{what} in {config.out}")
+            yield from Trainer(config, resume=again, cancel=cancel, context=ctx).run()
+        ctx.barrier()
+        model = root / "model"
+        if ctx.is_main:
+            staging = root / "model.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(_final_model(configs[-1]), staging)
+            shutil.rmtree(model, ignore_errors=True)
+            staging.rename(model)
+        ctx.barrier()
+    finally:
+        ctx.close()
     return model

@@ -169,6 +169,7 @@ class Trainer:
         self.resume = resume
         self.cancel = cancel or CancelToken()
         self.ctx = context or init_distributed(self.config.device)
+        self._owns_context = context is None   # a context given by the caller (a recipe) stays open
         self.device = self.ctx.device
         self.log = MetricsLog(self.folder.metrics, self.ctx.is_main)
         self.amp = bool(self.config.amp and self.device.type == "cuda")
@@ -251,7 +252,8 @@ class Trainer:
             if self.config.runs_stage(2):
                 result = yield from self._stage2(classes)
         finally:
-            self.ctx.close()
+            if self._owns_context:
+                self.ctx.close()
         return result
 
     def _restore(self, stage: int, net: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, int]:

@@ -52,3 +52,27 @@ def test_two_process_run_under_torchrun(tiny_data, tmp_path):
     final = net.state_dict()
     for name, tensor in stage1.state_dict().items():
         assert torch.equal(final[name], tensor), name
+
+
+def test_a_recipe_under_torchrun_runs_every_phase_on_both_processes(tiny_data, tmp_path):
+    """Two phases in one process group: rank 1 never sees rank 0's files as 'another run'."""
+    recipe = tmp_path / "recipe.json"
+    common = {"backbone": "mobilenet_v3_large", "batch_size": 2, "crop": [32, 48], "stage2_heads": "fcn-c64-b0",
+              "device": "cpu"}
+    recipe.write_text(json.dumps({"format_version": 1, "common": common,
+                                  "phases": [{"stage": "1", "epochs_stage1": 1}, {"stage": "2", "epochs_stage2": 1}]}))
+    out = tmp_path / "recipe-run"
+    command = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "core.cli", "train", "--recipe", str(recipe), "--data", str(tiny_data), "--out", str(out)]
+    try:
+        done = subprocess.run(command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True,
+                              timeout=300)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"torchrun did not finish in 300 s:\n{exc.stdout}\n{exc.stderr}")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert done.stdout.count("trained model:") == 1, output[-4000:]
+    net, info = load_model(out / "model")
+    assert info.provenance["processes"] == 2 and info.provenance["stage"] == 2
+    assert TrainConfig.load(out / "phase-2" / "run.json").init_model == str(out / "phase-1" / "stage1-model")
+    assert not [p for p in out.rglob("*.tmp")] and not (out / "model.partial").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from core.cli.commands import COMMANDS, Command
@@ -116,9 +117,11 @@ def run_with_recipe(args: argparse.Namespace) -> int:
         raise ConfigError("--recipe needs --data DIR")
     recipe = Recipe.load(args.recipe)
     overrides = {"device": args.device, "workers": args.workers, "amp": not args.no_amp}
-    progress = TrainProgress(quiet=args.quiet)
+    main_process = int(os.environ.get("RANK", "0")) == 0      # under torchrun, rank 0 reports
+    progress = TrainProgress(quiet=args.quiet or not main_process)
     model = run_job(run_recipe(recipe, args.data, args.out, args.resume, overrides, CancelToken()), progress)
-    print(f"trained model: {model}", file=sys.stdout)
+    if main_process:
+        print(f"trained model: {model}", file=sys.stdout)
     return 0
 
 
