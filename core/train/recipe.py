@@ -28,7 +28,7 @@ import shutil
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from core.errors import ConfigError
+from core.errors import ConfigError, DataError
 from core.jobs import CancelToken, Job, Progress
 from core.models.io import write_json_atomic
 from core.train.config import TrainConfig
@@ -67,11 +67,15 @@ class Recipe:
             unknown = sorted(set(settings) - known)
             if unknown:
                 raise ConfigError(f"{source}: {where} has unknown or reserved setting(s) {', '.join(unknown)}")
+        for where, settings in (("common", common), *((f"phase {n}", p) for n, p in enumerate(phases, 1))):
+            for name, value in settings.items():
+                _check_type(name, value, where, source)
         recipe = cls(tuple({**common, **p} for p in phases))
         try:
-            recipe.configs("data", "out")      # every phase's values checked before any work starts
+            configs = recipe.configs("data", "out")   # every phase's values checked before any work starts
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
+        _check_order(configs, source)
         return recipe
 
     @classmethod
@@ -107,6 +111,58 @@ class Recipe:
         return configs
 
 
+# The JSON type each setting takes (None allowed where TrainConfig's default is None).
+_INTS = {"epochs_stage1", "epochs_stage2", "batch_size", "warmup_iters", "swa_epochs", "seed", "workers", "val_limit"}
+_FLOATS = {"lr", "lr_stage2", "weight_decay", "momentum", "stage1_early_weight", "swa_lr", "distill_alpha",
+           "distill_temperature"}
+_PAIRS = {"train_size", "crop", "scale", "eval_size"}
+_BOOLS = {"amp"}
+_OBJECTS = {"backbone_options"}
+_OPTIONAL = {"val_limit", "swa_lr", "train_size", "eval_size", "classes", "layout", "unlabelled", "pretrained"}
+
+
+def _check_type(name: str, value: object, where: str, source: str) -> None:
+    """One line naming the file, the phase and the setting when a value has the wrong JSON type."""
+    if value is None and name in _OPTIONAL:
+        return
+    if name in _INTS:
+        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif name in _FLOATS:
+        ok, wanted = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif name in _PAIRS:
+        ok = isinstance(value, list) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        wanted = "a list of two numbers"
+    elif name in _BOOLS:
+        ok, wanted = isinstance(value, bool), "true or false"
+    elif name in _OBJECTS:
+        ok, wanted = isinstance(value, dict), "an object"
+    else:
+        ok, wanted = isinstance(value, str), "a string"
+    if not ok:
+        raise ConfigError(f"{source}: {where}: {name} must be {wanted}, got {json.dumps(value)}")
+
+
+def _check_order(configs: list[TrainConfig], source: str) -> None:
+    """What a chain of phases must respect, found before the first phase starts rather than hours in."""
+    first = configs[0]
+    if first.stage == "2":
+        raise ConfigError(f"{source}: phase 1 trains stage 2 only, which needs a trained backbone: "
+                          "a recipe starts with a stage 1 or 'all' phase")
+    for number, (before, config) in enumerate(zip(configs, configs[1:]), 2):
+        if config.stage == "2" and before.stage == "2":
+            raise ConfigError(f"{source}: phase {number} trains stage 2 after a stage-2 phase, whose heads it "
+                              "would replace: merge the two phases")
+        if config.stage != "2" and (config.backbone, config.backbone_options) != (before.backbone,
+                                                                                  before.backbone_options):
+            raise ConfigError(f"{source}: phase {number} trains backbone {config.backbone} "
+                              f"{config.backbone_options}, phase {number - 1} {before.backbone} "
+                              f"{before.backbone_options}: a phase fine-tunes the backbone before it")
+    for number, config in enumerate(configs, 1):
+        if config.unlabelled and config.stage != "2":
+            raise ConfigError(f"{source}: phase {number}: unlabelled footage trains stage 2 only")
+
+
 def phase_folder(out: str | Path, number: int) -> Path:
     return Path(out) / f"phase-{number}"
 
@@ -127,6 +183,21 @@ def _final_model(config: TrainConfig) -> Path:
 def _phase_finished(config: TrainConfig) -> bool:
     final = _final_model(config)
     return (final / "model.json").is_file() and (final / "weights.safetensors").is_file()
+
+
+def _clear_unstarted(folder: Path) -> None:
+    """A phase folder without run.json that holds no file (a kill between its first mkdir and its
+    run.json): the phase never started, so the folder goes and the phase starts afresh."""
+    if folder.is_dir() and not (folder / "run.json").exists() and not any(p.is_file() for p in folder.rglob("*")):
+        shutil.rmtree(folder)
+
+
+def _forget_new_run(root: Path, created_root: bool) -> None:
+    """Undo what a refused new recipe run wrote: recipe.json, an empty phase-1 folder, a new --out."""
+    (root / RECIPE_JSON).unlink(missing_ok=True)
+    _clear_unstarted(phase_folder(root, 1))
+    if created_root and root.is_dir() and not any(root.iterdir()):
+        root.rmdir()
 
 
 def prepare_recipe_run(recipe: Recipe, data: str, out: str | Path, resume: bool) -> Recipe:
@@ -157,12 +228,16 @@ def run_recipe(recipe: Recipe, data: str, out: str | Path, resume: bool = False,
     # One process group for every phase under torchrun: each rank checks --out before rank 0
     # writes anything, and every phase starts on all ranks together, from files rank 0 finished.
     ctx = init_distributed(configs[0].device)
+    created_root = not root.exists()
     try:
         ctx.barrier()
         if ctx.is_main and not resume:
             root.mkdir(parents=True, exist_ok=True)
             write_json_atomic(root / RECIPE_JSON, recipe.to_json())
         for number, config in enumerate(configs, 1):
+            ctx.barrier()
+            if ctx.is_main and resume:
+                _clear_unstarted(Path(config.out))
             ctx.barrier()
             finished = resume and _phase_finished(config)
             again = resume and RunFolder(Path(config.out)).config.is_file()
@@ -172,7 +247,10 @@ def run_recipe(recipe: Recipe, data: str, out: str | Path, resume: bool = False,
                 yield Progress("phase", number, len(configs), f"{what}: finished before")
                 continue
             yield Progress("phase", number, len(configs), f"{what} in {config.out}")
-            yield from Trainer(config, resume=again, cancel=cancel, context=ctx).run()
+            try:
+                yield from Trainer(config, resume=again, cancel=cancel, context=ctx).run()
+            except (ConfigError, DataError) as exc:
+                raise type(exc)(f"phase {number}: {exc}") from None
         ctx.barrier()
         model = root / "model"
         if ctx.is_main:
@@ -182,6 +260,10 @@ def run_recipe(recipe: Recipe, data: str, out: str | Path, resume: bool = False,
             shutil.rmtree(model, ignore_errors=True)
             staging.rename(model)
         ctx.barrier()
+    except (ConfigError, DataError):
+        if ctx.is_main and not resume and not RunFolder(phase_folder(out, 1)).config.is_file():
+            _forget_new_run(root, created_root)     # refused before any training: --out as it was
+        raise
     finally:
         ctx.close()
     return model

@@ -216,6 +216,7 @@ class Trainer:
         return classes
 
     def _write_run_json(self) -> None:
+        self.ctx.barrier()                      # every rank has checked --out before rank 0 writes in it
         if self.ctx.is_main and not self.resume:
             self.folder.root.mkdir(parents=True, exist_ok=True)
             self.folder.checkpoints.mkdir(exist_ok=True)

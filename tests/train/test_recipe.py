@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,19 @@ def test_cli_refuses_training_options_beside_a_recipe(tiny_data, tmp_path, capsy
     (json.dumps({"format_version": 1, "phases": [{"stage": "3"}]}), "phase 1: --stage 3"),
     (json.dumps({"format_version": 1, "common": {"lr": 0.1, "speed": 2}, "phases": [{}]}), "common has unknown"),
     (json.dumps({"format_version": 1, "phases": [{}], "phase": []}), "unknown key(s) phase"),
+    (json.dumps({"format_version": 1, "phases": [{"stage": "2"}]}), "phase 1 trains stage 2 only"),
+    (json.dumps({"format_version": 1, "phases": [{"stage": "1"}, {"stage": "2"}, {"stage": "2"}]}),
+     "phase 3 trains stage 2 after a stage-2 phase"),
+    (json.dumps({"format_version": 1, "phases": [{"stage": "1"}, {"stage": "1", "backbone": "resnet18"}]}),
+     "phase 2 trains backbone resnet18"),
+    (json.dumps({"format_version": 1, "phases": [{"stage": "all", "unlabelled": "clip.mp4"}]}),
+     "phase 1: unlabelled footage trains stage 2 only"),
+    (json.dumps({"format_version": 1, "phases": [{"epochs_stage1": "x"}]}), 'phase 1: epochs_stage1 must be a whole'),
+    (json.dumps({"format_version": 1, "phases": [{"epochs_stage1": 2.7}]}), "epochs_stage1 must be a whole number"),
+    (json.dumps({"format_version": 1, "common": {"lr": "0.01"}, "phases": [{}]}), 'common: lr must be a number'),
+    (json.dumps({"format_version": 1, "phases": [{"crop": [32]}]}), "crop must be a list of two numbers"),
+    (json.dumps({"format_version": 1, "phases": [{"stage": 1}]}), "stage must be a string"),
+    (json.dumps({"format_version": 1, "phases": [{"amp": "no"}]}), "amp must be true or false"),
     (json.dumps({"format_version": 1, "phases": [{"epochs_stage1": 0}]}), "phase 1: epochs_stage1 must be"),
 ])
 def test_a_bad_recipe_is_one_line_and_nothing_is_written(tiny_data, tmp_path, capsys, content, expected):
@@ -165,3 +179,53 @@ def test_out_holding_another_recipe_run_needs_resume(recipe_run, tiny_data):
     out, _, _ = recipe_run
     with pytest.raises(ConfigError, match="--resume"):
         run_in_process(Recipe.from_json({"format_version": 1, "phases": PHASES}), tiny_data, out)
+
+
+def test_input_refused_by_phase_1_leaves_out_as_it_was(tmp_path, capsys):
+    """A bad --data is found when phase 1 starts: recipe.json goes again, and a plain retry works."""
+    recipe = write_recipe(tmp_path / "recipe.json", [PHASES[0]])
+    out = tmp_path / "run"
+    code = main(["train", "--recipe", str(recipe), "--data", str(tmp_path / "no-data"), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("mess train: error: phase 1:") and "no-data" in err[-1], err
+    assert sum("error" in line for line in err) == 1
+    assert not out.exists()
+    out.mkdir()                                       # an --out that existed (empty) stays, empty
+    assert main(["train", "--recipe", str(recipe), "--data", str(tmp_path / "no-data"), "--out", str(out)]) == 2
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def test_resume_starts_afresh_a_phase_folder_that_never_got_its_run_json(recipe_run, tiny_data, tmp_path):
+    out, model, _ = recipe_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    shutil.rmtree(copy / "model")
+    shutil.rmtree(phase_folder(copy, 3))
+    (phase_folder(copy, 3) / "checkpoints").mkdir(parents=True)   # killed between mkdir and run.json
+    result = run_in_process(Recipe.from_json({"format_version": 1, "phases": PHASES}), tiny_data, copy, resume=True)
+    resumed, expected = load_file(Path(result) / "weights.safetensors"), load_file(model / "weights.safetensors")
+    assert all(torch.equal(resumed[k], expected[k]) for k in expected)
+
+
+def test_cli_device_applies_only_when_given(tiny_data, tmp_path):
+    recipe = write_recipe(tmp_path / "recipe.json", [{**PHASES[0], "device": "cpu", "workers": 0}])
+    with one_thread():
+        assert main(["train", "--recipe", str(recipe), "--data", str(tiny_data), "--out", str(tmp_path / "a"),
+                     "--quiet"]) == 0
+    assert json.loads((phase_folder(tmp_path / "a", 1) / "run.json").read_text())["device"] == "cpu"
+    recipe = write_recipe(tmp_path / "recipe.json", [{**PHASES[0], "device": "auto"}])
+    with one_thread():
+        assert main(["train", "--recipe", str(recipe), "--data", str(tiny_data), "--out", str(tmp_path / "b"),
+                     "--device", "cpu", "--quiet"]) == 0
+    assert json.loads((phase_folder(tmp_path / "b", 1) / "run.json").read_text())["device"] == "cpu"
+
+
+def test_resume_with_another_recipe_file_says_the_stored_one_is_used(recipe_run, tiny_data, tmp_path, capsys):
+    out, _, _ = recipe_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    other = write_recipe(tmp_path / "other.json", PHASES[:1])
+    with one_thread():
+        assert main(["train", "--recipe", str(other), "--data", str(tiny_data), "--out", str(copy), "--resume",
+                     "--quiet"]) == 0
+    assert f"resuming with the run's own {copy / RECIPE_JSON}" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
 from core.cli.common import parse_size
@@ -14,7 +15,7 @@ from core.jobs import CancelToken, run_job
 from core.models import BACKBONES
 from core.errors import ConfigError
 from core.train.config import TrainConfig
-from core.train.recipe import Recipe, run_recipe
+from core.train.recipe import RECIPE_JSON, Recipe, run_recipe
 from core.train.trainer import Trainer
 
 
@@ -116,7 +117,12 @@ def run_with_recipe(args: argparse.Namespace) -> int:
     if not args.data:
         raise ConfigError("--recipe needs --data DIR")
     recipe = Recipe.load(args.recipe)
-    overrides = {"device": args.device, "workers": args.workers, "amp": not args.no_amp}
+    stored = Path(args.out) / RECIPE_JSON
+    if args.resume and stored.is_file() and Recipe.load(stored) != recipe:
+        print(f"note: resuming with the run's own {stored}, not {args.recipe} (they differ)", file=sys.stderr)
+    given = {"device": args.device != "auto", "workers": args.workers != 0, "amp": args.no_amp}
+    overrides = {name: value for name, value in (("device", args.device), ("workers", args.workers),
+                                                 ("amp", not args.no_amp)) if given[name]}   # else the recipe's
     main_process = int(os.environ.get("RANK", "0")) == 0      # under torchrun, rank 0 reports
     progress = TrainProgress(quiet=args.quiet or not main_process)
     model = run_job(run_recipe(recipe, args.data, args.out, args.resume, overrides, CancelToken()), progress)
