@@ -16,11 +16,10 @@ from .conftest import PYTHON, REPO_ROOT, subprocess_env, tiny_argv
 pytestmark = pytest.mark.slow
 
 
-def test_two_process_run_under_torchrun(tiny_data, tmp_path):
-    out = tmp_path / "ddp"
-    argv = tiny_argv(tiny_data, out, epochs=1)
+def torchrun_train(*train_args: str) -> subprocess.CompletedProcess:
+    """`mess train ARGS` on 2 CPU processes under torchrun; it must exit 0 with one 'trained model:' line."""
     command = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "core.cli", "train", *argv]
+               "-m", "core.cli", "train", *train_args]
     try:
         done = subprocess.run(command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True,
                               timeout=300)
@@ -29,6 +28,13 @@ def test_two_process_run_under_torchrun(tiny_data, tmp_path):
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert done.stdout.count("trained model:") == 1, output[-4000:]     # only rank 0 reports
+    return done
+
+
+def test_two_process_run_under_torchrun(tiny_data, tmp_path):
+    out = tmp_path / "ddp"
+    argv = tiny_argv(tiny_data, out, epochs=1)
+    torchrun_train(*argv)
 
     net, info = load_model(out / "model")
     assert len(net.exit_ids()) - 1 == len(net.exit_points)
@@ -62,16 +68,7 @@ def test_a_recipe_under_torchrun_runs_every_phase_on_both_processes(tiny_data, t
     recipe.write_text(json.dumps({"format_version": 1, "common": common,
                                   "phases": [{"stage": "1", "epochs_stage1": 1}, {"stage": "2", "epochs_stage2": 1}]}))
     out = tmp_path / "recipe-run"
-    command = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "core.cli", "train", "--recipe", str(recipe), "--data", str(tiny_data), "--out", str(out)]
-    try:
-        done = subprocess.run(command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True,
-                              timeout=300)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"torchrun did not finish in 300 s:\n{exc.stdout}\n{exc.stderr}")
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
-    assert done.stdout.count("trained model:") == 1, output[-4000:]
+    torchrun_train("--recipe", str(recipe), "--data", str(tiny_data), "--out", str(out))
     net, info = load_model(out / "model")
     assert info.provenance["processes"] == 2 and info.provenance["stage"] == 2
     assert TrainConfig.load(out / "phase-2" / "run.json").init_model == str(out / "phase-1" / "stage1-model")
