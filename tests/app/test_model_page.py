@@ -119,6 +119,7 @@ def test_open_button_goes_through_the_state_and_measuring_can_be_cancelled(page,
     qtbot.waitUntil(lambda: page.table is not None, timeout=MEASURE_TIMEOUT_MS)
     assert [p.name for p in page.diagram.breakdown.points if p.heads] == ["features.3", "features.10"]
     assert page.diagram.breakdown.input_size == (48, 64)
+    qtbot.waitUntil(lambda: not page.cancel_costs_button.isVisible(), timeout=MEASURE_TIMEOUT_MS)  # it has finished
     # Measure again from scratch and cancel at once.
     monkeypatch.setattr(model_page, "COST_CACHE", CostCache())
     page.measure_here()
