@@ -46,9 +46,24 @@ class JobWorker(QObject):
         self._factory = factory
         self._thread = _Runner(self)
         self._thread.setObjectName(f"mess-{name}")
+        self._active = False
+        self.finished.connect(self._mark_done)      # connected first: runs before the owner's slots
 
     def start(self) -> None:
+        self._active = True
         self._thread.start()
+
+    def _mark_done(self) -> None:
+        self._active = False
+
+    def active(self) -> bool:
+        """From start() until 'finished' has reached this object's thread (the UI thread).
+
+        Owners that start a new job when the old one is done ask this, not is_running(): the
+        thread may still be exiting after its results arrived, and a new job started before
+        'finished' arrives would have its widgets reset by the old job's finished slot.
+        """
+        return self._active
 
     def cancel(self) -> None:
         self.token.cancel()

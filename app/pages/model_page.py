@@ -68,7 +68,6 @@ class ModelPage(Page):
         self._pending_measure = False
         self._remeasure = False
         self._measuring_key: tuple = ()
-        self._measuring = False        # from a measurement's start until its 'finished' reaches this page
         self._relay = _Relay(self)
         self._relay.progress.connect(self._on_measure_progress)
         self._build()
@@ -343,7 +342,7 @@ class ModelPage(Page):
         if cached is not None:
             self._show_table(cached, "")
             return
-        if self._measuring:
+        if self._cost_worker is not None and self._cost_worker.active():
             if self._measuring_key != self._model_key():
                 self._remeasure = True       # measure the new model once the old measurement stops
                 self._cost_worker.cancel()
@@ -359,7 +358,6 @@ class ModelPage(Page):
 
             return COST_CACHE.measure(net, sha, size, device, progress=progress)
 
-        self._measuring = True
         self.cost_progress.setRange(0, 0)
         self.cost_progress.setVisible(True)
         self.cancel_costs_button.setVisible(True)
@@ -383,7 +381,6 @@ class ModelPage(Page):
             self._show_table(table, "")
 
     def _measure_finished(self) -> None:
-        self._measuring = False
         self.cost_progress.setVisible(False)
         self.cancel_costs_button.setVisible(False)
         self.measure_button.setEnabled(True)

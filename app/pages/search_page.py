@@ -359,7 +359,7 @@ class SearchPage(Page):
 
     # --- running ----------------------------------------------------------------------------------
     def running(self) -> bool:
-        return self._worker is not None and self._worker.is_running()
+        return self._worker is not None and self._worker.active()
 
     def start_search(self) -> None:
         """Calibrate and search on a worker; the front appears when it is done."""
