@@ -7,7 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from core.device import DEVICE_CHOICES
+from core.threads import set_wait_policy
+
+set_wait_policy()  # before torch is imported
+
+from core.device import DEVICE_CHOICES  # noqa: E402
 
 PAGE_NAMES = ("model", "train", "search", "live")
 

@@ -27,7 +27,9 @@ from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
 from core.profile.costs import CostTable, cascade_cost, measure_costs
 from core.runtime.config import ExitConfig
-from core.runtime.early_exit import EarlyExitRunner
+from core.runtime.backends.base import RunnablePieces
+from core.runtime.backends.torch_backend import TorchPieces
+from core.runtime.early_exit import EarlyExitRunner, all_exit_labels
 
 
 def _items(dataset: SegmentationDataset) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -49,8 +51,9 @@ def _exit_record(cm: ConfusionMatrix, class_names: list[str]) -> dict:
 
 def exit_confusions(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device,
                     cancel: CancelToken | None = None, total: int | None = None,
-                    eta: ETA | None = None) -> Job[dict[str, ConfusionMatrix]]:
-    """Job: a confusion matrix for every exit of ``net`` over ``dataset``, one forward pass per image."""
+                    eta: ETA | None = None, pieces: RunnablePieces | None = None) -> Job[dict[str, ConfusionMatrix]]:
+    """Job: a confusion matrix for every exit of ``net`` over ``dataset``, one forward pass per image
+    (through ``pieces``, a backend's, when given; else the training forward)."""
     cancel = cancel or CancelToken()
     eta = eta or ETA()
     total = total or len(dataset)
@@ -62,8 +65,12 @@ def exit_confusions(net: MultiExitNet, dataset: SegmentationDataset, device: tor
         with torch.no_grad():
             for i, (image, mask) in enumerate(_items(dataset)):
                 cancel.check()
-                for exit_id, logits in net(image.to(device)).items():
-                    matrices[exit_id].update(class_labels(logits).cpu(), mask)
+                if pieces is None:
+                    labels = {e: class_labels(logits) for e, logits in net(image.to(device)).items()}
+                else:
+                    labels = all_exit_labels(net, pieces, image.to(device))
+                for exit_id, exit_labels in labels.items():
+                    matrices[exit_id].update(exit_labels.cpu(), mask)
                 yield Progress("exits", i + 1, total, f"all exits, image {i + 1}/{len(dataset)}",
                                {"eta_s": eta.seconds_left(i + 1, total)})
     finally:
@@ -73,8 +80,11 @@ def exit_confusions(net: MultiExitNet, dataset: SegmentationDataset, device: tor
 
 def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device,
              config: ExitConfig | None = None, costs: CostTable | None = None,
-             cancel: CancelToken | None = None, model_name: str = "", split: str = "") -> Job[dict]:
-    """Job: evaluate every exit (and ``config`` if given) on ``dataset``; returns the report dict."""
+             cancel: CancelToken | None = None, model_name: str = "", split: str = "",
+             pieces: RunnablePieces | None = None) -> Job[dict]:
+    """Job: evaluate every exit (and ``config`` if given) on ``dataset``; returns the report dict.
+
+    ``pieces`` (a backend's, for the dataset's image size) run the network; default torch."""
     cancel = cancel or CancelToken()
     net = net.to(device).eval()
     if len(dataset) == 0:
@@ -84,10 +94,10 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
     size = (int(first_image.shape[-2]), int(first_image.shape[-1]))
     if costs is None:
         yield Progress("profile", 0, 1, f"measuring cost of every segment and head at {size[1]}x{size[0]}")
-        costs = measure_costs(net, size, device)
+        costs = measure_costs(net, size, device, pieces=pieces)
     total = len(dataset) * (2 if config else 1)
     eta = ETA()
-    matrices = yield from exit_confusions(net, dataset, device, cancel, total, eta)
+    matrices = yield from exit_confusions(net, dataset, device, cancel, total, eta, pieces)
     exit_ids = net.exit_ids()
 
     exits = []
@@ -105,18 +115,21 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
         "input_size": list(size),
         "device": str(device),
         "device_description": costs.device_description,
+        "backend": (pieces or TorchPieces(net)).backend,
+        "precision": (pieces or TorchPieces(net)).precision,
         "exits": [r for r in exits if r["exit"] != FINAL_EXIT],
         "final": {k: final[k] for k in ("miou", "gflops", "latency_ms", "pixel_accuracy", "iou_per_class")},
         "config": None,
     }
     if config is not None:
-        report["config"] = yield from _evaluate_config(net, dataset, device, config, costs, cancel, eta, total)
+        report["config"] = yield from _evaluate_config(net, dataset, device, config, costs, cancel, eta, total, pieces)
     return report
 
 
 def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, config: ExitConfig,
-                     costs: CostTable, cancel: CancelToken, eta: ETA, total: int) -> Job[dict]:
-    runner = EarlyExitRunner(net, config)
+                     costs: CostTable, cancel: CancelToken, eta: ETA, total: int,
+                     pieces: RunnablePieces | None = None) -> Job[dict]:
+    runner = EarlyExitRunner(net, config, pieces)
     classes = net.spec.classes
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
     latencies, gflops, taken = [], [], []

@@ -34,6 +34,34 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """--backend, --precision and --threads, shared by eval, profile, search and run."""
+    from core.runtime.backends import BACKENDS, PRECISIONS, default_backend
+
+    parser.add_argument("--backend", default=None, metavar="NAME",
+                        help=f"execution backend: {', '.join(BACKENDS.names())} (default: {default_backend()}, "
+                             "the fastest installed one whose logits match torch's within 1e-4)")
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                        help="numeric precision of the backend (default fp32; bf16 on openvino where the CPU has it)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for the network (default: all cores)")
+
+
+def backend_pieces(net, size: tuple[int, int], args: argparse.Namespace):
+    """The pieces of ``net`` that ``--backend``/``--precision``/``--threads`` ask for, at input ``size``."""
+    from core.runtime.backends import BackendOptions, default_backend, get_backend
+
+    device = next(net.parameters()).device
+    name = args.backend or (default_backend() if device.type == "cpu" else "torch")
+    if name != "torch" and device.type != "cpu":
+        raise ConfigError(f"--backend {name} runs on the CPU; give --device cpu (the model is on {device})")
+    from core.threads import configure_threads
+
+    configure_threads(args.threads)
+    options = BackendOptions(args.precision, args.threads)
+    return get_backend(name).pieces(net, tuple(size), options)
+
+
 def write_json(path: str | Path, data: dict) -> None:
     path = Path(path)
     try:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli.commands import load_commands
-from core.errors import MessError
-from core.jobs import Cancelled
+from core.threads import set_wait_policy
+
+set_wait_policy()  # before torch is imported
+
+from core.cli.commands import load_commands  # noqa: E402
+from core.errors import MessError  # noqa: E402
+from core.jobs import Cancelled  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,9 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from core.device import synchronize
 from core.errors import ConfigError
-from core.models.heads import class_labels, upsample_logits
 from core.models.network import MultiExitNet
-from core.models.spec import FINAL_EXIT
 from core.runtime.policy import PolicySettings, confidence_histograms
 
 
@@ -61,6 +59,8 @@ class CostTable:
     weights_sha256: str = ""
     # Once per image, at the exit taken: logits upsampled to the input size and turned into labels.
     output_ms: float = 0.0
+    backend: str = "torch"
+    precision: str = "fp32"
 
     def to_json(self) -> dict:
         return {
@@ -72,6 +72,8 @@ class CostTable:
             "exit_ids": list(self.exit_ids),
             "weights_sha256": self.weights_sha256,
             "output_ms": self.output_ms,
+            "backend": self.backend,
+            "precision": self.precision,
             "format_version": COST_TABLE_VERSION,
             **self.extra,
         }
@@ -90,20 +92,27 @@ class CostTable:
                 raise ConfigError(f"{path}: unknown latency-table format version {data.get('format_version')!r}")
             piece = lambda d: PieceCost(**{k: d.get(k) for k in ("gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms")})
             known = {"input_size", "device", "device_description", "segments", "heads", "exit_ids", "weights_sha256",
-                     "format_version", "output_ms"}
+                     "format_version", "output_ms", "backend", "precision"}
             return cls(tuple(data["input_size"]), data["device"], [piece(d) for d in data["segments"]],
                        {k: piece(v) for k, v in data["heads"].items()}, data.get("device_description", ""),
                        {k: v for k, v in data.items() if k not in known}, list(data.get("exit_ids", [])),
-                       data.get("weights_sha256", ""), float(data.get("output_ms", 0.0)))
+                       data.get("weights_sha256", ""), float(data.get("output_ms", 0.0)),
+                       str(data.get("backend", "torch")), str(data.get("precision", "fp32")))
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read the latency table ({exc.strerror})") from None
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"{path}: not a latency table ({type(exc).__name__}: {exc})") from None
 
-    def check_matches(self, net: MultiExitNet, source: str = "latency table") -> None:
-        """Refuse a table measured on another model (other exits or another number of segments)."""
+    def check_matches(self, net: MultiExitNet, source: str = "latency table", backend: str | None = None,
+                      precision: str | None = None) -> None:
+        """Refuse a table measured on another model (other exits or another number of segments), or,
+        when ``backend``/``precision`` are given, with another backend or precision."""
         if self.exit_ids != net.exit_ids() or len(self.segments) != len(net.segments):
             raise ConfigError(f"{source}: measured on another model (its exits and segments differ from this model's)")
+        if backend is not None and (self.backend, self.precision) != (backend, precision or self.precision):
+            raise ConfigError(f"{source}: measured with backend {self.backend} ({self.precision}), not "
+                              f"{backend} ({precision or self.precision}); measure one with "
+                              f"'mess profile --backend {backend}' or pass --backend {self.backend}")
 
 
 def describe_device(device: torch.device) -> str:
@@ -112,20 +121,6 @@ def describe_device(device: torch.device) -> str:
     threads = torch.get_num_threads()
     return (f"{platform.processor() or platform.machine()} CPU, {threads} thread{'s' if threads != 1 else ''}, "
             f"{platform.system()}")
-
-
-def _pieces(net: MultiExitNet, image: torch.Tensor) -> tuple[list[Callable[[], torch.Tensor]], dict[str, Callable[[], torch.Tensor]]]:
-    """Callables that run each segment and each head on its real input."""
-    inputs, taps = [], {}
-    x = image
-    with torch.no_grad():
-        for k in range(len(net.segments)):
-            inputs.append(x)
-            x = net.run_segments(x, k, k, taps)
-        outputs = inputs[1:] + [x]
-    segments = [lambda k=k: net.segments[k](inputs[k]) for k in range(len(net.segments))]
-    heads = {e: (lambda e=e: net.exit_logits(e, outputs[net.exit_segment(e)], taps)) for e in net.exit_ids()}
-    return segments, heads
 
 
 def _with_policy(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tensor],
@@ -160,25 +155,34 @@ def _time(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int, rep
 
 def measure_costs(net: MultiExitNet, input_size: tuple[int, int], device: torch.device | str = "cpu",
                   latency: bool = True, warmup: int = 3, repeats: int = 10,
-                  progress: Callable[[int, int], None] | None = None) -> CostTable:
-    """FLOPs (and, if ``latency``, measured latency) of every segment and head for one image."""
+                  progress: Callable[[int, int], None] | None = None, pieces=None) -> CostTable:
+    """FLOPs (and, if ``latency``, measured latency) of every segment and head for one image.
+
+    ``pieces`` (a backend's ``RunnablePieces``) are what is timed; default torch on ``device``."""
     device = torch.device(device)
     was_training = net.training
     net = net.to(device).eval()
     image = torch.rand(1, 3, *input_size, device=device)
     try:
-        return _measure(net, image, device, latency, warmup, repeats, progress)
+        return _measure(net, image, device, latency, warmup, repeats, progress, pieces)
     finally:
         net.train(was_training)
 
 
 def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, latency: bool, warmup: int,
-             repeats: int, progress: Callable[[int, int], None] | None) -> CostTable:
-    segments, heads = _pieces(net, image)
+             repeats: int, progress: Callable[[int, int], None] | None, pieces=None) -> CostTable:
+    from core.runtime.backends.torch_backend import TorchPieces
+
+    segments, heads, _ = TorchPieces(net).timing_callables(image)  # what FLOPs are counted on
+    pieces = pieces or TorchPieces(net)
+    if latency:
+        timed_segments, timed_heads, output_fn = pieces.timing_callables(image)
+    else:
+        timed_segments, timed_heads, output_fn = segments, heads, None
     total = len(segments) + len(heads)
     costs: list[PieceCost] = []
     size = (int(image.shape[-2]), int(image.shape[-1]))
-    timed = list(segments) + [_with_policy(net, e, fn, size) for e, fn in heads.items()]
+    timed = list(timed_segments) + [_with_policy(net, e, timed_heads[e], size) for e in heads]
     for i, fn in enumerate(list(segments) + list(heads.values())):
         cost = PieceCost(_flops(fn))
         if latency:
@@ -188,17 +192,18 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
             progress(i + 1, total)
     output_ms = 0.0
     if latency:
-        final_logits = heads[FINAL_EXIT]()
-        output_ms = _time(lambda: class_labels(upsample_logits(final_logits, size)), device, warmup, repeats)[0]
+        output_ms = _time(output_fn, device, warmup, repeats)[0]
     return CostTable(
         input_size=(int(image.shape[-2]), int(image.shape[-1])),
         device=str(device),
         segments=costs[: len(segments)],
         heads=dict(zip(heads, costs[len(segments):])),
-        device_description=describe_device(device),
+        device_description=describe_device(device) + ("" if pieces.backend == "torch" else f", {pieces.describe()}"),
         exit_ids=net.exit_ids(),
         extra=_memory(device),
         output_ms=output_ms,
+        backend=pieces.backend,
+        precision=pieces.precision,
     )
 
 

@@ -1,10 +1,12 @@
-"""Executing an ExitConfig with real early exit.
+"""Executing an ExitConfig with real early exit, on any execution backend.
 
 The backbone runs segment by segment. At each kept exit its head runs on the
 images still active, the policy decides per image, and the images that leave
 are dropped from the batch: the segments after an image's exit never run for
 it, and when every image has left, the rest of the network does not run at
-all. The last kept exit always answers.
+all. The last kept exit always answers. The routing and the policy are
+``core.runtime.host``'s, the same for every backend; the backend (torch by
+default, or ONNX Runtime / OpenVINO pieces) only runs segments, heads and labels.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import numpy as np
 import torch
 
 from core.errors import ConfigError
-from core.models.heads import class_labels, upsample_logits
 from core.models.network import MultiExitNet
+from core.runtime.backends.base import RunnablePieces
+from core.runtime.backends.torch_backend import TorchPieces
 from core.runtime.config import ExitConfig
-from core.runtime.policy import confidence_histograms, image_confidence
+from core.runtime.host import Step, run_cascade
 
 
 @dataclass
@@ -32,79 +35,79 @@ class ExitResult:
     logits: torch.Tensor | None = None
 
 
-@dataclass(frozen=True)
-class _Step:
-    exit_id: str
-    segment: int
-    stride: int
-    th_pix: float
-    th_img: float
+def config_steps(net: MultiExitNet, config: ExitConfig) -> list[Step]:
+    """The host cascade's steps for ``config``, checked against the network."""
+    steps = []
+    known = set(net.exit_ids())
+    for exit_id, th_pix, th_img in zip(config.exits, config.th_pix, config.th_img):
+        if exit_id not in known:
+            raise ConfigError(f"the configuration keeps exit '{exit_id}', which the model does not have "
+                              f"(exits: {', '.join(net.exit_ids())})")
+        steps.append(Step(exit_id, net.exit_segment(exit_id), net.exit_stride(exit_id), float(th_pix), float(th_img)))
+    for previous, step in zip(steps, steps[1:]):
+        if step.segment < previous.segment:
+            raise ConfigError(f"exits must be listed shallow to deep: '{step.exit_id}' comes before '{previous.exit_id}' in the network")
+    return steps
 
 
 class EarlyExitRunner:
-    """Runs one configuration of a MultiExitNet with real early exit."""
+    """Runs one configuration of a MultiExitNet with real early exit (``pieces``: a backend's; default torch)."""
 
-    def __init__(self, net: MultiExitNet, config: ExitConfig) -> None:
+    def __init__(self, net: MultiExitNet, config: ExitConfig, pieces: RunnablePieces | None = None) -> None:
         self.net = net
+        self.pieces = pieces if pieces is not None else TorchPieces(net)
         self.set_config(config)
 
     def set_config(self, config: ExitConfig) -> None:
         """Switch configuration (e.g. thresholds changed while a video runs)."""
-        steps = []
-        known = set(self.net.exit_ids())
-        for exit_id, th_pix, th_img in zip(config.exits, config.th_pix, config.th_img):
-            if exit_id not in known:
-                raise ConfigError(f"the configuration keeps exit '{exit_id}', which the model does not have "
-                                  f"(exits: {', '.join(self.net.exit_ids())})")
-            steps.append(_Step(exit_id, self.net.exit_segment(exit_id), self.net.exit_stride(exit_id), th_pix, th_img))
-        for previous, step in zip(steps, steps[1:]):
-            if step.segment < previous.segment:
-                raise ConfigError(f"exits must be listed shallow to deep: '{step.exit_id}' comes before '{previous.exit_id}' in the network")
+        steps = config_steps(self.net, config)
+        self.pieces.prepare([s.exit_id for s in steps])
         self.config = config
         self.steps = steps
+        self._policy = config.policy.host_kwargs()
 
     @torch.no_grad()
     def run(self, images: torch.Tensor, keep_logits: bool = False) -> ExitResult:
-        """Run a batch (B, 3, H, W); each image leaves on its own."""
-        batch = images.shape[0]
-        size = (images.shape[-2], images.shape[-1])
-        labels = torch.empty((batch, *size), dtype=torch.int64, device=images.device)
-        logits_out = None
-        exit_index = [-1] * batch
-        confidence = [0.0] * batch
-        active = torch.arange(batch, device=images.device)
-        x, taps, done = images, {}, -1
-        for k, step in enumerate(self.steps):
-            x = self.net.run_segments(x, done + 1, step.segment, taps)
-            done = step.segment
-            low = self.net.exit_logits(step.exit_id, x, taps)
-            histograms = confidence_histograms(low, size, step.stride, self.config.policy)
-            frac = image_confidence(histograms, step.th_pix)
-            last = k == len(self.steps) - 1
-            leave_np = np.ones(len(frac), dtype=bool) if last else frac >= step.th_img
-            if not leave_np.any():
-                continue
-            leave = torch.from_numpy(leave_np).to(images.device)
-            everyone = bool(leave_np.all())  # no gather: it would copy the logits out of channels-last
-            up = upsample_logits(low if everyone else low[leave], size)
-            rows = active if everyone else active[leave]
-            labels[rows] = class_labels(up)
+        """Run a batch (B, 3, H, W); each image leaves on its own. ``keep_logits``: torch backend only."""
+        batch = int(images.shape[0])
+        size = (int(images.shape[-2]), int(images.shape[-1]))
+        torch_pieces = isinstance(self.pieces, TorchPieces)
+        if keep_logits and not torch_pieces:
+            raise ConfigError("keep_logits needs the torch backend")
+        if torch_pieces:
+            self.pieces.kept_logits = [] if keep_logits else None
+        out = run_cascade(self.pieces, self.steps, images, batch, size, self._policy)
+        device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
+        labels = torch.empty((batch, *size), dtype=torch.int64, device=device)
+        logits = None
+        for n, (rows, part) in enumerate(out.parts):
+            index = torch.from_numpy(rows).to(device)
+            part = part if isinstance(part, torch.Tensor) else torch.from_numpy(np.asarray(part))
+            labels[index] = part.to(device=device, dtype=torch.int64)
             if keep_logits:
-                if logits_out is None:
-                    logits_out = torch.empty((batch, up.shape[1], *size), dtype=up.dtype, device=images.device)
-                logits_out[rows] = up
-            for row, value in zip(rows.tolist(), frac[leave_np].tolist()):
-                exit_index[row] = k
-                confidence[row] = float(value)
-            stay = ~leave
-            if not stay.any():
-                break
-            active, x = active[stay], x[stay]
-            taps = {name: t[stay] for name, t in taps.items()}
+                up = self.pieces.kept_logits[n]
+                if logits is None:
+                    logits = torch.empty((batch, up.shape[1], *size), dtype=up.dtype, device=device)
+                logits[index] = up
+        if torch_pieces:
+            self.pieces.kept_logits = None
         return ExitResult(
-            exit_index=exit_index,
-            exit_ids=[self.steps[i].exit_id for i in exit_index],
-            confidence=confidence,
+            exit_index=out.exit_index,
+            exit_ids=[self.steps[i].exit_id for i in out.exit_index],
+            confidence=out.confidence,
             labels=labels,
-            logits=logits_out,
+            logits=logits,
         )
+
+
+@torch.no_grad()
+def all_exit_labels(net: MultiExitNet, pieces: RunnablePieces, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Labels (B, H, W) of every exit of ``net`` from one pass of ``pieces`` over ``images``."""
+    out: dict[str, torch.Tensor] = {}
+    state = pieces.start(images)
+    for exit_id in sorted(net.exit_ids(), key=net.exit_segment):
+        state = pieces.advance(state, net.exit_segment(exit_id))
+        handle, _ = pieces.head(state, exit_id)
+        part = pieces.labels(handle, exit_id, None)
+        out[exit_id] = part if isinstance(part, torch.Tensor) else torch.from_numpy(np.asarray(part))
+    return {exit_id: out[exit_id] for exit_id in net.exit_ids()}

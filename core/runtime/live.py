@@ -33,6 +33,8 @@ from core.jobs import CancelToken
 from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
+from core.errors import ConfigError
+from core.runtime.backends.base import RunnablePieces
 from core.runtime.early_exit import EarlyExitRunner
 from core.runtime.sources import FrameSource
 
@@ -68,7 +70,7 @@ class LiveRunner:
     """
 
     def __init__(self, net: MultiExitNet, config: ExitConfig | None = None, size: tuple[int, int] | None = None,
-                 device: torch.device | str | None = None) -> None:
+                 device: torch.device | str | None = None, pieces: RunnablePieces | None = None) -> None:
         # OpenCV's thread pool (resizing) only competes with torch's threads for the same cores:
         # measured on 2 cores, one OpenCV thread gives 7-12 % more frames per second end to end.
         cv2.setNumThreads(1)
@@ -82,9 +84,20 @@ class LiveRunner:
         last = len(net.segments)
         self.exit_depths: dict[str, float] = {e: (net.exit_segment(e) + 1) / last for e in net.exit_ids()}
         self._lock = threading.Lock()
-        self._runner = EarlyExitRunner(net, config or ExitConfig.static(FINAL_EXIT))
-        self._full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT))
+        if pieces is not None and pieces.array_kind != "torch" and self.size is None:
+            raise ConfigError(f"backend {pieces.backend} needs a fixed processing size: give --size HxW")
+        self.pieces = pieces
+        self._runner = EarlyExitRunner(net, config or ExitConfig.static(FINAL_EXIT), pieces)
+        self._full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), pieces)
         self._compare_full = False
+
+    @property
+    def backend(self) -> str:
+        return self._full.pieces.backend
+
+    @property
+    def precision(self) -> str:
+        return self._full.pieces.precision
 
     @property
     def config(self) -> ExitConfig:
@@ -96,7 +109,7 @@ class LiveRunner:
 
         The configuration is checked against the model here, so a bad one raises in the caller.
         """
-        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT))
+        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT), self.pieces)
         with self._lock:
             self._runner = runner
 

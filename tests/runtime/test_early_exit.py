@@ -106,7 +106,8 @@ def net(request):
     return trained_like(net.double().eval(), three_images())
 
 
-def check_routing(net, x: torch.Tensor, tolerance: float, relative: bool = False) -> None:
+def three_exit_config(net, x: torch.Tensor) -> ExitConfig:
+    """A cascade (an early exit, a middle one, final) whose thresholds send each of three images elsewhere."""
     policy = PolicySettings()
     early = net.exit_ids()[:-1]
     first, second = early[0], early[len(early) // 2]
@@ -115,7 +116,11 @@ def check_routing(net, x: torch.Tensor, tolerance: float, relative: bool = False
         th_pix_1, th_img_1 = splitting_threshold(histograms)
         stays = torch.from_numpy(image_confidence(histograms, th_pix_1) < th_img_1)
         th_pix_2, th_img_2 = splitting_threshold(exit_histograms(net, x[stays], second, policy))
-    config = ExitConfig([first, second, "final"], [th_pix_1, th_pix_2, 0.5], [th_img_1, th_img_2, 0.5])
+    return ExitConfig([first, second, "final"], [th_pix_1, th_pix_2, 0.5], [th_img_1, th_img_2, 0.5])
+
+
+def check_routing(net, x: torch.Tensor, tolerance: float, relative: bool = False) -> None:
+    config = three_exit_config(net, x)
 
     counter = SegmentCounter(net)
     try:

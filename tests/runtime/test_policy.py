@@ -8,11 +8,11 @@ import torch
 
 from core.errors import ConfigError
 from core.runtime.config import ExitConfig
+from core.runtime.host import interpolation_matrix, pixel_confidence, resize_bilinear
 from core.runtime.policy import (
     PolicySettings,
     confidence_histograms,
     confidence_maps,
-    entropy_confidence,
     image_confidence,
     label_edges,
     quantise,
@@ -96,11 +96,30 @@ def test_label_edges_marks_both_sides_of_a_boundary():
 
 
 def test_entropy_confidence_extremes():
-    uniform = torch.full((1, 4, 2, 2), 0.25)
-    one_hot = torch.zeros((1, 4, 2, 2))
-    one_hot[:, 2] = 1.0
-    assert torch.allclose(entropy_confidence(uniform), torch.zeros(1, 2, 2), atol=1e-6)
-    assert torch.allclose(entropy_confidence(one_hot), torch.ones(1, 2, 2), atol=1e-6)
+    uniform = np.zeros((1, 4, 2, 2), np.float32)
+    one_hot = np.full((1, 4, 2, 2), -40.0, np.float32)
+    one_hot[:, 2] = 40.0
+    np.testing.assert_allclose(pixel_confidence(uniform, "entropy")[0], np.zeros((1, 2, 2)), atol=1e-6)
+    np.testing.assert_allclose(pixel_confidence(one_hot, "entropy")[0], np.ones((1, 2, 2)), atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [(90, 120), (7, 5), (23, 30), (360, 480)])
+def test_host_resampling_matches_torch_bilinear(size):
+    """The numpy policy upsamples (and downsamples) exactly as torch's bilinear, align_corners=False."""
+    logits = torch.randn(2, 5, 23, 30)
+    expected = torch.nn.functional.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+    np.testing.assert_allclose(resize_bilinear(logits.numpy(), size), expected.numpy(), atol=2e-5)
+    assert interpolation_matrix(23, size[0]).sum(axis=1) == pytest.approx(np.ones(size[0]))
+
+
+def test_host_confidence_matches_torch_softmax():
+    logits = torch.randn(2, 11, 16, 16) * 4
+    probs = logits.softmax(dim=1)
+    top1, labels = pixel_confidence(logits.numpy(), "top1")
+    np.testing.assert_allclose(top1, probs.max(dim=1).values.numpy(), atol=1e-6)
+    np.testing.assert_array_equal(labels, probs.argmax(dim=1).numpy())
+    entropy = 1 - (-(probs * probs.clamp_min(1e-12).log()).sum(dim=1)) / np.log(11)
+    np.testing.assert_allclose(pixel_confidence(logits.numpy(), "entropy")[0], entropy.numpy(), atol=1e-5)
 
 
 def test_entropy_measure_ranks_peaked_maps_higher():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import parse_size, resolve_model, write_json
+from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, write_json
 from core.cli.progress import ProgressBar
 from core.data import eval_transform, open_dataset
 from core.device import DEVICE_CHOICES, select_device
@@ -27,12 +27,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=parse_size, help="resize images (and labels) to HxW first")
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="cuda, then mps, then cpu when auto")
+    add_backend_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _print_report(report: dict) -> None:
     size = report["input_size"]
-    print(f"{report['model']} on {report['split']} ({report['images']} images, {size[1]}x{size[0]}, {report['device']})")
+    print(f"{report['model']} on {report['split']} ({report['images']} images, {size[1]}x{size[0]}, {report['device']}, "
+          f"backend {report['backend']} {report['precision']})")
     print(f"  {'exit':34s} {'mIoU %':>7s} {'GFLOPs':>7s} {'ms':>7s}")
     for row in report["exits"] + [{"exit": "final", **report["final"]}]:
         print(f"  {row['exit']:34s} {row['miou']:7.2f} {row['gflops']:7.2f} {row['latency_ms']:7.1f}")
@@ -58,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
         dataset.samples = dataset.samples[: args.limit]
     if config is not None:
         EarlyExitRunner(net, config)  # checks the configuration against the model before any work
-    report = run_job(evaluate(net, dataset, device, config, model_name=str(model_dir), split=args.split),
-                     ProgressBar(quiet=args.quiet))
+    first = dataset[0]["image"]
+    pieces = backend_pieces(net, (int(first.shape[-2]), int(first.shape[-1])), args)
+    report = run_job(evaluate(net, dataset, device, config, model_name=str(model_dir), split=args.split,
+                              pieces=pieces), ProgressBar(quiet=args.quiet))
     _print_report(report)
     if args.json:
         write_json(args.json, report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import parse_size, resolve_model
+from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model
 from core.device import DEVICE_CHOICES, select_device
 from core.models import load_model
 from core.profile.costs import measure_costs
@@ -18,6 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=parse_size, help="input size HxW (default: the model's, else 360x480)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs; the median is kept (default 20)")
+    add_backend_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,11 +28,13 @@ def run(args: argparse.Namespace) -> int:
     device = select_device(args.device)
     net, info = load_model(model_dir, device, inference=True)
     size = args.input or net.spec.input_size or (360, 480)
-    table = measure_costs(net, size, device, warmup=args.warmup, repeats=args.repeats)
+    pieces = backend_pieces(net, size, args)
+    table = measure_costs(net, size, device, warmup=args.warmup, repeats=args.repeats, pieces=pieces)
     table.weights_sha256 = info.weights_sha256
     write_json(args.out, table.to_json())
     total = sum(s.latency_ms for s in table.segments) + table.heads["final"].latency_ms
-    print(f"{model_dir} on {table.device_description}, {size[1]}x{size[0]}: full network {total:.1f} ms "
+    print(f"{model_dir} on {table.device_description}, {size[1]}x{size[0]}, backend {table.backend} "
+          f"{table.precision}: full network {total:.1f} ms "
           f"(sum of medians), {len(table.segments)} segments and {len(table.heads)} heads -> {args.out}")
     return 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import parse_size, resolve_model
+from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model
 from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError
 from core.models import load_model
@@ -57,6 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "up with (a webcam or stream always does)")
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="overlay opacity in --out, 0..1 (default 0.5)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="cuda, then mps, then cpu when auto")
+    add_backend_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -143,7 +144,14 @@ def run(args: argparse.Namespace) -> int:
         if path and Path(path).resolve() == Path(args.source).resolve():
             raise ConfigError(f"{option} {path}: is the --source itself")
     net, _ = load_model(model_dir, device, inference=True)
-    runner = LiveRunner(net, config, size=args.size, device=device)  # checks the configuration against the model
+    process_size = args.size or (tuple(net.spec.input_size) if net.spec.input_size else None)
+    pieces = None
+    if process_size is not None or args.backend not in (None, "torch"):
+        if process_size is None:
+            raise ConfigError(f"--backend {args.backend} needs a fixed processing size: give --size HxW")
+        pieces = backend_pieces(net, process_size, args)
+    # checks the configuration against the model
+    runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces)
     with open_source(args.source) as source:
         total = min(filter(None, (source.frame_count, args.max_frames)), default=None)
         stats = LiveStats(exits=runner.config.exits)
@@ -176,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
                 "source": source.name, "kind": source.kind, "model": str(model_dir),
                 "size": size,
                 "device": str(device), "exits": list(runner.config.exits), "interrupted": interrupted,
+                "backend": runner.backend, "precision": runner.precision,
             }
             if stats_file is not None:
                 stats_file.finish(summary)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import parse_size, resolve_model, write_json
+from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, write_json
 from core.cli.progress import ProgressBar
 from core.device import DEVICE_CHOICES, select_device
 from core.jobs import run_job
@@ -43,6 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pareto", help="write the Pareto front (and search statistics) to this JSON file")
     parser.add_argument("--max-early", type=int, default=3, help="most early exits kept (default 3)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="device for calibration")
+    add_backend_arguments(parser)
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -67,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
     cache = run_job(calibration_cache(net, info, dataset, device, Path(model_dir), warn=_warn,
                                       reference=request.reference), progress)
     if table is None:
-        table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device)
+        pieces = backend_pieces(net, cache.input_size, args)
+        table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device, pieces=pieces)
+    elif args.backend is not None:
+        table.check_matches(net, args.latency_table, args.backend, args.precision)
     result = search(net.cpu(), cache, table, SearchSpace(max_early=args.max_early))
     if args.budget_ms is not None:
         budget = Budget("latency", args.budget_ms)

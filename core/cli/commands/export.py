@@ -1,0 +1,54 @@
+"""mess export: the network's pieces as ONNX or OpenVINO graphs, a manifest and a torch-free run.py."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli.commands import COMMANDS, Command
+from core.cli.common import parse_size, resolve_model
+from core.cli.progress import ProgressBar
+from core.deploy.export import FORMAT_PRECISIONS, FORMATS, MANIFEST, export_model
+from core.jobs import run_job
+from core.models import load_model
+from core.profile.costs import CostTable
+from core.runtime.config import ExitConfig
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model folder (default: the bundled model)")
+    parser.add_argument("--config", help="exit configuration JSON: export only what it runs (default: every "
+                                         "segment and head, re-configurable later)")
+    parser.add_argument("--format", required=True, choices=list(FORMATS),
+                        help="onnx (run by ONNX Runtime) or openvino (OpenVINO IR)")
+    parser.add_argument("--precision", default="fp32", choices=sorted({p for v in FORMAT_PRECISIONS.values() for p in v}),
+                        help="fp32 (default), or bf16 for openvino (a run-time hint: bfloat16 kernels where the "
+                             "CPU has them)")
+    parser.add_argument("--input", type=parse_size, help="input size HxW (default: the model's, else 360x480)")
+    parser.add_argument("--latency-table", help="the latency table the configuration was searched with "
+                                                "(stored in the manifest)")
+    parser.add_argument("--out", required=True, help="export folder to create (must not exist, or be empty)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    model_dir = resolve_model(args.model)
+    config = ExitConfig.load(args.config) if args.config else None
+    net, info = load_model(model_dir, "cpu", inference=True)
+    table = None
+    if args.latency_table:
+        loaded = CostTable.load(args.latency_table)
+        loaded.check_matches(net, args.latency_table)
+        table = loaded.to_json()
+    manifest = run_job(export_model(net, args.out, fmt=args.format, precision=args.precision, config=config,
+                                    input_size=args.input, model_name=str(model_dir),
+                                    weights_sha256=info.weights_sha256, latency_table=table),
+                       ProgressBar(quiet=args.quiet))
+    size = manifest["input_size"]
+    print(f"{model_dir} -> {args.out}: {len(manifest['graphs'])} {args.format} graphs ({args.precision}, "
+          f"{size[1]}x{size[0]}), {MANIFEST}, run.py")
+    print(f"  run it without torch: python {args.out}/run.py --source VIDEO --stats stats.jsonl")
+    return 0
+
+
+COMMANDS.add("export", Command("export", "export a model (or one exit configuration) as ONNX or OpenVINO graphs "
+                                         "with a torch-free runner", configure, run))

@@ -1,0 +1,74 @@
+"""ONNX graphs of a network's pieces, exported once and cached on disk.
+
+The cache folder is ``$MESS_CACHE_DIR/graphs`` (default ``~/.cache/mess-studio/graphs``);
+a network's graphs live in a subfolder keyed by the SHA-256 of its tensors and the
+input size, so a second start with the same model and size exports nothing. Each
+graph is written to a temporary file and renamed into place: an interrupted export
+leaves no half-written graph behind.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import torch
+
+from core.deploy.pieces import PieceKey, example_inputs, feature_shapes, io_names, piece_module, weights_fingerprint
+from core.errors import ConfigError
+from core.models.network import MultiExitNet
+
+ONNX_OPSET = 17
+CACHE_ENV = "MESS_CACHE_DIR"
+
+
+def cache_root() -> Path:
+    """Where cached graphs (and compiled blobs) live."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else Path.home() / ".cache" / "mess-studio"
+
+
+def export_piece(net: MultiExitNet, key: PieceKey, size: tuple[int, int], path: Path,
+                 shapes: tuple | None = None) -> Path:
+    """Write the ONNX graph of one piece (batch axis dynamic) to ``path``, atomically."""
+    shapes = shapes or feature_shapes(net, size)
+    module = piece_module(net, key, size)
+    inputs = example_inputs(net, key, size, shapes)
+    input_names, output_names = io_names(net, key)
+    dynamic = {name: {0: "batch"} for name in input_names + output_names}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, inputs, str(tmp), input_names=input_names, output_names=output_names,
+                              dynamic_axes=dynamic, opset_version=ONNX_OPSET, dynamo=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the graph ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+class GraphStore:
+    """The ONNX graphs of one network at one input size, exported on first use."""
+
+    def __init__(self, net: MultiExitNet, input_size: tuple[int, int], root: Path | None = None) -> None:
+        self.net = net
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.fingerprint = weights_fingerprint(net)
+        h, w = self.input_size
+        self.folder = (root or cache_root() / "graphs") / f"{self.fingerprint[:24]}-{h}x{w}"
+        self._shapes: tuple | None = None
+        self.exported = 0  # graphs this store had to export (0 on a warm cache)
+
+    def onnx(self, key: PieceKey) -> Path:
+        path = self.folder / f"{key.name}.onnx"
+        if not path.is_file():
+            if self._shapes is None:
+                self._shapes = feature_shapes(self.net, self.input_size)
+            export_piece(self.net, key, self.input_size, path, self._shapes)
+            self.exported += 1
+        return path

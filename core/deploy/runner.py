@@ -1,0 +1,293 @@
+"""Run an exported MESS network with real early exit: numpy, OpenCV and onnxruntime or openvino only.
+
+    python run.py --source VIDEO|FOLDER|IMAGE|WEBCAM_INDEX [--max-frames N] [--stats FILE.jsonl]
+
+This file was written by ``mess export`` beside ``manifest.json``, the graphs, and
+``mess_host.py`` (the exit policy and routing that MESS Studio itself uses). Every
+graph's SHA-256 is checked against the manifest before anything runs. ``--stats``
+writes one JSON line per frame (``frame``, ``exit``, ``latency_ms``, ``confidence``,
+...) and a last ``{"summary": {...}}`` line, as ``mess run --stats`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+import mess_host as host  # noqa: E402
+
+MANIFEST_VERSION = 1
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+class ExportError(Exception):
+    """A one-line problem with the export, the source or an argument."""
+
+
+# --- the manifest and its graphs -------------------------------------------------------------
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_manifest(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot read the manifest ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != "mess-export":
+        raise ExportError(f"{path}: not a MESS export manifest")
+    if manifest.get("format_version") != MANIFEST_VERSION:
+        raise ExportError(f"{path}: unknown manifest version {manifest.get('format_version')!r} "
+                          f"(this runner reads version {MANIFEST_VERSION})")
+    for graph in manifest["graphs"]:
+        for key_file, key_hash in (("file", "sha256"), ("weights_file", "weights_sha256")):
+            if not graph.get(key_file):
+                continue
+            file = folder / graph[key_file]
+            if not file.is_file():
+                raise ExportError(f"{file}: graph file missing")
+            if sha256_file(file) != graph[key_hash]:
+                raise ExportError(f"{file}: SHA-256 does not match the manifest (tampered or damaged)")
+    return manifest
+
+
+class ExportPieces(host.ArrayPieces):
+    """The exported graphs behind mess_host's Pieces protocol."""
+
+    def __init__(self, folder: Path, manifest: dict, threads: int) -> None:
+        super().__init__(manifest["input_size"], manifest["tap_segments"],
+                         {e["exit"]: e["head_taps"] for e in manifest["exits"]})
+        self.runtime = manifest["runtime"]
+        self.precision = manifest["precision"]
+        self._graphs = {}
+        for graph in manifest["graphs"]:
+            self._graphs[(graph["kind"], graph["start"], graph["stop"], graph["exit"])] = (
+                host.open_graph(self.runtime, str(folder / graph["file"]), precision=self.precision, threads=threads),
+                graph)
+
+    def segments_graph(self, start: int, stop: int):
+        exact = self._graphs.get(("segments", start, stop, None))
+        if exact is not None:
+            return exact[0]
+        parts = []
+        for k in range(start, stop + 1):  # an export without a configuration: one graph per segment
+            single = self._graphs.get(("segments", k, k, None))
+            if single is None:
+                raise ExportError(f"the export has no graph for segments {start}..{stop}")
+            parts.append((single[0], single[1]["taps"]))
+        return host.chain_graphs(parts)
+
+    def head_graph(self, exit_id: str):
+        graph = self._graphs.get(("head", 0, 0, exit_id))
+        if graph is None:
+            raise ExportError(f"the export has no head for exit '{exit_id}'")
+        return graph[0]
+
+
+def cascade_steps(manifest: dict) -> tuple[list[host.Step], dict]:
+    config = manifest["config"]
+    by_exit = {e["exit"]: e for e in manifest["exits"]}
+    steps = []
+    for exit_id, th_pix, th_img in zip(config["exits"], config["th_pix"], config["th_img"]):
+        if exit_id not in by_exit:
+            raise ExportError(f"the configuration keeps exit '{exit_id}', which the export does not hold")
+        steps.append(host.Step(exit_id, by_exit[exit_id]["segment"], by_exit[exit_id]["stride"],
+                               float(th_pix), float(th_img)))
+    policy = config.get("policy", {})
+    return steps, {"measure": policy.get("confidence", "top1"), "edge_smoothing": bool(policy.get("edge_smoothing", True)),
+                   "scale": float(policy.get("scale", 0.25)), "edge_dilation": int(policy.get("edge_dilation", 2))}
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+def open_frames(source: str):
+    """(name, fps or None, iterator of RGB uint8 frames)."""
+    if source.isdigit():
+        capture = cv2.VideoCapture(int(source))
+        if not capture.isOpened():
+            raise ExportError(f"webcam {source}: cannot be opened")
+        return f"webcam {source}", None, _capture_frames(capture)
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ExportError(f"{path}: no images in the folder")
+        return str(path), None, (_read_image(p) for p in files)
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file or folder")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return str(path), None, iter([_read_image(path)])
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise ExportError(f"{path}: not a video OpenCV can read")
+    return str(path), capture.get(cv2.CAP_PROP_FPS) or None, _capture_frames(capture)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ExportError(f"{path}: not an image OpenCV can read")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _capture_frames(capture):
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
+
+
+def read_ahead(frames, depth: int = 2):
+    """Decode on a thread, at most ``depth`` frames ahead (as mess run's reader does for files)."""
+    import queue
+
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def loop():
+        try:
+            for frame in frames:
+                slots.put(frame)
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer
+            slots.put(exc)
+        slots.put(done)
+
+    threading.Thread(target=loop, daemon=True).start()
+    while True:
+        item = slots.get()
+        if item is done:
+            return
+        if isinstance(item, Exception):
+            raise item
+        yield item
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+class Preprocess:
+    """Resize (INTER_AREA) to the input size and normalise as MESS Studio does (x * scale + offset, float32)."""
+
+    def __init__(self, manifest: dict) -> None:
+        self.size = tuple(manifest["input_size"])
+        mean = np.asarray(manifest["normalisation"]["mean"])
+        std = np.asarray(manifest["normalisation"]["std"])
+        self.scale = (1.0 / std).astype(np.float32) / 255.0
+        self.offset = (-mean / std).astype(np.float32)
+
+    def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h, w = self.size
+        if rgb.shape[:2] != (h, w):
+            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+        x = rgb.astype(np.float32)
+        x *= self.scale
+        x += self.offset
+        return rgb, np.ascontiguousarray(x.transpose(2, 0, 1))[None]
+
+
+def summary_of(latencies: list[float], histogram: dict, started: float, finished: float) -> dict:
+    lat = np.asarray(latencies, dtype=np.float64)
+    seconds = finished - started if latencies else 0.0
+    return {
+        "frames": len(latencies),
+        "fps": float(len(latencies) / seconds) if seconds > 0 else 0.0,
+        "median_latency_ms": float(np.median(lat)) if len(lat) else 0.0,
+        "p95_latency_ms": float(np.percentile(lat, 95)) if len(lat) else 0.0,
+        "exit_histogram": histogram,
+        "dropped": 0,
+        "seconds": float(seconds),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--source", required=True, help="video file, folder of images, image, or webcam index")
+    parser.add_argument("--max-frames", type=int, help="stop after N frames")
+    parser.add_argument("--stats", help="write one JSON line per frame, then a summary line")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads (default: all)")
+    parser.add_argument("--quiet", action="store_true", help="no summary on stdout")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except ExportError as exc:
+        print(f"run.py: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("run.py: interrupted", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace) -> int:
+    cv2.setNumThreads(1)
+    manifest = load_manifest(HERE)
+    pieces = ExportPieces(HERE, manifest, max(1, args.threads))
+    steps, policy = cascade_steps(manifest)
+    preprocess = Preprocess(manifest)
+    name, _, frames = open_frames(args.source)
+    depth = {s.exit_id: (s.segment + 1) / manifest["segments"] for s in steps}
+    histogram = {s.exit_id: 0 for s in steps}
+    latencies: list[float] = []
+    stats_tmp = Path(f"{args.stats}.part") if args.stats else None
+    stats = open(stats_tmp, "w", encoding="utf-8") if stats_tmp else None
+    try:
+        started = time.perf_counter()
+        for index, rgb in enumerate(read_ahead(frames)):
+            if args.max_frames and index >= args.max_frames:
+                break
+            begin = time.perf_counter()
+            _, x = preprocess(rgb)
+            out = host.run_cascade(pieces, steps, x, 1, preprocess.size, policy)
+            labels = out.parts[0][1][0]  # noqa: F841 - what a caller would draw
+            latency = (time.perf_counter() - begin) * 1000.0
+            k = out.exit_index[0]
+            exit_id = steps[k].exit_id
+            latencies.append(latency)
+            histogram[exit_id] += 1
+            if stats:
+                stats.write(json.dumps({"frame": index, "exit": exit_id, "latency_ms": round(latency, 3),
+                                        "confidence": round(out.confidence[0], 5), "exit_index": k,
+                                        "exit_depth": round(depth[exit_id], 4), "dropped": 0}) + "\n")
+        summary = {**summary_of(latencies, histogram, started, time.perf_counter()), "source": name,
+                   "exits": [s.exit_id for s in steps], "backend": manifest["runtime"],
+                   "precision": manifest["precision"], "runner": "run.py"}
+        if stats:
+            stats.write(json.dumps({"summary": summary}) + "\n")
+            stats.close()
+            os.replace(stats_tmp, args.stats)
+            stats = None
+    finally:
+        if stats:
+            stats.close()
+            stats_tmp.unlink(missing_ok=True)
+    if not args.quiet:
+        print(f"{name}: {summary['frames']} frames, {summary['fps']:.1f} fps end to end; latency median "
+              f"{summary['median_latency_ms']:.1f} ms, p95 {summary['p95_latency_ms']:.1f} ms; "
+              + ", ".join(f"{e} {n}" for e, n in histogram.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""Host code shared by every execution backend: the exit policy and the cascade's routing.
+
+This module needs numpy and OpenCV only (no torch, no other part of ``core``): the
+backends (torch, ONNX Runtime, OpenVINO) run the network's pieces, and this code
+decides, image by image, where each one leaves. ``mess export`` copies this very
+file beside the standalone ``run.py`` it writes, so an exported network routes its
+frames with the same code that the search calibrated and ``mess run`` runs.
+
+The policy (method section 4): an exit's logits are upsampled (bilinear, half-pixel
+centres, as torch's ``align_corners=False``) to the *policy resolution* (a quarter of
+the input size in each direction by default), turned into a per-pixel confidence
+(top-1 probability or 1 - normalised entropy) quantised to 8 bits; pixels on
+(dilated) label edges take the median confidence of a window of about 2 x the exit's
+output stride. The result is a 256-bin histogram per image, from which the image
+confidence at any pixel threshold is read off exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Protocol, Sequence
+
+import cv2
+import numpy as np
+
+LEVELS = 256
+MEASURES = ("top1", "entropy")
+
+
+# --- the policy ------------------------------------------------------------------------------
+
+def policy_size(input_hw: Sequence[int], scale: float) -> tuple[int, int]:
+    return max(1, round(input_hw[0] * scale)), max(1, round(input_hw[1] * scale))
+
+
+def median_window(stride: int, scale: float) -> int:
+    """Odd window of about 2 x output stride input pixels, at policy resolution."""
+    return max(3, int(2 * stride * scale)) | 1
+
+
+@lru_cache(maxsize=64)
+def interpolation_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) float32 weights of 1-D linear resampling with half-pixel centres (no antialiasing)."""
+    scale = n_in / n_out
+    source = np.maximum((np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5, 0.0)
+    low = np.minimum(np.floor(source).astype(np.int64), n_in - 1)
+    high = np.minimum(low + 1, n_in - 1)
+    weight_high = (source - low).astype(np.float32)
+    matrix = np.zeros((n_out, n_in), dtype=np.float32)
+    rows = np.arange(n_out)
+    np.add.at(matrix, (rows, low), 1.0 - weight_high)
+    np.add.at(matrix, (rows, high), weight_high)
+    matrix.setflags(write=False)
+    return matrix
+
+
+def resize_bilinear(logits: np.ndarray, size: Sequence[int]) -> np.ndarray:
+    """(B, C, h, w) -> (B, C, H, W) float32, separable bilinear resampling."""
+    logits = np.asarray(logits, dtype=np.float32)
+    h, w = logits.shape[-2:]
+    if (h, w) == tuple(size):
+        return logits
+    rows, cols = interpolation_matrix(h, int(size[0])), interpolation_matrix(w, int(size[1]))
+    return np.matmul(rows, np.matmul(logits, cols.T))
+
+
+@lru_cache(maxsize=64)
+def _corners(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output index: the two source indices and the weight of the second (as interpolation_matrix)."""
+    scale = n_in / n_out
+    source = np.maximum((np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5, 0.0)
+    low = np.minimum(np.floor(source).astype(np.int64), n_in - 1)
+    high = np.minimum(low + 1, n_in - 1)
+    return low, high, (source - low).astype(np.float32)
+
+
+def class_labels(logits: np.ndarray, size: Sequence[int]) -> np.ndarray:
+    """argmax over classes of the logits bilinearly upsampled to ``size``: (B, C, h, w) -> (B, H, W).
+
+    Where the four source pixels of an output pixel share one argmax, any convex
+    combination of them has that argmax too, so the label is read off the low
+    resolution; only pixels near a label change (a few percent) take the argmax of
+    the upsampled logits. uint8 up to 256 classes.
+    """
+    logits = np.asarray(logits, dtype=np.float32)
+    batch, classes, h, w = logits.shape
+    height, width = int(size[0]), int(size[1])
+    dtype = np.uint8 if classes <= 256 else np.int32
+    y0 = _corners(h, height)[0]
+    x0 = _corners(w, width)[0]
+    out = np.empty((batch, height, width), dtype=dtype)
+    low_labels = logits.argmax(axis=1).astype(dtype)
+    for b in range(batch):
+        low = low_labels[b]
+        mixed_low = np.zeros((h, w), dtype=bool)
+        if w > 1:
+            mixed_low[:, :-1] |= low[:, 1:] != low[:, :-1]
+        if h > 1:
+            mixed_low[:-1, :] |= low[1:, :] != low[:-1, :]
+        if h > 1 and w > 1:
+            mixed_low[:-1, :-1] |= (low[1:, 1:] != low[:-1, :-1]) | (low[1:, :-1] != low[:-1, 1:])
+        labels = np.ascontiguousarray(low[y0][:, x0])  # advanced indexing may not give C order
+        mixed = np.flatnonzero(mixed_low[y0][:, x0])
+        if mixed.size:
+            if classes > 512:  # beyond OpenCV's channel limit
+                up = np.moveaxis(resize_bilinear(logits[b:b + 1], (height, width))[0], 0, -1)
+            else:
+                up = cv2.resize(np.ascontiguousarray(logits[b].transpose(1, 2, 0)), (width, height),
+                                interpolation=cv2.INTER_LINEAR)
+            labels.reshape(-1)[mixed] = up.reshape(-1, classes).take(mixed, axis=0).argmax(axis=-1)
+        out[b] = labels
+    return out
+
+
+def pixel_confidence(logits: np.ndarray, measure: str = "top1") -> tuple[np.ndarray, np.ndarray]:
+    """(B, C, H, W) logits -> (confidence (B, H, W) float32 in 0..1, labels (B, H, W) int32)."""
+    if measure not in MEASURES:
+        raise ValueError(f"unknown confidence measure {measure!r} (known: {', '.join(MEASURES)})")
+    labels = logits.argmax(axis=1).astype(np.int32)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1)
+    if measure == "top1":
+        return (1.0 / total).astype(np.float32), labels
+    probs = exp / total[:, None]
+    entropy = -(probs * np.log(np.maximum(probs, 1e-12))).sum(axis=1)
+    return (1.0 - entropy / np.float32(np.log(logits.shape[1]))).astype(np.float32), labels
+
+
+def quantise(th_pix: float | np.ndarray) -> np.ndarray:
+    """Pixel threshold -> 8-bit confidence level (same rounding as the confidences)."""
+    return np.clip(np.rint(np.asarray(th_pix, dtype=np.float64) * (LEVELS - 1)), 0, LEVELS - 1).astype(np.int64)
+
+
+def label_edges(labels: np.ndarray) -> np.ndarray:
+    """Pixels whose label differs from a 4-neighbour's."""
+    edges = np.zeros(labels.shape, dtype=bool)
+    horizontal = labels[:, :-1] != labels[:, 1:]
+    vertical = labels[:-1, :] != labels[1:, :]
+    edges[:, :-1] |= horizontal
+    edges[:, 1:] |= horizontal
+    edges[:-1, :] |= vertical
+    edges[1:, :] |= vertical
+    return edges
+
+
+def smooth_edges(confidence: np.ndarray, labels: np.ndarray, *, window: int, dilation: int) -> np.ndarray:
+    """Replace the (uint8) confidence on (dilated) label edges by the neighbourhood median."""
+    edges = label_edges(labels).astype(np.uint8)
+    if not edges.any():
+        return confidence
+    if dilation > 0:
+        size = 2 * dilation + 1
+        edges = cv2.dilate(edges, np.ones((size, size), np.uint8))
+    median = cv2.medianBlur(confidence, window)
+    return np.where(edges.astype(bool), median, confidence)
+
+
+def confidence_maps(logits: np.ndarray, input_hw: Sequence[int], stride: int, *, measure: str = "top1",
+                    edge_smoothing: bool = True, scale: float = 0.25, edge_dilation: int = 2) -> np.ndarray:
+    """8-bit (smoothed) pixel confidence maps, (B, h, w) uint8 at policy resolution."""
+    up = resize_bilinear(logits, policy_size(input_hw, scale))
+    confidence, labels = pixel_confidence(up, measure)
+    conf_u8 = np.clip(np.rint(confidence * np.float32(LEVELS - 1)), 0, LEVELS - 1).astype(np.uint8)
+    if not edge_smoothing:
+        return conf_u8
+    window = median_window(stride, scale)
+    return np.stack([smooth_edges(c, l, window=window, dilation=edge_dilation) for c, l in zip(conf_u8, labels)])
+
+
+def confidence_histograms(logits: np.ndarray, input_hw: Sequence[int], stride: int, **policy: Any) -> np.ndarray:
+    """(B, 256) int64 histograms of the smoothed 8-bit pixel confidence (``policy``: see confidence_maps)."""
+    maps = confidence_maps(logits, input_hw, stride, **policy)
+    return np.stack([np.bincount(m.ravel(), minlength=LEVELS) for m in maps]).astype(np.int64)
+
+
+def image_confidence(histograms: np.ndarray, th_pix: float | np.ndarray) -> np.ndarray:
+    """Fraction of pixels whose confidence reaches ``th_pix``, from (..., 256) histograms.
+
+    With an array of thresholds, the result gains a trailing axis (one value per threshold).
+    """
+    tail = np.cumsum(histograms[..., ::-1], axis=-1)[..., ::-1]
+    total = histograms.sum(axis=-1)
+    levels = quantise(th_pix)
+    return tail[..., levels] / (total[..., None] if levels.ndim else total)
+
+
+# --- the cascade -----------------------------------------------------------------------------
+
+class Pieces(Protocol):
+    """What a backend runs: backbone segments, exit heads and the labels of an exit.
+
+    ``state`` is the backend's own (features of the images still active, taps, the
+    last segment run); logits come back as numpy arrays for the policy, with a
+    backend handle for the labels.
+    """
+
+    def start(self, images: Any) -> Any: ...
+
+    def advance(self, state: Any, stop: int) -> Any: ...
+
+    def head(self, state: Any, exit_id: str) -> tuple[Any, np.ndarray]: ...
+
+    def labels(self, handle: Any, exit_id: str, rows: np.ndarray | None) -> Any: ...
+
+    def keep(self, state: Any, rows: np.ndarray) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """One kept exit of a configuration: where it sits and its thresholds."""
+
+    exit_id: str
+    segment: int
+    stride: int
+    th_pix: float
+    th_img: float
+
+
+@dataclass
+class CascadeOutput:
+    """Per image: the kept exit it left at (index), its image confidence there; labels by exit."""
+
+    exit_index: list[int]
+    confidence: list[float]
+    parts: list[tuple[np.ndarray, Any]] = field(default_factory=list)  # (image rows, labels of those rows)
+
+
+def run_cascade(pieces: Pieces, steps: Sequence[Step], images: Any, batch: int, input_hw: Sequence[int],
+                policy: dict) -> CascadeOutput:
+    """Run a batch through the kept exits with real early exit; each image leaves on its own.
+
+    At each kept exit its head runs on the images still active, the policy decides per
+    image, and the images that leave are dropped: the segments after an image's exit
+    never run for it, and once every image has left the rest of the network does not run.
+    The last kept exit always answers. ``policy``: confidence_maps' keyword settings.
+    """
+    out = CascadeOutput([-1] * batch, [0.0] * batch)
+    active = np.arange(batch)
+    state = pieces.start(images)
+    for k, step in enumerate(steps):
+        state = pieces.advance(state, step.segment)
+        handle, low = pieces.head(state, step.exit_id)
+        histograms = confidence_histograms(low, input_hw, step.stride, **policy)
+        frac = image_confidence(histograms, step.th_pix)
+        last = k == len(steps) - 1
+        leave = np.ones(len(frac), dtype=bool) if last else frac >= step.th_img
+        if not leave.any():
+            continue
+        everyone = bool(leave.all())
+        rows = active if everyone else active[leave]
+        out.parts.append((rows, pieces.labels(handle, step.exit_id, None if everyone else np.flatnonzero(leave))))
+        for row, value in zip(rows.tolist(), frac[leave].tolist()):
+            out.exit_index[row] = k
+            out.confidence[row] = float(value)
+        if everyone:
+            break
+        stay = np.flatnonzero(~leave)
+        active = active[stay]
+        state = pieces.keep(state, stay)
+    return out
+
+
+# --- pieces as graphs on numpy arrays --------------------------------------------------------
+
+Graph = Callable[[Sequence[np.ndarray]], list]
+OPENVINO_PRECISION_HINT = {"fp32": "f32", "bf16": "bf16"}
+
+
+def open_graph(runtime: str, path: str, *, precision: str = "fp32", threads: int = 1,
+               cache_dir: str | None = None) -> Graph:
+    """A callable running the graph file at ``path`` (ONNX, or OpenVINO IR) on a list of input arrays.
+
+    ``runtime`` 'onnxruntime': CPU provider, all graph optimisations, threads that do not spin
+    (they would compete with decoding, the policy and the UI). 'openvino': CPU plugin, latency
+    hint, one stream, ``precision`` as its inference-precision hint, compiled blobs cached in
+    ``cache_dir``.
+    """
+    if runtime == "onnxruntime":
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+        return lambda arrays: session.run(None, dict(zip(names, arrays)))
+    if runtime != "openvino":
+        raise ValueError(f"unknown graph runtime {runtime!r} (known: onnxruntime, openvino)")
+    import openvino as ov
+
+    core = ov.Core()
+    if cache_dir:
+        core.set_property({"CACHE_DIR": str(cache_dir)})
+    compiled = core.compile_model(str(path), "CPU", {
+        "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "INFERENCE_NUM_THREADS": threads,
+        "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION_HINT[precision],
+    })
+    request = compiled.create_infer_request()
+    outputs = list(compiled.outputs)
+
+    def run(arrays: Sequence[np.ndarray]) -> list:
+        result = request.infer(list(arrays))
+        return [result[o] for o in outputs]
+
+    return run
+
+
+class ArrayPieces:
+    """The Pieces protocol over graphs that take and give numpy arrays (ONNX Runtime, OpenVINO).
+
+    A subclass says where the graphs come from (``segments_graph``, ``head_graph``). A
+    segments graph returns the features, then the taps it made in sorted name order; a
+    head graph takes the features, then the taps it reads (``head_taps``), and returns
+    logits. ``tap_segments`` maps each tap to the segment that makes it.
+    """
+
+    def __init__(self, input_size: Sequence[int], tap_segments: dict[str, int],
+                 head_taps: dict[str, list[str]]) -> None:
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.tap_segments = dict(tap_segments)
+        self.head_taps = {k: list(v) for k, v in head_taps.items()}
+
+    def segments_graph(self, start: int, stop: int) -> Graph:
+        raise NotImplementedError
+
+    def head_graph(self, exit_id: str) -> Graph:
+        raise NotImplementedError
+
+    def taps_made(self, start: int, stop: int) -> list[str]:
+        return sorted(name for name, segment in self.tap_segments.items() if start <= segment <= stop)
+
+    def start(self, images: np.ndarray) -> dict:
+        array = np.ascontiguousarray(images, dtype=np.float32)
+        if tuple(array.shape[-2:]) != self.input_size:
+            raise ValueError(f"the graphs were built for {self.input_size[1]}x{self.input_size[0]} "
+                             f"images, got {array.shape[-1]}x{array.shape[-2]}")
+        return {"x": array, "taps": {}, "done": -1}
+
+    def advance(self, state: dict, stop: int) -> dict:
+        start = state["done"] + 1
+        if stop >= start:
+            outputs = self.segments_graph(start, stop)([state["x"]])
+            state["x"] = outputs[0]
+            state["taps"].update(zip(self.taps_made(start, stop), outputs[1:]))
+            state["done"] = stop
+        return state
+
+    def head(self, state: dict, exit_id: str) -> tuple[np.ndarray, np.ndarray]:
+        inputs = [state["x"], *[state["taps"][name] for name in self.head_taps.get(exit_id, [])]]
+        low = np.ascontiguousarray(self.head_graph(exit_id)(inputs)[0], dtype=np.float32)
+        return low, low
+
+    def labels(self, handle: np.ndarray, exit_id: str, rows: np.ndarray | None) -> np.ndarray:
+        low = handle if rows is None else np.ascontiguousarray(handle[rows])
+        return class_labels(low, self.input_size)
+
+    def keep(self, state: dict, rows: np.ndarray) -> dict:
+        state["x"] = np.ascontiguousarray(state["x"][rows])
+        state["taps"] = {name: np.ascontiguousarray(t[rows]) for name, t in state["taps"].items()}
+        return state
+
+
+def chain_graphs(parts: Sequence[tuple[Graph, Sequence[str]]]) -> Graph:
+    """One segments graph from consecutive ones, each given with the names of the taps it makes:
+    features flow through; the taps of all come out in sorted name order."""
+    names = sorted(name for _, tap_names in parts for name in tap_names)
+
+    def run(arrays: Sequence[np.ndarray]) -> list:
+        x, taps = arrays[0], {}
+        for graph, tap_names in parts:
+            outputs = graph([x])
+            x = outputs[0]
+            taps.update(zip(tap_names, outputs[1:]))
+        return [x, *[taps[name] for name in names]]
+
+    return run

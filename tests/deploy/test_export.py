@@ -1,0 +1,151 @@
+"""mess export: graphs and manifest, the torch-free run.py (torch made unimportable), tampering, versions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from core.cli.main import main as mess
+from core.data.classes import CLASS_SETS
+from core.data.transforms import preprocess_frame
+from core.deploy.export import MANIFEST, export_model
+from core.models.io import sha256_of
+from core.errors import ConfigError
+from core.jobs import run_job
+from core.models import HeadConfig, convert_backbone, save_model
+from core.runtime.backends import BACKENDS
+from core.runtime.live import LiveRunner
+from tests.runtime.test_early_exit import SIZE, three_exit_config, trained_like
+
+FORMATS = {"onnx": "onnxruntime", "openvino": "openvino"}
+NO_TORCH = "import sys, runpy; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+
+
+def need(fmt: str) -> None:
+    reason = BACKENDS.get(FORMATS[fmt]).unavailable_reason()
+    if reason:
+        pytest.skip(f"format {fmt}: {reason}")
+
+
+def frames() -> list[np.ndarray]:
+    """Three RGB frames that a trained-like network tells apart: flat, a ramp, noise."""
+    rng = np.random.default_rng(1)
+    flat = np.full((*SIZE, 3), 110, np.uint8)
+    ramp = np.broadcast_to(np.linspace(0, 255, SIZE[1]).astype(np.uint8)[None, :, None], (*SIZE, 3)).copy()
+    noise = rng.integers(0, 256, (*SIZE, 3), dtype=np.uint8)
+    return [flat, ramp, noise]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)], seed=3)
+    images = torch.stack([preprocess_frame(f, net.spec.mean, net.spec.std) for f in frames()]).contiguous()
+    net = trained_like(net.eval(), images)
+    config = three_exit_config(net, images)
+    folder = tmp_path_factory.mktemp("model")
+    save_model(net, folder / "m")
+    config.save(folder / "config.json")
+    frames_dir = folder / "frames"
+    frames_dir.mkdir()
+    for i, frame in enumerate(frames()):
+        cv2.imwrite(str(frames_dir / f"f{i}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    expected = [LiveRunner(net, config, size=SIZE).process(f).exit_id for f in frames()]
+    assert len(set(expected)) == 3, "each frame should leave at its own exit"
+    return {"net": net, "config": config, "folder": folder, "frames": frames_dir, "expected": expected}
+
+
+def run_exported(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", NO_TORCH, str(folder / "run.py"), *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "openvino"])
+def test_exported_runner_without_torch_takes_the_engines_exits(model, fmt, tmp_path):
+    need(fmt)
+    out = tmp_path / "export"
+    code = mess(["export", "--model", str(model["folder"] / "m"), "--config", str(model["folder"] / "config.json"),
+                 "--format", fmt, "--input", f"{SIZE[0]}x{SIZE[1]}", "--out", str(out), "--quiet"])
+    assert code == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["format_version"] == 1 and manifest["input_size"] == list(SIZE)
+    assert manifest["config"]["exits"] == model["config"].exits
+    kinds = [(g["kind"], g["exit"]) for g in manifest["graphs"]]
+    assert kinds.count(("segments", None)) == 3 and len(kinds) == 6, "a backbone run per kept exit, and its head"
+    for graph in manifest["graphs"]:
+        assert sha256_of(out / graph["file"]) == graph["sha256"]
+    done = run_exported(out, "--source", str(model["frames"]), "--stats", str(tmp_path / "s.jsonl"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert [line["exit"] for line in lines[:-1]] == model["expected"]
+    assert {"frame", "exit", "latency_ms", "confidence"} <= set(lines[0])
+    summary = lines[-1]["summary"]
+    assert summary["frames"] == 3 and {"fps", "median_latency_ms", "p95_latency_ms", "exit_histogram"} <= set(summary)
+
+
+def test_export_without_a_configuration_holds_every_segment_and_head(model, tmp_path):
+    need("onnx")
+    net = model["net"]
+    manifest = run_job(export_model(net, tmp_path / "all", fmt="onnx", input_size=SIZE))
+    segments = [g for g in manifest["graphs"] if g["kind"] == "segments"]
+    heads = [g["exit"] for g in manifest["graphs"] if g["kind"] == "head"]
+    assert [(g["start"], g["stop"]) for g in segments] == [(k, k) for k in range(len(net.segments))]
+    assert heads == net.exit_ids() and manifest["configured"] is False
+    done = run_exported(tmp_path / "all", "--source", str(model["frames"] / "f2.png"), "--stats",
+                        str(tmp_path / "s.jsonl"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "s.jsonl").read_text().splitlines()[0])["exit"] == "final"
+
+
+def test_tampered_graph_and_unknown_manifest_version_give_one_line(model, tmp_path):
+    need("onnx")
+    out = tmp_path / "e"
+    run_job(export_model(model["net"], out, fmt="onnx", input_size=SIZE, config=model["config"]))
+    graph = next(out.glob("head-*.onnx"))
+    data = bytearray(graph.read_bytes())
+    data[-10] ^= 0xFF
+    graph.write_bytes(bytes(data))
+    done = run_exported(out, "--source", str(model["frames"]))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "SHA-256 does not match the manifest" in done.stderr
+    assert graph.name in done.stderr
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["format_version"] = 99
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    done = run_exported(out, "--source", str(model["frames"]))
+    assert done.returncode == 2 and "unknown manifest version 99" in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+
+
+def test_export_refuses_a_used_folder_and_bad_requests(model, tmp_path, capsys):
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "keep.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="exists and is not an empty folder"):
+        run_job(export_model(model["net"], tmp_path / "used", fmt="onnx", input_size=SIZE))
+    assert (tmp_path / "used" / "keep.txt").read_text() == "mine"
+    with pytest.raises(ConfigError, match="format onnx exports precision fp32, not 'bf16'"):
+        run_job(export_model(model["net"], tmp_path / "x", fmt="onnx", precision="bf16"))
+    with pytest.raises(ConfigError, match="unknown export format 'tflite'"):
+        run_job(export_model(model["net"], tmp_path / "x", fmt="tflite"))
+    assert not (tmp_path / "x").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no partial export left behind"
+
+
+def test_cancelled_export_leaves_nothing(model, tmp_path):
+    need("onnx")
+    from core.jobs import CancelToken, Cancelled
+
+    token = CancelToken()
+    job = export_model(model["net"], tmp_path / "c", fmt="onnx", input_size=SIZE, cancel=token)
+    next(job)
+    token.cancel()
+    with pytest.raises(Cancelled):
+        for _ in job:
+            pass
+    assert not list(tmp_path.iterdir())

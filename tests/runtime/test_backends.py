@@ -1,0 +1,149 @@
+"""Execution backends: parity with torch for every exit, the same exits taken, the graph cache, errors.
+
+Tolerances (``Backend.logit_tolerance``): torch is the reference (0); ONNX Runtime and
+OpenVINO fp32 within 1e-4 of torch's logits, relative to the logits' magnitude. A graph
+backend's exits equal the ones the search predicts from torch's histograms, except for
+an image whose confidence lies within float rounding of a threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.data.classes import CLASS_SETS
+from core.deploy.graph_store import GraphStore
+from core.deploy.pieces import PieceKey, head_taps
+from core.errors import ConfigError
+from core.models import HeadConfig, convert_backbone
+from core.runtime.backends import BACKENDS, BackendOptions, available_backends, default_backend, get_backend
+from core.runtime.config import ExitConfig
+from core.runtime.early_exit import EarlyExitRunner, all_exit_labels
+from tests.runtime.test_early_exit import SIZE, three_exit_config, three_images, trained_like
+
+GRAPH_BACKENDS = ["onnxruntime", "openvino"]
+FAMILIES = ["resnet18", "mobilenet_v2", "mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
+
+
+def need(name: str) -> None:
+    reason = BACKENDS.get(name).unavailable_reason()
+    if reason:
+        pytest.skip(f"backend {name}: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def graph_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("MESS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "graph-cache"))
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def net(request):
+    net = convert_backbone(request.param, CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)], seed=3).eval()
+    return trained_like(net, three_images(torch.float32))
+
+
+def torch_logits(net, x: torch.Tensor) -> dict[str, np.ndarray]:
+    out, taps = {}, {}
+    with torch.no_grad():
+        features, done = x, -1
+        for exit_id in sorted(net.exit_ids(), key=net.exit_segment):
+            segment = net.exit_segment(exit_id)
+            if segment > done:
+                features = net.run_segments(features, done + 1, segment, taps)
+                done = segment
+            out[exit_id] = net.exit_logits(exit_id, features, taps).numpy()
+    return out
+
+
+@pytest.mark.parametrize("backend", GRAPH_BACKENDS)
+def test_every_exit_matches_torch_within_the_stated_tolerance(net, backend):
+    need(backend)
+    pieces = get_backend(backend).pieces(net, SIZE, BackendOptions("fp32"))
+    x = three_images(torch.float32)
+    reference = torch_logits(net, x)
+    tolerance = BACKENDS.get(backend).logit_tolerance["fp32"]
+    state = pieces.start(x)
+    for exit_id in sorted(net.exit_ids(), key=net.exit_segment):
+        state = pieces.advance(state, net.exit_segment(exit_id))
+        _, low = pieces.head(state, exit_id)
+        scale = max(1.0, float(np.abs(reference[exit_id]).max()))
+        difference = float(np.abs(low - reference[exit_id]).max()) / scale
+        assert difference < tolerance, f"{backend} {exit_id}: logits differ from torch's by {difference:.2e}"
+    labels = all_exit_labels(net, pieces, x)
+    torch_labels = all_exit_labels(net, get_backend("torch").pieces(net, SIZE, BackendOptions()), x)
+    for exit_id in net.exit_ids():
+        agreement = (labels[exit_id] == torch_labels[exit_id]).float().mean().item()
+        assert agreement > 0.999, f"{backend} {exit_id}: labels agree with torch on {agreement:.4f} of pixels"
+
+
+@pytest.mark.parametrize("backend", GRAPH_BACKENDS)
+def test_graph_backend_takes_the_exits_the_torch_histograms_predict(backend):
+    need(backend)
+    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)],
+                           seed=3).eval()
+    x = three_images(torch.float32)
+    net = trained_like(net, x)
+    config = three_exit_config(net, x)
+    predicted = EarlyExitRunner(net, config).run(x)
+    assert sorted(predicted.exit_index) == [0, 1, 2]
+    measured = EarlyExitRunner(net, config, get_backend(backend).pieces(net, SIZE, BackendOptions())).run(x)
+    assert measured.exit_index == predicted.exit_index
+    np.testing.assert_allclose(measured.confidence, predicted.confidence, atol=2e-3)
+    assert (measured.labels == predicted.labels).float().mean().item() > 0.999
+
+
+@pytest.mark.parametrize("backend", GRAPH_BACKENDS)
+def test_graphs_are_cached_on_disk_by_weights_and_size(backend, tmp_path):
+    need(backend)
+    net = convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)], seed=1).eval()
+    first = GraphStore(net, SIZE, root=tmp_path)
+    pieces = get_backend(backend).pieces(net, SIZE, BackendOptions())
+    pieces.store = first
+    EarlyExitRunner(net, ExitConfig.static("final"), pieces).run(three_images(torch.float32))
+    assert first.exported == 2 and (first.folder / "segments-0-{}.onnx".format(len(net.segments) - 1)).is_file()
+    again = GraphStore(net, SIZE, root=tmp_path)
+    again.onnx(PieceKey.segments(0, len(net.segments) - 1))
+    again.onnx(PieceKey.head("final"))
+    assert again.exported == 0 and again.folder == first.folder
+    other_size = GraphStore(net, (32, 48), root=tmp_path)
+    assert other_size.folder != first.folder
+    with torch.no_grad():
+        next(net.heads.parameters()).add_(1.0)
+    assert GraphStore(net, SIZE, root=tmp_path).folder != first.folder, "new weights need new graphs"
+    assert not list(tmp_path.rglob("*.tmp")), "no temporary graph left behind"
+
+
+def test_final_head_reads_the_taps_it_needs():
+    net = convert_backbone("lraspp_mobilenet_v3_large", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)])
+    assert head_taps(net, "final") == sorted(net.taps) and head_taps(net, net.exit_ids()[0]) == []
+
+
+def test_unknown_backend_names_the_available_ones():
+    with pytest.raises(ConfigError, match=r"unknown backend 'tensorrt' \(available here: .*torch"):
+        get_backend("tensorrt")
+    assert "torch" in available_backends()
+    assert default_backend() in available_backends()
+
+
+def test_unavailable_backend_says_why(monkeypatch):
+    monkeypatch.setattr(BACKENDS.get("onnxruntime"), "unavailable_reason", classmethod(lambda cls: "not installed"))
+    with pytest.raises(ConfigError, match=r"backend 'onnxruntime' is not available here \(not installed\); available: "):
+        get_backend("onnxruntime")
+
+
+def test_precision_a_backend_does_not_run_is_refused():
+    net = convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)])
+    with pytest.raises(ConfigError, match="backend 'torch' runs precision fp32, not 'bf16'"):
+        get_backend("torch").pieces(net, SIZE, BackendOptions("bf16"))
+    with pytest.raises(ConfigError, match="unknown precision 'fp8'"):
+        BackendOptions("fp8")
+
+
+@pytest.mark.parametrize("backend", GRAPH_BACKENDS)
+def test_graph_pieces_refuse_images_of_another_size(backend):
+    need(backend)
+    net = convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)])
+    pieces = get_backend(backend).pieces(net, SIZE, BackendOptions())
+    with pytest.raises(ValueError, match="built for 96x64 images, got 48x32"):
+        pieces.start(torch.zeros(1, 3, 32, 48))
