@@ -162,28 +162,51 @@ def _capture_frames(capture):
 
 
 def read_ahead(frames, depth: int = 2):
-    """Decode on a thread, at most ``depth`` frames ahead (as mess run's reader does for files)."""
+    """Decode on a thread, at most ``depth`` frames ahead (as mess run's reader does for files).
+
+    Closing the generator stops the thread and waits for it, so that no thread is left
+    inside OpenCV when the process exits (that aborts the process)."""
     import queue
 
     slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
     done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def loop():
         try:
             for frame in frames:
-                slots.put(frame)
+                if not put(frame):
+                    break
         except Exception as exc:  # noqa: BLE001 - handed to the consumer
-            slots.put(exc)
-        slots.put(done)
+            put(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close:
+                close()  # releases the capture on this thread
+        put(done)
 
-    threading.Thread(target=loop, daemon=True).start()
-    while True:
-        item = slots.get()
-        if item is done:
-            return
-        if isinstance(item, Exception):
-            raise item
-        yield item
+    thread = threading.Thread(target=loop, name="read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 # --- the loop --------------------------------------------------------------------------------
@@ -254,7 +277,8 @@ def run(args: argparse.Namespace) -> int:
     stats = open(stats_tmp, "w", encoding="utf-8") if stats_tmp else None
     try:
         started = time.perf_counter()
-        for index, rgb in enumerate(read_ahead(frames)):
+        reader = read_ahead(frames)
+        for index, rgb in enumerate(reader):
             if args.max_frames and index >= args.max_frames:
                 break
             begin = time.perf_counter()
@@ -270,7 +294,9 @@ def run(args: argparse.Namespace) -> int:
                 stats.write(json.dumps({"frame": index, "exit": exit_id, "latency_ms": round(latency, 3),
                                         "confidence": round(out.confidence[0], 5), "exit_index": k,
                                         "exit_depth": round(depth[exit_id], 4), "dropped": 0}) + "\n")
-        summary = {**summary_of(latencies, histogram, started, time.perf_counter()), "source": name,
+        finished = time.perf_counter()
+        reader.close()
+        summary = {**summary_of(latencies, histogram, started, finished), "source": name,
                    "exits": [s.exit_id for s in steps], "backend": manifest["runtime"],
                    "precision": manifest["precision"], "runner": "run.py"}
         if stats:

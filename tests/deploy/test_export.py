@@ -149,3 +149,19 @@ def test_cancelled_export_leaves_nothing(model, tmp_path):
         for _ in job:
             pass
     assert not list(tmp_path.iterdir())
+
+
+def test_exported_runner_stops_early_on_a_video_and_exits_cleanly(model, tmp_path):
+    """--max-frames below the clip's length: the decoding thread is stopped, not left inside OpenCV."""
+    need("onnx")
+    from tests.runtime.test_sources import write_video
+
+    out = tmp_path / "e"
+    run_job(export_model(model["net"], out, fmt="onnx", input_size=SIZE, config=model["config"]))
+    video = write_video(tmp_path / "clip.mp4", frames=12)
+    done = run_exported(out, "--source", str(video), "--max-frames", "3", "--stats", str(tmp_path / "s.jsonl"))
+    assert done.returncode == 0, done.stderr
+    assert "terminate called" not in done.stderr
+    assert len((tmp_path / "s.jsonl").read_text().splitlines()) == 4
+    missing = run_exported(out, "--source", str(tmp_path / "nothing.mp4"))
+    assert missing.returncode == 2 and "nothing.mp4: no such file or folder" in missing.stderr

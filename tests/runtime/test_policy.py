@@ -158,3 +158,29 @@ def test_config_json_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text('{"format_version": 7, "exits": ["final"]}')
     with pytest.raises(ConfigError, match="bad.json: unknown exit-config format version 7"):
         ExitConfig.load(tmp_path / "bad.json")
+
+
+def test_fast_argmax_takes_the_first_of_tied_classes():
+    from core.runtime.host import argmax_classes
+
+    values = np.array([[[1.0, 3.0], [3.0, 0.0], [3.0, 3.0]]], np.float32).transpose(0, 2, 1)  # (1, 2, 3): ties
+    np.testing.assert_array_equal(argmax_classes(values, axis=1), values.argmax(axis=1))
+    rng = np.random.default_rng(2)
+    many = rng.integers(0, 4, (3, 11, 7, 9)).astype(np.float32)
+    np.testing.assert_array_equal(argmax_classes(many, axis=1), many.argmax(axis=1))
+
+
+@pytest.mark.parametrize("shape,size", [((1, 11, 45, 60), (360, 480)), ((2, 11, 23, 30), (360, 480)),
+                                        ((1, 5, 7, 9), (50, 33)), ((1, 3, 1, 1), (4, 4))])
+def test_host_labels_equal_torch_upsample_and_argmax(shape, size):
+    """Labels read off the low resolution where four source pixels agree, as torch computes them."""
+    from core.runtime.host import class_labels
+
+    generator = torch.Generator().manual_seed(4)
+    logits = torch.nn.functional.avg_pool2d(torch.randn(shape[0], shape[1], shape[2] * 2, shape[3] * 2,
+                                                        generator=generator) * 6, 2) if shape[2] > 1 else \
+        torch.randn(shape, generator=generator)
+    expected = torch.nn.functional.interpolate(logits, size=size, mode="bilinear", align_corners=False).argmax(1)
+    got = class_labels(logits.numpy(), size)
+    assert got.dtype == np.uint8 and got.shape == (shape[0], *size)
+    assert (got == expected.numpy()).mean() > 0.9999
