@@ -127,9 +127,10 @@ class LiveWorker(QObject):
     def __init__(self, net, spec: str, kind: str | None = None, *, config: ExitConfig | None = None,
                  loop: bool = True, realtime: bool = True, opacity: float = 0.5, compare_full: bool = False,
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, backend: str = "torch", precision: str = "fp32") -> None:
         super().__init__(parent)
         self.net = net
+        self.backend, self.precision = backend, precision
         self.spec = str(spec)
         self.kind = kind
         self.timeout_s = timeout_s
@@ -292,6 +293,16 @@ class LiveWorker(QObject):
         return self._stats.summary()
 
     # --- the loop (worker thread) -----------------------------------------------------------------
+    def _make_runner(self, config: ExitConfig | None) -> LiveRunner:
+        """The model on the chosen backend (graph backends need the model's fixed input size)."""
+        size = tuple(self.net.spec.input_size) if self.net.spec.input_size else None
+        if self.backend == "torch" or size is None:
+            return LiveRunner(self.net, config)
+        from core.runtime.backends import make_pieces
+
+        self.message.emit(f"Preparing the {self.backend} graphs...")
+        return LiveRunner(self.net, config, pieces=make_pieces(self.net, size, self.backend, self.precision))
+
     def _run(self) -> None:
         source: FrameSource | None = None
         reader: LatestFrameReader | None = None
@@ -304,7 +315,7 @@ class LiveWorker(QObject):
                 return
             with self._lock:
                 config = self._config
-            runner = LiveRunner(self.net, config)     # (not under the lock: the UI's controls never wait on it)
+            runner = self._make_runner(config)     # (not under the lock: the UI's controls never wait on it)
             with self._lock:
                 if self._config is not config:         # changed meanwhile
                     runner.set_config(self._config)

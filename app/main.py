@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--page", choices=PAGE_NAMES, help="page to show first")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="where models run (default auto)")
     parser.add_argument("--settings", help="INI file for the settings (default: the user's settings)")
+    parser.add_argument("--backend", help="execution backend: torch, onnxruntime or openvino (default: the last "
+                                          "one chosen in the Runtime menu, else the fastest installed)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), help="backend precision (default: the last one, else fp32)")
     parser.add_argument("--quit-after", type=int, metavar="MS",
                         help="close the window this many ms after it is shown (smoke tests)")
 
@@ -42,6 +45,21 @@ def startup_model(requested: str | None, remembered: str | None) -> Path | None:
     return BUNDLED_MODEL if (BUNDLED_MODEL / "model.json").is_file() else None
 
 
+def choose_backend(state, settings, backend: str | None, precision: str | None) -> None:
+    """--backend/--precision, else the remembered ones; a remembered one that no longer runs here is dropped."""
+    from core.errors import MessError
+
+    remembered = settings.get("runtime/backend", "") or None
+    try:
+        state.set_backend(backend or remembered, precision or settings.get("runtime/precision", "fp32"))
+    except MessError as exc:
+        if backend:
+            raise SystemExit(f"mess gui: error: {exc}") from None
+        print(f"MESS Studio: the remembered backend cannot run here ({exc}); using the default", flush=True)
+        settings.remove("runtime/backend")
+        settings.remove("runtime/precision")
+
+
 def run_app(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -55,6 +73,7 @@ def run_app(args: argparse.Namespace) -> int:
     app.setApplicationName(APPLICATION)
     settings = Settings(args.settings)
     state = AppState(device=args.device)
+    choose_backend(state, settings, args.backend, args.precision)
     window = MainWindow(settings, state)
     if args.page:
         window.show_page(args.page)

@@ -34,6 +34,10 @@ class MainWindow(QMainWindow):
             self.pages[name] = page
             self.tabs.addTab(page, entry.title)
         self._model_label = QLabel("no model")
+        self._backend_label = QLabel("")
+        self._backend_label.setObjectName("backend-label")
+        self._backend_label.setToolTip("The execution backend (Runtime menu)")
+        self.statusBar().addPermanentWidget(self._backend_label)
         self.statusBar().addPermanentWidget(self._model_label)
         self._build_menus(registry)
         self.state.model_loading.connect(lambda folder: self._model_label.setText(f"loading {Path(folder).name}..."))
@@ -63,6 +67,56 @@ class MainWindow(QMainWindow):
         self.fullscreen_action = QAction("&Full screen", self, shortcut=QKeySequence("F11"), checkable=True)
         self.fullscreen_action.toggled.connect(self.set_full_screen)
         view_menu.addAction(self.fullscreen_action)
+        self._build_runtime_menu()
+
+    def _build_runtime_menu(self) -> None:
+        """Runtime: which execution backend measures and runs the network (persisted)."""
+        from PySide6.QtGui import QActionGroup
+
+        from core.runtime.backends import BACKENDS
+
+        menu = self.menuBar().addMenu("&Runtime")
+        group = QActionGroup(self)
+        self.backend_actions: dict[str, QAction] = {}
+        for name in BACKENDS:
+            reason = BACKENDS.get(name).unavailable_reason()
+            action = QAction(name, self, checkable=True)
+            action.setEnabled(reason is None)
+            action.setToolTip(reason or BACKENDS.get(name).__doc__.splitlines()[0])
+            action.setObjectName(f"backend-{name}")
+            action.triggered.connect(lambda _=False, n=name: self.choose_backend(n, self.state.precision))
+            group.addAction(action)
+            menu.addAction(action)
+            self.backend_actions[name] = action
+        menu.addSeparator()
+        self.bf16_action = QAction("bfloat16 (OpenVINO, where the CPU has it)", self, checkable=True)
+        self.bf16_action.setObjectName("backend-bf16")
+        self.bf16_action.toggled.connect(lambda on: self.choose_backend("openvino" if on else self.state.backend,
+                                                                        "bf16" if on else "fp32"))
+        menu.addAction(self.bf16_action)
+        self.state.backend_changed.connect(lambda *_: self._show_backend())
+        self._show_backend()
+
+    def choose_backend(self, backend: str, precision: str) -> None:
+        from core.errors import MessError
+
+        try:
+            self.state.set_backend(backend, precision)
+        except MessError as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            self._show_backend()
+            return
+        self.settings.set("runtime/backend", backend)
+        self.settings.set("runtime/precision", precision)
+
+    def _show_backend(self) -> None:
+        backend, precision = self.state.backend, self.state.precision
+        for name, action in self.backend_actions.items():
+            action.setChecked(name == backend)
+        self.bf16_action.blockSignals(True)
+        self.bf16_action.setChecked(precision == "bf16")
+        self.bf16_action.blockSignals(False)
+        self._backend_label.setText(f"{backend} {precision}")
 
     def set_full_screen(self, on: bool) -> None:
         if on and not self.isFullScreen():

@@ -27,10 +27,14 @@ class AppState(QObject):
     model_changed = Signal()           # folder, net and info are set
     model_failed = Signal(str)         # one-line message
     config_changed = Signal(object)    # ExitConfig, or None for the full network
+    backend_changed = Signal(str, str)  # backend, precision: what measures and runs the network now
 
-    def __init__(self, device: str = "auto", parent: QObject | None = None) -> None:
+    def __init__(self, device: str = "auto", parent: QObject | None = None, backend: str | None = None,
+                 precision: str = "fp32") -> None:
         super().__init__(parent)
         self.device = device
+        self._backend = backend
+        self.precision = precision
         self.folder: Path | None = None
         self.net = None
         self.info = None
@@ -56,6 +60,26 @@ class AppState(QObject):
             self.config = None
             self.config_changed.emit(None)
         self.model_changed.emit()
+
+    @property
+    def backend(self) -> str:
+        """The execution backend the pages measure and run with (the default one unless chosen;
+        torch for a model on a GPU)."""
+        from core.runtime.backends import default_backend
+
+        if self.net is not None and next(self.net.parameters()).device.type != "cpu":
+            return "torch"
+        return self._backend or default_backend()
+
+    def set_backend(self, backend: str | None, precision: str = "fp32") -> None:
+        """Choose the backend (None: the default) and precision; checked here, so a bad one raises."""
+        from core.runtime.backends import BackendOptions, get_backend
+
+        if backend is not None:
+            get_backend(backend).check_precision(BackendOptions(precision).precision)
+        if (backend, precision) != (self._backend, self.precision):
+            self._backend, self.precision = backend, precision
+            self.backend_changed.emit(self.backend, self.precision)
 
     def set_config(self, config: ExitConfig | None) -> None:
         self.config = config

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Exported graphs go to one temporary cache for the whole run, not to the user's ~/.cache.
+os.environ.setdefault("MESS_CACHE_DIR", tempfile.mkdtemp(prefix="mess-test-cache-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -351,7 +351,8 @@ class LivePage(Page):
         worker = LiveWorker(net, spec, self.source.kind(), config=self._run_config(),
                             loop=self.loop_check.isChecked(), realtime=self.realtime_check.isChecked(),
                             opacity=self.opacity_slider.value() / 100, compare_full=self.side_button.isChecked(),
-                            paused=self.pause_button.isChecked(), box=self.view.box(), parent=self)
+                            paused=self.pause_button.isChecked(), box=self.view.box(), parent=self,
+                            backend=self.state.backend, precision=self.state.precision)
         worker.opened.connect(lambda info, w=worker: self._on_opened(w, info))
         worker.frame_ready.connect(lambda w=worker: self._on_frame(w))
         worker.message.connect(lambda text, w=worker: w is self._worker and self.show_message(text))

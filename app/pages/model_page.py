@@ -66,6 +66,7 @@ class ModelPage(Page):
         self._cost_worker: JobWorker | None = None
         self._convert_worker: JobWorker | None = None
         self._pending_measure = False
+        self._closing = False
         self._remeasure = False
         self._measuring_key: tuple = ()
         self._relay = _Relay(self)
@@ -73,6 +74,7 @@ class ModelPage(Page):
         self._build()
         state.model_loading.connect(self._on_model_loading)
         state.model_changed.connect(self._on_model_changed)
+        state.backend_changed.connect(self._on_backend_changed)
         state.model_failed.connect(self._on_model_failed)
         state.config_changed.connect(self.diagram.set_config)
         self.diagram.set_config(state.config)
@@ -276,6 +278,11 @@ class ModelPage(Page):
     def _on_model_failed(self, message: str) -> None:
         self.show_message(message, error=True)
 
+    def _on_backend_changed(self, backend: str, precision: str) -> None:
+        """Costs depend on the backend: show (or measure) this machine's for the new one."""
+        if self.state.net is not None and self._imported.get(self._model_key()) is None:
+            self.measure_here()
+
     def _on_model_changed(self) -> None:
         net, info = self.state.net, self.state.info
         summary = summarize(net.spec, info)
@@ -323,6 +330,10 @@ class ModelPage(Page):
         info = self.state.info
         return (str(info.folder), info.weights_sha256) if info is not None else ()
 
+    def _measure_key(self) -> tuple:
+        """A measurement's key: the model, the backend and the precision."""
+        return (*self._model_key(), self.state.backend, self.state.precision)
+
     def _measure_size(self) -> tuple[int, int]:
         return tuple(self.state.net.spec.input_size or DEFAULT_SIZE)
 
@@ -332,22 +343,25 @@ class ModelPage(Page):
     def measure_here(self) -> None:
         """Show the costs measured on this machine (from memory, else measured on a worker)."""
         self._pending_measure = False
+        if self._closing:
+            return
         net, info = self.state.net, self.state.info
         if net is None:
             self.show_message("Open a model first.", error=True)
             return
         self._imported.pop(self._model_key(), None)
         size, device = self._measure_size(), self._device()
-        cached = COST_CACHE.get(cost_key(net, info.weights_sha256, size, device))
+        backend, precision = self.state.backend, self.state.precision
+        cached = COST_CACHE.get(cost_key(net, info.weights_sha256, size, device, backend, precision))
         if cached is not None:
             self._show_table(cached, "")
             return
         if self._cost_worker is not None and self._cost_worker.active():
-            if self._measuring_key != self._model_key():
+            if self._measuring_key != self._measure_key():
                 self._remeasure = True       # measure the new model once the old measurement stops
                 self._cost_worker.cancel()
             return
-        self._measuring_key = self._model_key()
+        self._measuring_key = self._measure_key()
         relay = self._relay
         sha = info.weights_sha256
 
@@ -356,16 +370,17 @@ class ModelPage(Page):
                 token.check()
                 relay.progress.emit(done, total)
 
-            return COST_CACHE.measure(net, sha, size, device, progress=progress)
+            return COST_CACHE.measure(net, sha, size, device, progress=progress, backend=backend, precision=precision)
 
         self.cost_progress.setRange(0, 0)
         self.cost_progress.setVisible(True)
         self.cancel_costs_button.setVisible(True)
         self.measure_button.setEnabled(False)
-        self.costs_label.setText(f"Measuring FLOPs and latency at {size[1]}×{size[0]} on {device}...")
+        self.costs_label.setText(f"Measuring FLOPs and latency at {size[1]}×{size[0]} on {device}, "
+                                 f"{backend} {precision}...")
         if self.diagram.breakdown is None:
             self.diagram.set_breakdown(None, "Measuring the cost of every segment and head...")
-        model_key = self._model_key()
+        model_key = self._measure_key()
         self._cost_worker = start_job(job, "measure-costs", self,
                                       succeeded=lambda table: self._measured(model_key, table),
                                       failed=lambda m: self.show_message(f"Cannot measure the costs: {m}", error=True),
@@ -377,7 +392,7 @@ class ModelPage(Page):
         self.cost_progress.setValue(done)
 
     def _measured(self, model_key: tuple, table: CostTable) -> None:
-        if model_key == self._model_key():
+        if model_key == self._measure_key():
             self._show_table(table, "")
 
     def _measure_finished(self) -> None:
@@ -512,6 +527,8 @@ class ModelPage(Page):
 
     # --- shutdown -----------------------------------------------------------------------------
     def shutdown(self) -> None:
+        self._closing = True          # a measurement's late 'finished' must not start another one
+        self._remeasure = False
         for worker in (self._cost_worker, self._convert_worker):
             if worker is not None:
                 worker.cancel()

@@ -381,7 +381,8 @@ class SearchPage(Page):
         use_table = self.table_radio.isChecked() and self.table is not None
         request = SearchRequest(None if free else data, self.split_combo.currentText().strip() or "val",
                                 self.limit_spin.value() or None, self.table if use_table else None,
-                                self.table_path or "latency table", unlabelled=data if free else None)
+                                self.table_path or "latency table", unlabelled=data if free else None,
+                                backend=self.state.backend, precision=self.state.precision)
         self.save_settings()
         self.search_button.setEnabled(False)
         self.cancel_button.setEnabled(True)

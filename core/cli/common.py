@@ -49,17 +49,11 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 def backend_pieces(net, size: tuple[int, int], args: argparse.Namespace):
     """The pieces of ``net`` that ``--backend``/``--precision``/``--threads`` ask for, at input ``size``."""
-    from core.runtime.backends import BackendOptions, default_backend, get_backend
-
-    device = next(net.parameters()).device
-    name = args.backend or (default_backend() if device.type == "cpu" else "torch")
-    if name != "torch" and device.type != "cpu":
-        raise ConfigError(f"--backend {name} runs on the CPU; give --device cpu (the model is on {device})")
+    from core.runtime.backends import make_pieces
     from core.threads import configure_threads
 
     configure_threads(args.threads)
-    options = BackendOptions(args.precision, args.threads)
-    return get_backend(name).pieces(net, tuple(size), options)
+    return make_pieces(net, size, args.backend, args.precision, args.threads)
 
 
 def write_json(path: str | Path, data: dict) -> None:

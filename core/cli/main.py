@@ -15,9 +15,15 @@ from core.jobs import Cancelled  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.runtime.backends import BACKENDS, default_backend
+
     parser = argparse.ArgumentParser(
         prog="mess",
         description="MESS Studio: multi-exit semantic segmentation networks.",
+        epilog=(f"Backends (--backend on eval, profile, search, run): {', '.join(BACKENDS.names())}. "
+                f"Default: openvino where installed, else onnxruntime, else torch (here: {default_backend()}); "
+                "the fastest installed backend whose logits match torch's within 1e-4, as measured by "
+                "benchmarks/backends.py."),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (commands := load_commands()):

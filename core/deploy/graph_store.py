@@ -10,6 +10,7 @@ leaves no half-written graph behind.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from core.models.network import MultiExitNet
 
 ONNX_OPSET = 17
 CACHE_ENV = "MESS_CACHE_DIR"
+# torch.onnx.export keeps global state: two threads exporting at once corrupt each other's graphs
+# (the app's cost measurement and its live view may both need graphs). One export at a time.
+_EXPORT_LOCK = threading.RLock()
 
 
 def cache_root() -> Path:
@@ -40,7 +44,7 @@ def export_piece(net: MultiExitNet, key: PieceKey, size: tuple[int, int], path: 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(module, inputs, str(tmp), input_names=input_names, output_names=output_names,
                               dynamic_axes=dynamic, opset_version=ONNX_OPSET, dynamo=False)
@@ -66,9 +70,12 @@ class GraphStore:
 
     def onnx(self, key: PieceKey) -> Path:
         path = self.folder / f"{key.name}.onnx"
-        if not path.is_file():
-            if self._shapes is None:
-                self._shapes = feature_shapes(self.net, self.input_size)
-            export_piece(self.net, key, self.input_size, path, self._shapes)
-            self.exported += 1
+        if path.is_file():
+            return path
+        with _EXPORT_LOCK:
+            if not path.is_file():  # another thread may have written it meanwhile
+                if self._shapes is None:
+                    self._shapes = feature_shapes(self.net, self.input_size)
+                export_piece(self.net, key, self.input_size, path, self._shapes)
+                self.exported += 1
         return path

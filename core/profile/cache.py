@@ -17,14 +17,15 @@ import torch
 from core.models.network import MultiExitNet
 from core.profile.costs import CostTable, measure_costs
 
-CostKey = tuple[str, tuple[str, ...], int, tuple[int, int], str]
+CostKey = tuple[str, tuple[str, ...], int, tuple[int, int], str, str, str]
 
 
 def cost_key(net: MultiExitNet, weights_sha256: str, input_size: tuple[int, int],
-             device: torch.device | str) -> CostKey:
-    """What a measured table depends on: weights, exits, number of segments, input size, device."""
+             device: torch.device | str, backend: str = "torch", precision: str = "fp32") -> CostKey:
+    """What a measured table depends on: weights, exits, number of segments, input size, device,
+    execution backend and precision."""
     return (weights_sha256, tuple(net.exit_ids()), len(net.segments), (int(input_size[0]), int(input_size[1])),
-            str(torch.device(device)))
+            str(torch.device(device)), backend, precision)
 
 
 class CostCache:
@@ -49,11 +50,11 @@ class CostCache:
 
     def measure(self, net: MultiExitNet, weights_sha256: str, input_size: tuple[int, int],
                 device: torch.device | str = "cpu", progress: Callable[[int, int], None] | None = None,
-                **options) -> CostTable:
-        """The table for this model, size and device: from memory, else measured now with
-        ``measure_costs(..., **options)`` (FLOPs and latency) and kept. ``progress`` may raise
-        (core.jobs.Cancelled) to stop a measurement; nothing is kept then."""
-        key = cost_key(net, weights_sha256, input_size, device)
+                backend: str = "torch", precision: str = "fp32", **options) -> CostTable:
+        """The table for this model, size, device, backend and precision: from memory, else measured
+        now with ``measure_costs(..., **options)`` (FLOPs and latency) and kept. ``progress`` may
+        raise (core.jobs.Cancelled) to stop a measurement; nothing is kept then."""
+        key = cost_key(net, weights_sha256, input_size, device, backend, precision)
         with self._lock:
             table = self._tables.get(key)
             if table is not None:
@@ -62,6 +63,10 @@ class CostCache:
         with gate:
             table = self.get(key)
             if table is None:
+                if backend != "torch":
+                    from core.runtime.backends import make_pieces
+
+                    options["pieces"] = make_pieces(net, key[3], backend, precision)
                 table = measure_costs(net, key[3], device, progress=progress, **options)
                 table.weights_sha256 = weights_sha256
                 self.put(key, table)

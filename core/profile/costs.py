@@ -176,7 +176,9 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
     segments, heads, _ = TorchPieces(net).timing_callables(image)  # what FLOPs are counted on
     pieces = pieces or TorchPieces(net)
     if latency:
-        timed_segments, timed_heads, output_fn = pieces.timing_callables(image)
+        total = len(net.segments) + len(net.exit_ids())
+        timed_segments, timed_heads, output_fn = pieces.timing_callables(
+            image, (lambda: progress(0, total)) if progress else None)
     else:
         timed_segments, timed_heads, output_fn = segments, heads, None
     total = len(segments) + len(heads)

@@ -201,6 +201,8 @@ class SearchRequest:
     input_size: tuple[int, int] | None = None
     max_early: int = 3
     unlabelled: str | Path | None = None   # footage for a label-free calibration, instead of ``data``
+    backend: str = "torch"                 # execution backend whose latency is measured (no table given)
+    precision: str = "fp32"
 
     @property
     def reference(self) -> str:
@@ -251,7 +253,8 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
         def check(done: int, total: int) -> None:
             cancel.check()
 
-        table = COST_CACHE.measure(net, info.weights_sha256, cache.input_size, device, progress=check)
+        table = COST_CACHE.measure(net, info.weights_sha256, cache.input_size, device, progress=check,
+                                   backend=request.backend, precision=request.precision)
     cancel.check()
     yield Progress("search", 0, 0, "searching every configuration")
     result = search(net, cache, table, SearchSpace(max_early=request.max_early))

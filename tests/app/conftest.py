@@ -22,8 +22,9 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def loaded_state(qtbot) -> AppState:
-    """An AppState with the bundled model loaded (on its worker, as the app does)."""
-    state = AppState(device="cpu")
+    """An AppState with the bundled model loaded (on its worker, as the app does), on the torch backend
+    (the pages' tests; test_runtime_menu runs the graph backends)."""
+    state = AppState(device="cpu", backend="torch")
     with qtbot.waitSignal(state.model_changed, timeout=LOAD_TIMEOUT_MS):
         state.open_model(BUNDLED_MODEL)
     yield state

@@ -49,7 +49,7 @@ def test_layout_page_and_model_persist_between_runs(qtbot, tmp_path, loaded_stat
     first.resize(700, 520)
     first.show_page("search")
     first.close()
-    second = MainWindow(Settings(path), AppState(device="cpu"))
+    second = MainWindow(Settings(path), AppState(device="cpu", backend="torch"))
     qtbot.addWidget(second)
     assert second.tabs.currentWidget() is second.pages["search"]
     assert second.height() == 520   # (the width is clamped to the 800-px offscreen screen)

@@ -186,7 +186,7 @@ def test_in_the_window_ctrl_1_shows_it_and_file_open_reaches_it(window, qtbot, m
 
 def test_a_hidden_page_measures_only_when_shown(qtbot, settings, monkeypatch, tiny_model):
     monkeypatch.setattr(model_page, "COST_CACHE", CostCache())
-    state = AppState(device="cpu")
+    state = AppState(device="cpu", backend="torch")
     page = ModelPage(state, settings)
     qtbot.addWidget(page)
     with qtbot.waitSignal(state.model_changed, timeout=LOAD_TIMEOUT_MS):
@@ -196,3 +196,22 @@ def test_a_hidden_page_measures_only_when_shown(qtbot, settings, monkeypatch, ti
     qtbot.waitUntil(lambda: page.table is not None, timeout=MEASURE_TIMEOUT_MS)
     page.shutdown()
     state.wait()
+
+
+def test_a_backend_change_remeasures_and_closing_starts_no_new_measurement(page, qtbot, monkeypatch, tiny_model):
+    """A re-measurement queued behind a running one (backend changed) must not start once the page shuts down:
+    it would run on after the window is gone (it did: 'Signal source has been deleted')."""
+    monkeypatch.setattr(model_page, "COST_CACHE", CostCache())
+    with qtbot.waitSignal(page.state.model_changed, timeout=LOAD_TIMEOUT_MS):
+        page.state.open_model(tiny_model)
+    qtbot.waitUntil(lambda: page.table is not None and not page.cancel_costs_button.isVisible(),
+                    timeout=MEASURE_TIMEOUT_MS)
+    monkeypatch.setattr(model_page, "COST_CACHE", CostCache())
+    page.measure_here()
+    first = page._cost_worker
+    page.state.set_backend("onnxruntime")          # queued: the running measurement is for torch
+    assert page._remeasure or page._cost_worker is not first
+    page.shutdown()
+    qtbot.wait(300)                                # the old job's 'finished' arrives now
+    assert page._cost_worker is first or not page._cost_worker.active()
+    page.state.set_backend("torch")

@@ -70,7 +70,7 @@ def model_copy(tmp_path):
 
 @pytest.fixture
 def state(qtbot, model_copy):
-    state = AppState(device="cpu")
+    state = AppState(device="cpu", backend="torch")
     with qtbot.waitSignal(state.model_changed, timeout=LOAD_TIMEOUT_MS):
         state.open_model(model_copy)
     yield state

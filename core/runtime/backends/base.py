@@ -83,10 +83,11 @@ class RunnablePieces(ABC):
     def keep(self, state: Any, rows: np.ndarray) -> Any: ...
 
     @abstractmethod
-    def timing_callables(self, image: torch.Tensor) -> tuple[list[Callable[[], Any]], dict[str, Callable[[], Any]],
-                                                             Callable[[], Any]]:
+    def timing_callables(self, image: torch.Tensor, check: Callable[[], None] | None = None
+                         ) -> tuple[list[Callable[[], Any]], dict[str, Callable[[], Any]], Callable[[], Any]]:
         """Callables that run each single segment, each head (returning its logits) and the final
-        exit's labels step, on their real inputs for ``image``: what a latency table times."""
+        exit's labels step, on their real inputs for ``image``: what a latency table times.
+        ``check`` is called between slow steps (building graphs) and may raise to cancel."""
 
     def prepare(self, exits: list[str]) -> None:
         """Build (or load) whatever the kept ``exits`` need now rather than on the first image."""

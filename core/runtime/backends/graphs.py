@@ -78,11 +78,13 @@ class GraphPieces(host.ArrayPieces, RunnablePieces):
         return super().start(as_numpy_images(images))
 
     # --- profiling -------------------------------------------------------------------------------
-    def timing_callables(self, image: torch.Tensor) -> tuple[list[Callable[[], Any]], dict[str, Callable[[], Any]],
-                                                             Callable[[], Any]]:
+    def timing_callables(self, image: torch.Tensor, check: Callable[[], None] | None = None
+                         ) -> tuple[list[Callable[[], Any]], dict[str, Callable[[], Any]], Callable[[], Any]]:
+        check = check or (lambda: None)
         x = as_numpy_images(image)
         inputs, taps = [], {}
         for k in range(len(self.net.segments)):
+            check()
             inputs.append(x)
             outputs = self.graph(PieceKey.segments(k, k))([x])
             x = outputs[0]
@@ -91,6 +93,7 @@ class GraphPieces(host.ArrayPieces, RunnablePieces):
         segments = [lambda k=k: self.graph(PieceKey.segments(k, k))([inputs[k]]) for k in range(len(inputs))]
 
         def head_fn(exit_id: str) -> Callable[[], np.ndarray]:
+            check()
             graph = self.graph(PieceKey.head(exit_id))
             args = [features[self._segments[exit_id]], *[taps[n] for n in head_taps(self.net, exit_id)]]
             return lambda: graph(args)[0]

@@ -51,8 +51,8 @@ class TorchPieces(RunnablePieces):
         state["taps"] = {name: t[index] for name, t in state["taps"].items()}
         return state
 
-    def timing_callables(self, image: torch.Tensor) -> tuple[list[Callable[[], Any]], dict[str, Callable[[], Any]],
-                                                             Callable[[], Any]]:
+    def timing_callables(self, image: torch.Tensor, check: Callable[[], None] | None = None
+                         ) -> tuple[list[Callable[[], Any]], dict[str, Callable[[], Any]], Callable[[], Any]]:
         net = self.net
         inputs, taps = [], {}
         x = image
