@@ -52,6 +52,7 @@ class SearchPage(Page):
         self._build()
         self._restore()
         state.model_changed.connect(self._on_model_changed)
+        state.backend_changed.connect(lambda *_: self._show_backend())
 
     # --- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -154,8 +155,10 @@ class SearchPage(Page):
     def _build_latency(self) -> QGroupBox:
         box = QGroupBox("Device latency", self)
         layout = QVBoxLayout(box)
-        self.here_radio = QRadioButton("This machine (measured now, once per model)", box)
-        self.here_radio.setToolTip("Measure every segment and head on this machine, on the model's device")
+        self.here_radio = QRadioButton(box)
+        self.here_radio.setToolTip("Measure every segment and head on this machine, on the model's device, with the "
+                                   "execution backend of the Runtime menu")
+        self._show_backend()
         self.table_radio = QRadioButton("Latency table from another device:", box)
         self.table_radio.setToolTip("Costs from 'mess profile' run on the target device; calibration images are "
                                     "resized to the size it was measured at")
@@ -438,6 +441,10 @@ class SearchPage(Page):
         self.save_front_button.setEnabled(True)
         self._update_range()
         self._apply_budget()
+
+    def _show_backend(self) -> None:
+        self.here_radio.setText(f"This machine, {self.state.backend} {self.state.precision} "
+                                "(measured now, once per model)")
 
     def _on_model_changed(self) -> None:
         if self.running():

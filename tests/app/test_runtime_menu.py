@@ -59,3 +59,11 @@ def test_the_live_page_plays_on_the_chosen_backend(window, page, qtbot, tmp_path
     play(qtbot, page, "file", write_clip(tmp_path / "clip.mp4"), frames=2)
     assert page._worker._runner.backend == "onnxruntime"
     assert page.readouts.text("exit") == "final"
+
+
+def test_the_search_page_says_which_backend_measures(window):
+    need("onnxruntime")
+    page = window.pages["search"]
+    assert page.here_radio.text().startswith("This machine, torch fp32")
+    window.backend_actions["onnxruntime"].trigger()
+    assert page.here_radio.text().startswith("This machine, onnxruntime fp32")
