@@ -4,7 +4,8 @@
 IoU, pixel accuracy, GFLOPs and median latency (backbone prefix + head). With
 an ExitConfig it also runs the configured network image by image with real
 early exit and reports its mIoU, mean latency (measured), mean GFLOPs and the
-fraction of images that left at each exit. Keys follow the 'Machine-readable
+fraction of images that left at each exit, with the full network measured in
+the same loop through the same runner (``full_mean_latency_ms``, ``speedup``). Keys follow the 'Machine-readable
 outputs' contract of docs/architecture.md.
 """
 
@@ -129,34 +130,54 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
 def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, config: ExitConfig,
                      costs: CostTable, cancel: CancelToken, eta: ETA, total: int,
                      pieces: RunnablePieces | None = None) -> Job[dict]:
+    """The configuration with real early exit and, interleaved with it on every image (the order
+    alternating), the full network through the same runner: both mean latencies come from the same
+    loop, so their ratio is the configuration's speed-up on these images."""
     runner = EarlyExitRunner(net, config, pieces)
+    full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), pieces)
     classes = net.spec.classes
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
-    latencies, gflops, taken = [], [], []
+    latencies, full_latencies, gflops, taken = [], [], [], []
     offset = len(dataset)
+
+    def timed(run, image):
+        synchronize(device)
+        start = time.perf_counter()
+        result = run(image)
+        synchronize(device)
+        return result, (time.perf_counter() - start) * 1000.0
+
     with torch.no_grad():
-        # One warm-up image, so the first timing is not a cold start.
-        runner.run(dataset[0]["image"].unsqueeze(0).to(device))
+        # One warm-up image each, so the first timing is not a cold start.
+        first = dataset[0]["image"].unsqueeze(0).to(device)
+        runner.run(first)
+        full.run(first)
         for i, (image, mask) in enumerate(_items(dataset)):
             cancel.check()
             image = image.to(device)
-            synchronize(device)
-            start = time.perf_counter()
-            result = runner.run(image)
-            synchronize(device)
-            latencies.append((time.perf_counter() - start) * 1000.0)
+            if i % 2:
+                _, full_ms = timed(full.run, image)
+            result, ms = timed(runner.run, image)
+            if not i % 2:
+                _, full_ms = timed(full.run, image)
+            latencies.append(ms)
+            full_latencies.append(full_ms)
             cm.update(result.labels.cpu(), mask)
             taken.append(result.exit_ids[0])
             gflops.append(cascade_cost(net, costs, config.exits, result.exit_index[0], "gflops"))
             yield Progress("config", offset + i + 1, total, f"configuration, image {i + 1}/{len(dataset)}",
                            {"eta_s": eta.seconds_left(offset + i + 1, total)})
     n = len(taken)
+    mean, full_mean = statistics.fmean(latencies), statistics.fmean(full_latencies)
     return {
         **config.to_json(),
         "miou": 100.0 * cm.mean_iou(),
         "pixel_accuracy": 100.0 * cm.pixel_accuracy(),
-        "mean_latency_ms": statistics.fmean(latencies),
+        "mean_latency_ms": mean,
         "median_latency_ms": statistics.median(latencies),
+        "full_mean_latency_ms": full_mean,
+        "full_median_latency_ms": statistics.median(full_latencies),
+        "speedup": full_mean / mean if mean > 0 else 0.0,
         "mean_gflops": statistics.fmean(gflops),
         "exit_fractions": {e: taken.count(e) / n for e in config.exits},
         "per_image_exit": taken,

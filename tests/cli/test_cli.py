@@ -237,6 +237,9 @@ def test_eval_report_with_a_config_where_every_image_leaves_first(tmp_path, caps
     assert result["mean_gflops"] == pytest.approx(first["gflops"])
     assert 0.0 <= result["miou"] <= 100.0
     assert result["mean_latency_ms"] > 0
+    # Same-run accounting: the full network measured in the same loop, and the ratio of the two.
+    assert result["full_mean_latency_ms"] > 0 and result["full_median_latency_ms"] > 0
+    assert result["speedup"] == pytest.approx(result["full_mean_latency_ms"] / result["mean_latency_ms"])
 
 
 def test_eval_report_with_a_config_where_every_image_goes_to_the_end(tmp_path, capsys, model_dir, dataset_dir, exits):

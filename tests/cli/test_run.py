@@ -283,3 +283,19 @@ def test_highway_with_the_bundled_model(capsys, videos_root, out):
     assert summary["size"] == [360, 480]  # the bundled model's input size
     recorded = read_frames(out / "o.mp4")
     assert len(recorded) == 3 and recorded[0].shape == (360, 480, 3)
+
+
+def test_compare_full_measures_the_full_network_on_the_same_frames(capsys, model_dir, video, out, exits):
+    config = out / "early.json"
+    ExitConfig([exits[0], "final"], th_pix=[0.0, 0.0], th_img=[0.0, 0.0]).save(config)   # every frame leaves early
+    code, stdout, err = mess_run(capsys, model_dir, video, "--max-frames", "4", "--config", str(config),
+                                 "--compare-full", "--stats", str(out / "s.jsonl"))
+    assert code == 0, err
+    frames, summary = read_stats(out / "s.jsonl")
+    assert all(line["full_latency_ms"] > 0 for line in frames)
+    assert summary["full_median_latency_ms"] > 0
+    assert summary["speedup"] == pytest.approx(summary["full_median_latency_ms"] / summary["median_latency_ms"])
+    assert "full network on the same frames" in stdout
+    code, _, _ = mess_run(capsys, model_dir, video, "--max-frames", "2", "--stats", str(out / "plain.jsonl"))
+    plain_frames, plain = read_stats(out / "plain.jsonl")
+    assert "speedup" not in plain and "full_latency_ms" not in plain_frames[0]

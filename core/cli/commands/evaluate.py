@@ -41,8 +41,9 @@ def _print_report(report: dict) -> None:
     config = report.get("config")
     if config:
         fractions = ", ".join(f"{e} {100 * f:.0f}%" for e, f in config["exit_fractions"].items())
-        print(f"  configuration: mIoU {config['miou']:.2f} %, mean {config['mean_latency_ms']:.1f} ms, "
-              f"{config['mean_gflops']:.2f} GFLOPs; exits taken: {fractions}")
+        print(f"  configuration: mIoU {config['miou']:.2f} %, mean {config['mean_latency_ms']:.1f} ms against "
+              f"{config['full_mean_latency_ms']:.1f} ms for the full network in the same run "
+              f"(x{config['speedup']:.2f}), {config['mean_gflops']:.2f} GFLOPs; exits taken: {fractions}")
 
 
 def run(args: argparse.Namespace) -> int:

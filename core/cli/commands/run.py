@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from contextlib import closing
@@ -55,6 +56,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--realtime", action="store_true",
                         help="play a file or folder at its own frame rate, dropping frames the model cannot keep "
                              "up with (a webcam or stream always does)")
+    parser.add_argument("--compare-full", action="store_true",
+                        help="also run the full network on every frame, in the same loop: each stats line gets "
+                             "full_latency_ms and the summary the full network's median latency and the speed-up")
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="overlay opacity in --out, 0..1 (default 0.5)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="cuda, then mps, then cpu when auto")
     add_backend_arguments(parser)
@@ -78,6 +82,7 @@ class StatsFile:
             "frame": result.index, "exit": result.exit_id, "latency_ms": round(result.latency_ms, 3),
             "confidence": round(result.confidence, 5), "exit_index": result.exit_index,
             "exit_depth": round(result.exit_depth, 4), "dropped": result.dropped,
+            **({"full_latency_ms": round(result.full_latency_ms, 3)} if result.full_latency_ms is not None else {}),
         }) + "\n")
 
     def finish(self, summary: dict) -> None:
@@ -122,12 +127,23 @@ class ProgressLine:
             self.stream.flush()
 
 
+def _full_comparison(median_ms: float, full_latencies: list[float]) -> dict:
+    """--compare-full: the full network's latency measured on the same frames, and the speed-up."""
+    if not full_latencies:
+        return {}
+    full = statistics.median(full_latencies)
+    return {"full_median_latency_ms": full, "speedup": full / median_ms if median_ms > 0 else 0.0}
+
+
 def _print_summary(summary: dict, source: str) -> None:
     print(f"{source}: {summary['frames']} frames in {summary['seconds']:.1f} s, {summary['fps']:.1f} fps end to end; "
           f"latency median {summary['median_latency_ms']:.1f} ms, p95 {summary['p95_latency_ms']:.1f} ms"
           + (f"; {summary['dropped']} frames dropped" if summary["dropped"] else ""))
     frames = max(1, summary["frames"])
     print("  exits taken: " + ", ".join(f"{e} {n} ({100 * n / frames:.0f}%)" for e, n in summary["exit_histogram"].items()))
+    if "speedup" in summary:
+        print(f"  full network on the same frames: median {summary['full_median_latency_ms']:.1f} ms; "
+              f"the configuration is x{summary['speedup']:.2f} as fast")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
         pieces = backend_pieces(net, process_size, args)
     # checks the configuration against the model
     runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces)
+    runner.compare_full = args.compare_full
+    full_latencies: list[float] = []
     with open_source(args.source) as source:
         total = min(filter(None, (source.frame_count, args.max_frames)), default=None)
         stats = LiveStats(exits=runner.config.exits)
@@ -166,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
                                     stats=stats)) as results:
                     for result in results:
                         size = list(result.image.shape[:2])
+                        if result.full_latency_ms is not None:
+                            full_latencies.append(result.full_latency_ms)
                         if stats_file is not None:
                             stats_file.frame(result)
                         if args.out:
@@ -185,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
                 "size": size,
                 "device": str(device), "exits": list(runner.config.exits), "interrupted": interrupted,
                 "backend": runner.backend, "precision": runner.precision,
+                **_full_comparison(stats.summary()["median_latency_ms"], full_latencies),
             }
             if stats_file is not None:
                 stats_file.finish(summary)
