@@ -352,7 +352,11 @@ class ModelPage(Page):
         self._imported.pop(self._model_key(), None)
         size, device = self._measure_size(), self._device()
         backend, precision = self.state.backend, self.state.precision
-        cached = COST_CACHE.get(cost_key(net, info.weights_sha256, size, device, backend, precision))
+        key = cost_key(net, info.weights_sha256, size, device, backend, precision)
+        cached = COST_CACHE.get(key)
+        if cached is not None and self.table is cached and self.table_source == "" and not self._remeasure:
+            COST_CACHE.discard(key)          # already shown: the user asks for a new measurement
+            cached = None
         if cached is not None:
             self._show_table(cached, "")
             return
@@ -442,8 +446,16 @@ class ModelPage(Page):
         self.diagram.set_breakdown(cost_breakdown(self.state.net, table, metrics))
         h, w = table.input_size
         where = f"from {Path(source).name}" if source else "measured here"
-        self.costs_label.setText(f"Costs {where}: {table.device_description or table.device}, {w}×{h}")
+        spread = table.full_network_spread()
+        numbers = f"; full network {spread[0]:.1f} ms (p10 {spread[1]:.1f}, p90 {spread[2]:.1f})" if spread else ""
+        self.costs_label.setText(f"Costs {where}: {table.device_description or table.device}, {w}×{h}{numbers}")
         self.costs_label.setToolTip(source or "measured on this machine, kept in memory for this session")
+        self.measure_button.setText("Measure again" if not source else "Measure here")
+        warnings = table.warnings()
+        if warnings:
+            self.show_message("Latency not trustworthy: " + "; ".join(warnings)
+                              + (". Press 'Measure again' on an idle machine." if not source else "."), error=True)
+            return
         if source:
             self.show_message(f"Latency table {source} loaded.")
 

@@ -56,6 +56,14 @@ def backend_pieces(net, size: tuple[int, int], args: argparse.Namespace):
     return make_pieces(net, size, args.backend, args.precision, args.threads)
 
 
+def warn_about_table(table, source: str) -> None:
+    """One stderr line per reason to distrust a latency table (large spread, measured under load)."""
+    import sys
+
+    for warning in table.warnings():
+        print(f"warning: {source}: {warning}; re-measure on an idle machine", file=sys.stderr)
+
+
 def write_json(path: str | Path, data: dict) -> None:
     path = Path(path)
     try:

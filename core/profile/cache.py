@@ -44,6 +44,11 @@ class CostCache:
         with self._lock:
             self._tables[key] = table
 
+    def discard(self, key: CostKey) -> None:
+        """Forget one table (the next ``measure`` of its key measures again)."""
+        with self._lock:
+            self._tables.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._tables.clear()

@@ -78,6 +78,29 @@ class CostTable:
             **self.extra,
         }
 
+    def full_network_spread(self) -> tuple[float, float, float] | None:
+        """(median, p10, p90) of the full network (every segment and the final head), summed; None
+        without latencies."""
+        pieces = [*self.segments, self.heads.get("final")]
+        if any(p is None or p.latency_ms is None or p.latency_p10_ms is None or p.latency_p90_ms is None
+               for p in pieces):
+            return None
+        return (sum(p.latency_ms for p in pieces), sum(p.latency_p10_ms for p in pieces),
+                sum(p.latency_p90_ms for p in pieces))
+
+    def warnings(self) -> list[str]:
+        """Why this table's latencies may not be the machine's: a large spread, or other load."""
+        from core.profile.load import BUSY_THRESHOLD, SPREAD_THRESHOLD
+
+        found = []
+        spread = self.full_network_spread()
+        if spread is not None and spread[1] > 0 and spread[2] / spread[1] > SPREAD_THRESHOLD:
+            found.append(f"latency spread is large: full network p10 {spread[1]:.1f} ms, p90 {spread[2]:.1f} ms")
+        others = (self.extra.get("load") or {}).get("others_cpu_fraction")
+        if others is not None and others > BUSY_THRESHOLD:
+            found.append(f"measured while other processes used {100 * others:.0f} % of the CPU")
+        return found
+
     def save(self, path: Path) -> None:
         from core.models.io import write_json_atomic
 
@@ -159,14 +182,20 @@ def measure_costs(net: MultiExitNet, input_size: tuple[int, int], device: torch.
     """FLOPs (and, if ``latency``, measured latency) of every segment and head for one image.
 
     ``pieces`` (a backend's ``RunnablePieces``) are what is timed; default torch on ``device``."""
+    from core.profile.load import LoadProbe
+
     device = torch.device(device)
     was_training = net.training
     net = net.to(device).eval()
     image = torch.rand(1, 3, *input_size, device=device)
+    probe = LoadProbe()
     try:
-        return _measure(net, image, device, latency, warmup, repeats, progress, pieces)
+        table = _measure(net, image, device, latency, warmup, repeats, progress, pieces)
     finally:
         net.train(was_training)
+    if latency:
+        table.extra["load"] = probe.stop()
+    return table
 
 
 def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, latency: bool, warmup: int,

@@ -215,3 +215,23 @@ def test_a_backend_change_remeasures_and_closing_starts_no_new_measurement(page,
     qtbot.wait(300)                                # the old job's 'finished' arrives now
     assert page._cost_worker is first or not page._cost_worker.active()
     page.state.set_backend("torch")
+
+
+def test_costs_show_their_spread_measure_again_re_measures_and_a_loaded_table_under_load_is_flagged(
+        page, qtbot, monkeypatch, tiny_model, tmp_path):
+    monkeypatch.setattr(model_page, "COST_CACHE", CostCache())
+    with qtbot.waitSignal(page.state.model_changed, timeout=LOAD_TIMEOUT_MS):
+        page.state.open_model(tiny_model)
+    qtbot.waitUntil(lambda: page.table is not None and not page.cancel_costs_button.isVisible(),
+                    timeout=MEASURE_TIMEOUT_MS)
+    first = page.table
+    assert "full network" in page.costs_label.text() and "p10" in page.costs_label.text()
+    assert page.measure_button.text() == "Measure again"
+    qtbot.mouseClick(page.measure_button, Qt.MouseButton.LeftButton)       # shown already: measure anew
+    qtbot.waitUntil(lambda: page.table is not first and not page.cancel_costs_button.isVisible(),
+                    timeout=MEASURE_TIMEOUT_MS)
+    busy = page.table
+    busy.extra["load"] = {"others_cpu_fraction": 0.7, "cpu_count": 2}
+    busy.save(tmp_path / "busy.json")
+    assert page.load_table(tmp_path / "busy.json")
+    assert "Latency not trustworthy: measured while other processes used 70 % of the CPU" in page.message.text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model
+from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, warn_about_table
 from core.device import DEVICE_CHOICES, select_device
 from core.models import load_model
 from core.profile.costs import measure_costs
@@ -32,9 +32,10 @@ def run(args: argparse.Namespace) -> int:
     table = measure_costs(net, size, device, warmup=args.warmup, repeats=args.repeats, pieces=pieces)
     table.weights_sha256 = info.weights_sha256
     write_json(args.out, table.to_json())
-    total = sum(s.latency_ms for s in table.segments) + table.heads["final"].latency_ms
+    warn_about_table(table, args.out)
+    total, p10, p90 = table.full_network_spread()
     print(f"{model_dir} on {table.device_description}, {size[1]}x{size[0]}, backend {table.backend} "
-          f"{table.precision}: full network {total:.1f} ms "
+          f"{table.precision}: full network {total:.1f} ms (p10 {p10:.1f}, p90 {p90:.1f}) "
           f"(sum of medians), {len(table.segments)} segments and {len(table.heads)} heads -> {args.out}")
     return 0
 

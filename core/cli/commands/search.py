@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, write_json
+from core.cli.common import (add_backend_arguments, backend_pieces, parse_size, resolve_model, warn_about_table,
+                             write_json)
 from core.cli.progress import ProgressBar
 from core.device import DEVICE_CHOICES, select_device
 from core.jobs import run_job
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device, pieces=pieces)
     elif args.backend is not None:
         table.check_matches(net, args.latency_table, args.backend, args.precision)
+    warn_about_table(table, args.latency_table or "latency measured now")
     result = search(net.cpu(), cache, table, SearchSpace(max_early=args.max_early))
     if args.budget_ms is not None:
         budget = Budget("latency", args.budget_ms)
