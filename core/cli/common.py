@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from core.errors import ConfigError, ModelFormatError
 from core.models.io import write_json_atomic
 
+def _bundled_model() -> Path:
+    """The bundled model: assets/ of the source tree (an editable install, the PyInstaller build), else
+    the copy a wheel installs under <prefix>/share/mess-studio (a plain ``pip install .``)."""
+    import sys
+    import sysconfig
+
+    source_tree = Path(__file__).resolve().parents[2] / "assets" / "models" / "default"
+    if (source_tree / "model.json").is_file():
+        return source_tree
+    prefixes = [sysconfig.get_path("data"), sys.prefix]
+    try:
+        prefixes.append(sysconfig.get_path("data", f"{os.name}_user"))
+    except KeyError:
+        pass
+    for prefix in prefixes:
+        installed = Path(prefix) / "share" / "mess-studio" / "models" / "default"
+        if (installed / "model.json").is_file():
+            return installed
+    return source_tree
+
+
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-BUNDLED_MODEL = ASSETS / "models" / "default"
+BUNDLED_MODEL = _bundled_model()
 
 
 def resolve_model(path: str | None) -> Path:
