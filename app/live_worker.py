@@ -189,7 +189,9 @@ class LiveWorker(QObject):
         """Run ``config`` (None = the full network) from the next frame; ConfigError here when it does not fit."""
         with self._lock:
             if self._runner is not None:
-                self._runner.set_config(config)    # checks it against the model, in the caller
+                # Checks it against the model, in the caller; a graph backend builds new graphs on the
+                # worker's thread at the next frame, not here on the UI thread.
+                self._runner.set_config(config, prepare=False)
             self._config = config
         self._ask_refresh("process")
 
@@ -297,6 +299,8 @@ class LiveWorker(QObject):
         """The model on the chosen backend (graph backends need the model's fixed input size)."""
         size = tuple(self.net.spec.input_size) if self.net.spec.input_size else None
         if self.backend == "torch" or size is None:
+            if self.backend != "torch":
+                self.message.emit(f"This model has no fixed input size: running on torch, not {self.backend}.")
             return LiveRunner(self.net, config)
         from core.runtime.backends import make_pieces
 

@@ -53,7 +53,7 @@ def choose_backend(state, settings, backend: str | None, precision: str | None) 
     try:
         state.set_backend(backend or remembered, precision or settings.get("runtime/precision", "fp32"))
     except MessError as exc:
-        if backend:
+        if backend or precision:
             raise SystemExit(f"mess gui: error: {exc}") from None
         print(f"MESS Studio: the remembered backend cannot run here ({exc}); using the default", flush=True)
         settings.remove("runtime/backend")

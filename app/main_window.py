@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(reason is None)
             action.setToolTip(reason or BACKENDS.get(name).__doc__.splitlines()[0])
             action.setObjectName(f"backend-{name}")
-            action.triggered.connect(lambda _=False, n=name: self.choose_backend(n, self.state.precision))
+            action.triggered.connect(lambda _=False, n=name: self.choose_backend(n, self._precision_for(n)))
             group.addAction(action)
             menu.addAction(action)
             self.backend_actions[name] = action
@@ -96,6 +96,13 @@ class MainWindow(QMainWindow):
         menu.addAction(self.bf16_action)
         self.state.backend_changed.connect(lambda *_: self._show_backend())
         self._show_backend()
+
+    def _precision_for(self, backend: str) -> str:
+        """The current precision if ``backend`` runs it, else fp32 (torch and onnxruntime run fp32 only)."""
+        from core.runtime.backends import BACKENDS
+
+        precision = self.state.precision
+        return precision if precision in BACKENDS.get(backend).precisions else "fp32"
 
     def choose_backend(self, backend: str, precision: str) -> None:
         from core.errors import MessError

@@ -73,10 +73,11 @@ class AppState(QObject):
 
     def set_backend(self, backend: str | None, precision: str = "fp32") -> None:
         """Choose the backend (None: the default) and precision; checked here, so a bad one raises."""
-        from core.runtime.backends import BackendOptions, get_backend
+        from core.runtime.backends import BackendOptions, default_backend, get_backend
 
-        if backend is not None:
-            get_backend(backend).check_precision(BackendOptions(precision).precision)
+        effective = backend or ("torch" if self.net is not None and next(self.net.parameters()).device.type != "cpu"
+                                else default_backend())
+        get_backend(effective).check_precision(BackendOptions(precision).precision)
         if (backend, precision) != (self._backend, self.precision):
             self._backend, self.precision = backend, precision
             self.backend_changed.emit(self.backend, self.precision)

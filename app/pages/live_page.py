@@ -86,6 +86,7 @@ class LivePage(Page):
         self._restore()
         state.config_changed.connect(self._on_config_changed)
         state.model_changed.connect(self._on_model_changed)
+        state.backend_changed.connect(self._on_backend_changed)
         self._plot_timer = QTimer(self)
         self._plot_timer.setInterval(int(1000 / PLOT_FPS))
         self._plot_timer.timeout.connect(self.redraw_plots)
@@ -524,6 +525,11 @@ class LivePage(Page):
     def _run_config(self) -> ExitConfig | None:
         """What the loop runs: None for the full network."""
         return None if self.full_button.isChecked() else self._config
+
+    def _on_backend_changed(self, backend: str, precision: str) -> None:
+        """Another backend: a running loop starts again on it (same source), as for another model."""
+        if self.running and self.start():
+            self.show_message(f"Runtime changed: playing on {backend} {precision}.")
 
     def _apply_config(self) -> None:
         self._show_config()

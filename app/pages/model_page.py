@@ -280,8 +280,12 @@ class ModelPage(Page):
 
     def _on_backend_changed(self, backend: str, precision: str) -> None:
         """Costs depend on the backend: show (or measure) this machine's for the new one."""
-        if self.state.net is not None and self._imported.get(self._model_key()) is None:
+        if self.state.net is None or self._imported.get(self._model_key()) is not None:
+            return
+        if self.isVisible():
             self.measure_here()
+        else:
+            self._pending_measure = True     # measured when the page is shown, not behind the Live page
 
     def _on_model_changed(self) -> None:
         net, info = self.state.net, self.state.info

@@ -56,6 +56,16 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     """--backend, --precision and --threads, shared by eval, profile, search and run."""
     from core.runtime.backends import BACKENDS, PRECISIONS, default_backend
@@ -65,7 +75,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                              "the fastest installed one whose logits match torch's within 1e-4)")
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="numeric precision of the backend (default fp32; bf16 on openvino where the CPU has it)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="CPU threads for the network (default: all cores)")
 
 

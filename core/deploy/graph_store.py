@@ -41,18 +41,25 @@ def export_piece(net: MultiExitNet, key: PieceKey, size: tuple[int, int], path: 
     inputs = example_inputs(net, key, size, shapes)
     input_names, output_names = io_names(net, key)
     dynamic = {name: {0: "batch"} for name in input_names + output_names}
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(module, inputs, str(tmp), input_names=input_names, output_names=output_names,
                               dynamic_axes=dynamic, opset_version=ONNX_OPSET, dynamo=False)
         os.replace(tmp, path)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot write the graph ({exc.strerror or exc})") from None
+        raise ConfigError(f"{path}: cannot write the graph ({exc.strerror or exc}); set {CACHE_ENV} to a "
+                          "writable folder") from None
+    except Exception as exc:  # noqa: BLE001 - the exporter's own errors, as one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"cannot export the piece {key.name} to ONNX ({first})") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # its folder could not be made: nothing to remove
+            pass
     return path
 
 

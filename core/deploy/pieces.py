@@ -112,8 +112,19 @@ def io_names(net: MultiExitNet, key: PieceKey) -> tuple[list[str], list[str]]:
 
 
 def weights_fingerprint(net: MultiExitNet) -> str:
-    """SHA-256 of the network's tensors as they run (names, shapes and bytes, in order)."""
+    """SHA-256 of what the exported graphs depend on: the network's structure (its spec: backbone and
+    options such as the output stride, heads, classes), the tensors as they run (names, shapes and
+    bytes, in order), and the exporter (torch's version, the ONNX opset)."""
+    import json
+
+    from core.deploy.graph_store import ONNX_OPSET
+
     digest = hashlib.sha256()
+    spec = net.spec
+    structure = {"backbone": spec.backbone, "options": spec.backbone_options, "classes": spec.num_classes,
+                 "heads": [h.exit_id for h in spec.exit_heads], "taps": net.taps, "segments": len(net.segments),
+                 "torch": torch.__version__, "opset": ONNX_OPSET}
+    digest.update(json.dumps(structure, sort_keys=True, default=str).encode())
     for name, tensor in sorted(net.state_dict().items()):
         digest.update(name.encode())
         digest.update(str(tuple(tensor.shape)).encode())

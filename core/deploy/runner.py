@@ -121,26 +121,26 @@ def cascade_steps(manifest: dict) -> tuple[list[host.Step], dict]:
 # --- sources ---------------------------------------------------------------------------------
 
 def open_frames(source: str):
-    """(name, fps or None, iterator of RGB uint8 frames)."""
+    """(name, kind, iterator of RGB uint8 frames); kind is webcam, folder, image or file."""
     if source.isdigit():
         capture = cv2.VideoCapture(int(source))
         if not capture.isOpened():
             raise ExportError(f"webcam {source}: cannot be opened")
-        return f"webcam {source}", None, _capture_frames(capture)
+        return f"webcam {source}", "webcam", _capture_frames(capture)
     path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise ExportError(f"{path}: no images in the folder")
-        return str(path), None, (_read_image(p) for p in files)
+        return str(path), "folder", (_read_image(p) for p in files)
     if not path.is_file():
         raise ExportError(f"{path}: no such file or folder")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return str(path), None, iter([_read_image(path)])
+        return str(path), "image", iter([_read_image(path)])
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise ExportError(f"{path}: not a video OpenCV can read")
-    return str(path), capture.get(cv2.CAP_PROP_FPS) or None, _capture_frames(capture)
+    return str(path), "file", _capture_frames(capture)
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -161,16 +161,18 @@ def _capture_frames(capture):
         capture.release()
 
 
-def read_ahead(frames, depth: int = 2):
-    """Decode on a thread, at most ``depth`` frames ahead (as mess run's reader does for files).
+def read_ahead(frames, depth: int = 2, drop: bool = False):
+    """(frame, dropped) decoded on a thread, at most ``depth`` frames ahead, as mess run's reader does.
 
-    Closing the generator stops the thread and waits for it, so that no thread is left
-    inside OpenCV when the process exits (that aborts the process)."""
+    A file or folder waits for the consumer; a webcam (``drop``) keeps only the newest frame and
+    counts the ones the consumer could not take. Closing the generator stops the thread and waits
+    for it, so that no thread is left inside OpenCV when the process exits (that aborts it)."""
     import queue
 
-    slots: queue.Queue = queue.Queue(maxsize=depth)
+    slots: queue.Queue = queue.Queue(maxsize=1 if drop else depth)
     stop = threading.Event()
     done = object()
+    dropped = [0]
 
     def put(item) -> bool:
         while not stop.is_set():
@@ -178,6 +180,12 @@ def read_ahead(frames, depth: int = 2):
                 slots.put(item, timeout=0.1)
                 return True
             except queue.Full:
+                if drop and isinstance(item, np.ndarray):
+                    try:
+                        slots.get_nowait()
+                        dropped[0] += 1
+                    except queue.Empty:
+                        pass
                 continue
         return False
 
@@ -203,7 +211,8 @@ def read_ahead(frames, depth: int = 2):
                 return
             if isinstance(item, Exception):
                 raise item
-            yield item
+            count, dropped[0] = dropped[0], 0
+            yield item, count
     finally:
         stop.set()
         thread.join(timeout=10)
@@ -253,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads (default: all)")
     parser.add_argument("--quiet", action="store_true", help="no summary on stdout")
     args = parser.parse_args(argv)
+    if args.threads < 1 or (args.max_frames is not None and args.max_frames < 1):
+        parser.error("--threads and --max-frames must be at least 1")
     try:
         return run(args)
     except ExportError as exc:
@@ -263,48 +274,71 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def open_export(threads: int):
+    """The manifest, the compiled pieces, the cascade's steps and policy; one-line errors."""
+    manifest = load_manifest(HERE)
+    try:
+        pieces = ExportPieces(HERE, manifest, threads)
+        steps, policy = cascade_steps(manifest)
+        return manifest, pieces, steps, policy, Preprocess(manifest)
+    except ImportError as exc:
+        raise ExportError(f"the {manifest.get('runtime')} package is not installed ({exc.name}): "
+                          f"pip install {manifest.get('runtime')}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"{HERE / 'manifest.json'}: malformed manifest ({type(exc).__name__}: {exc})") from None
+
+
 def run(args: argparse.Namespace) -> int:
     cv2.setNumThreads(1)
-    manifest = load_manifest(HERE)
-    pieces = ExportPieces(HERE, manifest, max(1, args.threads))
-    steps, policy = cascade_steps(manifest)
-    preprocess = Preprocess(manifest)
-    name, _, frames = open_frames(args.source)
+    manifest, pieces, steps, policy, preprocess = open_export(args.threads)
+    name, kind, frames = open_frames(args.source)
     depth = {s.exit_id: (s.segment + 1) / manifest["segments"] for s in steps}
     histogram = {s.exit_id: 0 for s in steps}
     latencies: list[float] = []
-    stats_tmp = Path(f"{args.stats}.part") if args.stats else None
-    stats = open(stats_tmp, "w", encoding="utf-8") if stats_tmp else None
+    dropped_total = 0
+    stats_tmp = Path(args.stats).with_name(f".{Path(args.stats).name}.part") if args.stats else None
+    try:
+        stats = open(stats_tmp, "w", encoding="utf-8") if stats_tmp else None
+    except OSError as exc:
+        raise ExportError(f"{args.stats}: cannot write ({exc.strerror})") from None
+    interrupted = False
+    reader = read_ahead(frames, drop=kind == "webcam")
     try:
         started = time.perf_counter()
-        reader = read_ahead(frames)
-        for index, rgb in enumerate(reader):
-            if args.max_frames and index >= args.max_frames:
-                break
-            begin = time.perf_counter()
-            _, x = preprocess(rgb)
-            out = host.run_cascade(pieces, steps, x, 1, preprocess.size, policy)
-            labels = out.parts[0][1][0]  # noqa: F841 - what a caller would draw
-            latency = (time.perf_counter() - begin) * 1000.0
-            k = out.exit_index[0]
-            exit_id = steps[k].exit_id
-            latencies.append(latency)
-            histogram[exit_id] += 1
-            if stats:
-                stats.write(json.dumps({"frame": index, "exit": exit_id, "latency_ms": round(latency, 3),
-                                        "confidence": round(out.confidence[0], 5), "exit_index": k,
-                                        "exit_depth": round(depth[exit_id], 4), "dropped": 0}) + "\n")
+        try:
+            for index, (rgb, dropped) in enumerate(reader):
+                if args.max_frames and index >= args.max_frames:
+                    break
+                begin = time.perf_counter()
+                _, x = preprocess(rgb)
+                out = host.run_cascade(pieces, steps, x, 1, preprocess.size, policy)
+                latency = (time.perf_counter() - begin) * 1000.0
+                k = out.exit_index[0]
+                exit_id = steps[k].exit_id
+                latencies.append(latency)
+                histogram[exit_id] += 1
+                dropped_total += dropped
+                if stats:
+                    stats.write(json.dumps({"frame": index, "exit": exit_id, "latency_ms": round(latency, 3),
+                                            "confidence": round(out.confidence[0], 5), "exit_index": k,
+                                            "exit_depth": round(depth[exit_id], 4), "dropped": dropped}) + "\n")
+        except KeyboardInterrupt:
+            interrupted = True  # finish the stats with the frames so far, as mess run does
         finished = time.perf_counter()
-        reader.close()
-        summary = {**summary_of(latencies, histogram, started, finished), "source": name,
-                   "exits": [s.exit_id for s in steps], "backend": manifest["runtime"],
-                   "precision": manifest["precision"], "runner": "run.py"}
+        summary = {**summary_of(latencies, histogram, started, finished), "dropped": dropped_total,
+                   "source": name, "kind": kind, "model": str(manifest["model"].get("name", "")),
+                   "size": list(preprocess.size), "device": "cpu", "exits": [s.exit_id for s in steps],
+                   "interrupted": interrupted, "backend": manifest["runtime"], "precision": manifest["precision"],
+                   "runner": "run.py"}
         if stats:
             stats.write(json.dumps({"summary": summary}) + "\n")
             stats.close()
             os.replace(stats_tmp, args.stats)
             stats = None
+    except OSError as exc:
+        raise ExportError(f"{args.stats}: cannot write ({exc.strerror})") from None
     finally:
+        reader.close()
         if stats:
             stats.close()
             stats_tmp.unlink(missing_ok=True)
@@ -312,6 +346,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {summary['frames']} frames, {summary['fps']:.1f} fps end to end; latency median "
               f"{summary['median_latency_ms']:.1f} ms, p95 {summary['p95_latency_ms']:.1f} ms; "
               + ", ".join(f"{e} {n}" for e, n in histogram.items()))
+    if interrupted:
+        raise KeyboardInterrupt
     return 0
 
 

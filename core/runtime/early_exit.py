@@ -53,15 +53,19 @@ def config_steps(net: MultiExitNet, config: ExitConfig) -> list[Step]:
 class EarlyExitRunner:
     """Runs one configuration of a MultiExitNet with real early exit (``pieces``: a backend's; default torch)."""
 
-    def __init__(self, net: MultiExitNet, config: ExitConfig, pieces: RunnablePieces | None = None) -> None:
+    def __init__(self, net: MultiExitNet, config: ExitConfig, pieces: RunnablePieces | None = None,
+                 prepare: bool = True) -> None:
         self.net = net
         self.pieces = pieces if pieces is not None else TorchPieces(net)
-        self.set_config(config)
+        self.set_config(config, prepare)
 
-    def set_config(self, config: ExitConfig) -> None:
-        """Switch configuration (e.g. thresholds changed while a video runs)."""
+    def set_config(self, config: ExitConfig, prepare: bool = True) -> None:
+        """Switch configuration (e.g. thresholds changed while a video runs). ``prepare`` builds the
+        graphs it needs now; without it they are built on the first ``run`` (on the caller's thread
+        then: a UI thread only checks the configuration and leaves the slow part to the worker)."""
         steps = config_steps(self.net, config)
-        self.pieces.prepare([s.exit_id for s in steps])
+        if prepare:
+            self.pieces.prepare([s.exit_id for s in steps])
         self.config = config
         self.steps = steps
         self._policy = config.policy.host_kwargs()

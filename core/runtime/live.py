@@ -104,12 +104,13 @@ class LiveRunner:
         with self._lock:
             return self._runner.config
 
-    def set_config(self, config: ExitConfig | None) -> None:
+    def set_config(self, config: ExitConfig | None, prepare: bool = True) -> None:
         """Switch configuration (None = full network) from any thread; the next frame uses it.
 
         The configuration is checked against the model here, so a bad one raises in the caller.
+        ``prepare=False`` leaves building a graph backend's new graphs to the next frame's thread.
         """
-        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT), self.pieces)
+        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT), self.pieces, prepare)
         with self._lock:
             self._runner = runner
 

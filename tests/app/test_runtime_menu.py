@@ -67,3 +67,26 @@ def test_the_search_page_says_which_backend_measures(window):
     assert page.here_radio.text().startswith("This machine, torch fp32")
     window.backend_actions["onnxruntime"].trigger()
     assert page.here_radio.text().startswith("This machine, onnxruntime fp32")
+
+
+def test_a_running_clip_moves_to_a_new_backend_and_torch_falls_back_to_fp32(window, page, qtbot, tmp_path):  # noqa: F811
+    need("onnxruntime")
+    play(qtbot, page, "file", write_clip(tmp_path / "clip.mp4"), frames=1)
+    assert page._worker._runner.backend == "torch"
+    window.backend_actions["onnxruntime"].trigger()
+    qtbot.waitUntil(lambda: page._worker is not None and page._worker._runner is not None
+                    and page._worker._runner.backend == "onnxruntime", timeout=90_000)
+    assert "Runtime changed: playing on onnxruntime fp32" in page.status.text() or page.running
+
+
+def test_precision_is_checked_against_the_backend_that_will_run(window, monkeypatch):
+    from core.errors import ConfigError
+
+    state = AppState(device="cpu")
+    with pytest.raises(ConfigError, match="runs precision fp32, not 'bf16'"):
+        state.set_backend("onnxruntime", "bf16")
+    need("openvino")
+    if bf16_available():
+        window.choose_backend("openvino", "bf16")
+        window.backend_actions["torch"].trigger()      # torch runs fp32 only: the precision follows
+        assert (window.state.backend, window.state.precision) == ("torch", "fp32")

@@ -165,3 +165,38 @@ def test_exported_runner_stops_early_on_a_video_and_exits_cleanly(model, tmp_pat
     assert len((tmp_path / "s.jsonl").read_text().splitlines()) == 4
     missing = run_exported(out, "--source", str(tmp_path / "nothing.mp4"))
     assert missing.returncode == 2 and "nothing.mp4: no such file or folder" in missing.stderr
+
+
+def test_ctrl_c_finishes_the_stats_and_a_malformed_manifest_is_one_line(model, tmp_path):
+    need("onnx")
+    import signal
+    import time
+
+    out = tmp_path / "e"
+    run_job(export_model(model["net"], out, fmt="onnx", input_size=SIZE, config=model["config"]))
+    video = tmp_path / "long.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (SIZE[1], SIZE[0]))
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        writer.write(rng.integers(0, 256, (*SIZE, 3), dtype=np.uint8))
+    writer.release()
+    stats = tmp_path / "s.jsonl"
+    process = subprocess.Popen([sys.executable, "-c", NO_TORCH, str(out / "run.py"), "--source", str(video),
+                                "--stats", str(stats), "--quiet"], stderr=subprocess.PIPE, text=True)
+    part = tmp_path / ".s.jsonl.part"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 0):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and err.strip() == "run.py: interrupted"
+    lines = [json.loads(line) for line in stats.read_text().splitlines()]
+    summary = lines[-1]["summary"]
+    assert summary["interrupted"] is True and 0 < summary["frames"] < 2000
+    assert summary["frames"] == len(lines) - 1 and not part.exists()
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["tap_segments"]
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    done = run_exported(out, "--source", str(model["frames"]))
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
+    assert "malformed manifest (KeyError: 'tap_segments')" in done.stderr

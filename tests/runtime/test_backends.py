@@ -145,5 +145,24 @@ def test_graph_pieces_refuse_images_of_another_size(backend):
     need(backend)
     net = convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)])
     pieces = get_backend(backend).pieces(net, SIZE, BackendOptions())
-    with pytest.raises(ValueError, match="built for 96x64 images, got 48x32"):
+    with pytest.raises(ConfigError, match="built for 96x64 images, got 48x32; resize them all"):
         pieces.start(torch.zeros(1, 3, 32, 48))
+
+
+def test_graphs_of_two_structures_with_the_same_weights_do_not_share_a_cache_folder(tmp_path):
+    """mobilenet_v2 at output stride 8 and 16 has the same tensors (same seed): it once reused the other's graphs."""
+    nets = [convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)],
+                             options={"output_stride": stride}) for stride in (8, 16)]
+    assert {k: v.shape for k, v in nets[0].state_dict().items()} == {k: v.shape for k, v in nets[1].state_dict().items()}
+    folders = {GraphStore(net, SIZE, root=tmp_path).folder for net in nets}
+    assert len(folders) == 2
+
+
+def test_an_unwritable_graph_cache_is_one_line_naming_it(tmp_path, monkeypatch):
+    need("onnxruntime")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("MESS_CACHE_DIR", str(blocked))
+    net = convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)])
+    with pytest.raises(ConfigError, match=r"cannot write the graph .*set MESS_CACHE_DIR to a writable folder"):
+        EarlyExitRunner(net, ExitConfig.static("final"), get_backend("onnxruntime").pieces(net, SIZE, BackendOptions()))

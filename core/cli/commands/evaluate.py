@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         dataset.samples = dataset.samples[: args.limit]
     if config is not None:
         EarlyExitRunner(net, config)  # checks the configuration against the model before any work
+    if len(dataset) == 0:
+        raise DataError(f"{args.data}: split '{args.split}' has no images")
     first = dataset[0]["image"]
     pieces = backend_pieces(net, (int(first.shape[-2]), int(first.shape[-1])), args)
     report = run_job(evaluate(net, dataset, device, config, model_name=str(model_dir), split=args.split,

@@ -7,6 +7,7 @@ import argparse
 from core.cli.commands import COMMANDS, Command
 from core.cli.common import parse_size, resolve_model
 from core.cli.progress import ProgressBar
+from core.errors import ConfigError
 from core.deploy.export import FORMAT_PRECISIONS, FORMATS, MANIFEST, export_model
 from core.jobs import run_job
 from core.models import load_model
@@ -38,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if args.latency_table:
         loaded = CostTable.load(args.latency_table)
         loaded.check_matches(net, args.latency_table)
+        size = tuple(args.input or net.spec.input_size or (360, 480))
+        if tuple(loaded.input_size) != size:
+            h, w = loaded.input_size
+            raise ConfigError(f"{args.latency_table}: measured at {w}x{h}, the export is {size[1]}x{size[0]} "
+                              f"(give --input {h}x{w} or a table of this size)")
         table = loaded.to_json()
     manifest = run_job(export_model(net, args.out, fmt=args.format, precision=args.precision, config=config,
                                     input_size=args.input, model_name=str(model_dir),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model
+from core.cli.common import add_backend_arguments, backend_pieces, parse_size, positive_int, resolve_model
 from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError
 from core.models import load_model
@@ -22,16 +22,6 @@ from core.runtime.live import FALLBACK_FPS, FrameResult, LiveRunner, LiveStats, 
 from core.runtime.overlay import render, short_exit_name
 from core.runtime.recorder import VideoRecorder, check_video_path, temp_file_beside
 from core.runtime.sources import open_source
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
 
 
 def _opacity(text: str) -> float:
@@ -51,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="webcam index (0, 1...), video file, folder of images, or rtsp:// / http(s):// URL")
     parser.add_argument("--out", help="record the annotated overlay video here (.mp4, .avi, .mkv, .mov)")
     parser.add_argument("--stats", help="write one JSON line per frame, then a summary line, to this file")
-    parser.add_argument("--max-frames", type=_positive, help="stop after N frames")
+    parser.add_argument("--max-frames", type=positive_int, help="stop after N frames")
     parser.add_argument("--size", type=parse_size, help="process at HxW (default: the model's input size)")
     parser.add_argument("--realtime", action="store_true",
                         help="play a file or folder at its own frame rate, dropping frames the model cannot keep "

@@ -15,6 +15,7 @@ import torch
 
 from core.deploy.graph_store import GraphStore
 from core.deploy.pieces import PieceKey, head_taps, taps_made
+from core.errors import ConfigError
 from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
 from core.runtime import host
@@ -75,7 +76,11 @@ class GraphPieces(host.ArrayPieces, RunnablePieces):
             self.graph(PieceKey.head(exit_id))
 
     def start(self, images: Any) -> dict:
-        return super().start(as_numpy_images(images))
+        try:
+            return super().start(as_numpy_images(images))
+        except ValueError as exc:  # images of another size than the graphs'
+            raise ConfigError(f"backend {self.backend}: {exc}; resize them all to one size (--input HxW) "
+                              "or use --backend torch") from None
 
     # --- profiling -------------------------------------------------------------------------------
     def timing_callables(self, image: torch.Tensor, check: Callable[[], None] | None = None

@@ -49,6 +49,9 @@ class OpenVinoBackend(GraphBackend):
             raise ConfigError("precision bf16: this CPU has no bfloat16 kernels for OpenVINO (use fp32)")
 
     def compile(self, onnx_path: Path, options: BackendOptions, cache_folder: Path) -> Graph:
-        cache_folder.mkdir(parents=True, exist_ok=True)
+        try:
+            cache_folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{cache_folder}: cannot create the compiled-graph cache ({exc.strerror})") from None
         return host.open_graph("openvino", str(onnx_path), precision=options.precision,
                                threads=backend_threads(options.threads), cache_dir=str(cache_folder))
