@@ -51,7 +51,7 @@ def read_json(path: str | Path, what: str = "JSON file", error: type[MessError] 
         if not path.is_file():
             raise error(f"{path}: is not a file ({what})")
         if size > max_bytes:
-            raise error(f"{path}: {size:,} bytes, more than a {what} may hold ({max_bytes:,})")
+            raise error(f"{path}: {size:,} bytes, larger than the {max_bytes:,} allowed for a valid {what}")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path}: {what} not found") from None
@@ -60,7 +60,7 @@ def read_json(path: str | Path, what: str = "JSON file", error: type[MessError] 
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text (byte {exc.start}); a {what} is JSON") from None
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}), so not a valid {what}") from None
     return parse_json(text, str(path), what, error, max_depth)
 
 
@@ -70,11 +70,11 @@ def parse_json(text: str, source: str, what: str = "JSON file", error: type[Mess
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except _NotANumber as exc:
-        raise error(f"{source}: {exc.args[0]} is not a number a {what} may hold") from None
+        raise error(f"{source}: {exc.args[0]} is not a number ({what}s hold finite numbers only)") from None
     except RecursionError:
-        raise error(f"{source}: nested too deeply for a {what} (more than {max_depth} levels)") from None
+        raise error(f"{source}: nested more than {max_depth} levels deep (not a valid {what})") from None
     except json.JSONDecodeError as exc:
         raise error(f"{source}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from None
     if depth_of(data) > max_depth:
-        raise error(f"{source}: nested too deeply for a {what} (more than {max_depth} levels)")
+        raise error(f"{source}: nested more than {max_depth} levels deep (not a valid {what})")
     return data

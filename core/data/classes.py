@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,12 +106,9 @@ def load_class_set(path: str | Path) -> ClassSet:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file is missing")
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot be read ({e})") from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    from core.jsonio import read_json
+
+    d = read_json(path, "class set", DataError, max_bytes=4 << 20)
     if isinstance(d, dict) and "name" not in d:
         d = {**d, "name": path.parent.name or "custom"}
     try:

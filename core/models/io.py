@@ -109,10 +109,9 @@ def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:
         raise ModelFormatError(f"{folder}: model folder not found")
     if not path.is_file():
         raise ModelFormatError(f"{path}: not found (a model folder holds model.json and {WEIGHTS_FILE})")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from None
+    from core.jsonio import read_json
+
+    data = read_json(path, "model description", ModelFormatError, max_bytes=16 << 20)
     if not isinstance(data, dict):
         raise ModelFormatError(f"{path}: not a model description (expected a JSON object)")
     version = data.get("format_version")
@@ -124,7 +123,12 @@ def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:
         raise
     except MessError as exc:
         raise ModelFormatError(f"{path}: bad model spec: {exc}") from None
-    info = ModelInfo(folder, data.get("provenance", {}), data.get("metrics", {}), str(data.get("weights_sha256", "")))
+    digest = data.get("weights_sha256")
+    if not isinstance(digest, str) or len(digest) != 64:
+        # Without it, corrupted weights would load silently (every model folder this version writes has it).
+        raise ModelFormatError(f"{path}: no weights_sha256 (the SHA-256 of {WEIGHTS_FILE}); a model folder "
+                               "without it cannot be checked: save it again with mess convert or mess train")
+    info = ModelInfo(folder, data.get("provenance", {}), data.get("metrics", {}), digest)
     return spec, info
 
 

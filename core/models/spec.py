@@ -11,6 +11,9 @@ from core.models.heads import HeadConfig
 FINAL_EXIT = "final"
 
 
+MAX_INPUT_SIDE = 8192  # pixels: a model.json asking for more is a mistake (or an attack on memory)
+
+
 @dataclass(frozen=True)
 class ExitHeadSpec:
     """One early-exit head: a design-space head attached at a candidate point."""
@@ -63,6 +66,12 @@ class ModelSpec:
 
     @classmethod
     def from_json(cls, data: dict, source: str = "model.json") -> "ModelSpec":
+        size = data.get("input_size") if isinstance(data, dict) else None
+        if size is not None and (not isinstance(size, list) or len(size) != 2
+                                 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                            and 16 <= v <= MAX_INPUT_SIDE for v in size)):
+            raise ModelFormatError(f"{source}: input_size must be [height, width], each 16..{MAX_INPUT_SIDE} "
+                                   f"pixels, got {str(size)[:60]}")
         try:
             return cls(
                 backbone=str(data["backbone"]),

@@ -108,9 +108,13 @@ class CostTable:
 
     @classmethod
     def load(cls, path: str | Path) -> "CostTable":
+        from core.jsonio import read_json
+
         path = Path(path)
+        data = read_json(path, "latency table", max_bytes=16 << 20)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: not a latency table (expected a JSON object)")
         try:
-            data = json.loads(path.read_text())
             if data.get("format_version") != COST_TABLE_VERSION:
                 raise ConfigError(f"{path}: unknown latency-table format version {data.get('format_version')!r}")
             piece = lambda d: PieceCost(**{k: d.get(k) for k in ("gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms")})

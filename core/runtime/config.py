@@ -13,6 +13,10 @@ CONFIG_FORMAT_VERSION = 1
 MODES = ("dynamic", "static")
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclass
 class ExitConfig:
     """Kept exits, shallow to deep (the last always answers), with a threshold pair each."""
@@ -37,7 +41,7 @@ class ExitConfig:
             raise ConfigError(f"{n} exits need {n} th_pix and {n} th_img values, got {len(self.th_pix)} and {len(self.th_img)}")
         for name, values in (("th_pix", self.th_pix), ("th_img", self.th_img)):
             for v in values:
-                if not 0.0 <= float(v) <= 1.0:
+                if not 0.0 <= float(v) <= 1.0:  # NaN fails this too
                     raise ConfigError(f"{name} value {v} is outside 0..1")
         if self.mode not in MODES:
             raise ConfigError(f"unknown mode '{self.mode}' (this version runs: {', '.join(MODES)})")
@@ -65,28 +69,33 @@ class ExitConfig:
         version = data.get("format_version")
         if version != CONFIG_FORMAT_VERSION:
             raise ConfigError(f"{source}: unknown exit-config format version {version!r} (expected {CONFIG_FORMAT_VERSION})")
+        if "exits" not in data:
+            raise ConfigError(f"{source}: the exit configuration has no 'exits'")
+        exits = data["exits"]
+        if not isinstance(exits, list) or not all(isinstance(e, str) for e in exits):
+            raise ConfigError(f"{source}: 'exits' must be a list of exit names, got {json.dumps(exits)[:60]}")
+        thresholds = {}
+        for key in ("th_pix", "th_img"):
+            values = data.get(key, [])
+            if not isinstance(values, list) or not all(_is_number(v) for v in values):
+                raise ConfigError(f"{source}: '{key}' must be a list of numbers in 0..1, got {json.dumps(values)[:60]}")
+            thresholds[key] = [float(v) for v in values]
+        policy = data.get("policy", {})
+        if not isinstance(policy, dict):
+            raise ConfigError(f"{source}: 'policy' must be an object, got {json.dumps(policy)[:60]}")
         try:
-            return cls(
-                exits=[str(e) for e in data["exits"]],
-                th_pix=[float(v) for v in data.get("th_pix", [])],
-                th_img=[float(v) for v in data.get("th_img", [])],
-                mode=str(data.get("mode", "dynamic")),
-                policy=PolicySettings.from_json(data.get("policy", {})),
-            )
-        except KeyError as exc:
-            raise ConfigError(f"{source}: the exit configuration has no '{exc.args[0]}'") from None
+            return cls(exits=list(exits), mode=str(data.get("mode", "dynamic")),
+                       policy=PolicySettings.from_json(policy), **thresholds)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: malformed exit configuration ({exc})") from None
 
     @classmethod
     def load(cls, path: str | Path) -> "ExitConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: exit configuration file not found")
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+        from core.jsonio import read_json
+
+        data = read_json(path, "exit configuration file", max_bytes=1 << 20)
         return cls.from_json(data, source=str(path))
 
     def save(self, path: str | Path, extra: dict | None = None) -> None:

@@ -21,6 +21,8 @@ from core.registry import Registry
 from core.runtime import host
 from core.runtime.host import LEVELS, image_confidence, label_edges, quantise  # noqa: F401 - re-exported
 
+MAX_EDGE_DILATION = 32  # pixels at policy resolution: far more than any stride needs
+
 CONFIDENCE_MEASURES: Registry[str] = Registry("confidence measure")
 for _measure in host.MEASURES:
     CONFIDENCE_MEASURES.add(_measure, _measure)
@@ -34,18 +36,28 @@ class PolicySettings:
     edge_dilation: int = 2
 
     def __post_init__(self) -> None:
+        if not isinstance(self.confidence, str):
+            raise ConfigError(f"policy confidence must be a name (top1 or entropy), got {self.confidence!r}")
         CONFIDENCE_MEASURES.get(self.confidence)
-        if not 0 < self.scale <= 1:
-            raise ConfigError(f"policy scale must be in (0, 1], got {self.scale}")
-        if self.edge_dilation < 0:
-            raise ConfigError(f"edge dilation must be >= 0, got {self.edge_dilation}")
+        if not isinstance(self.edge_smoothing, bool):
+            raise ConfigError(f"policy edge_smoothing must be true or false, got {self.edge_smoothing!r}")
+        if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float)) or not 0 < self.scale <= 1:
+            raise ConfigError(f"policy scale must be a number in (0, 1], got {self.scale!r}")
+        if isinstance(self.edge_dilation, bool) or not isinstance(self.edge_dilation, int) \
+                or not 0 <= self.edge_dilation <= MAX_EDGE_DILATION:
+            raise ConfigError(f"policy edge_dilation must be a whole number 0..{MAX_EDGE_DILATION}, "
+                              f"got {self.edge_dilation!r}")
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> "PolicySettings":
-        return cls(**{k: data[k] for k in ("confidence", "edge_smoothing", "scale", "edge_dilation") if k in data})
+        known = ("confidence", "edge_smoothing", "scale", "edge_dilation")
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown policy setting '{unknown[0]}' (known: {', '.join(known)})")
+        return cls(**{k: data[k] for k in known if k in data})
 
     def host_kwargs(self) -> dict:
         """The keyword settings of ``core.runtime.host.confidence_maps``."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -104,7 +103,6 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":
-        try:
-            return cls.from_json(json.loads(Path(path).read_text()), source=str(path))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read the run's config ({exc})") from None
+        from core.jsonio import read_json
+
+        return cls.from_json(read_json(path, "run config", max_bytes=1 << 20), source=str(path))

@@ -80,15 +80,9 @@ class Recipe:
 
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the recipe ({exc.strerror or exc})") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-        return cls.from_json(data, str(path))
+        from core.jsonio import read_json
+
+        return cls.from_json(read_json(path, "recipe", max_bytes=1 << 20), str(path))
 
     def to_json(self) -> dict:
         return {"format_version": self.format_version, "phases": [dict(p) for p in self.phases]}

@@ -19,7 +19,7 @@ import torch
 from core.data.classes import CLASS_SETS
 from core.errors import ModelFormatError
 from core.models import MultiExitNet, convert_backbone, load_model, save_model
-from core.models.io import FORMAT_VERSION, MODEL_JSON, WEIGHTS_FILE
+from core.models.io import FORMAT_VERSION, MODEL_JSON, WEIGHTS_FILE, sha256_of
 from core.models.pretrained import load_pretrained, read_safetensors
 from tests.models.conftest import image, make_tiny_net
 
@@ -170,17 +170,37 @@ def test_truncated_weights(saved):
     assert "SHA-256" in message
 
 
-def test_truncated_weights_without_recorded_hash(saved):
-    """Without a hash to compare, the safetensors parser itself must refuse the cut file."""
+def test_a_model_json_without_the_weights_hash_is_refused(saved):
+    """Without a hash to compare, corrupted weights used to load silently (9.6 % mIoU instead of 45 %): refused."""
     data = read_json(saved)
     del data["weights_sha256"]
     write_json(saved, data)
-    path = saved / WEIGHTS_FILE
-    blob = path.read_bytes()
-    path.write_bytes(blob[: len(blob) // 2])
+    _flip_data_byte(saved / WEIGHTS_FILE)
     with pytest.raises(ModelFormatError) as err:
         load_model(saved)
-    assert_one_line_naming(err.value, path)
+    message = assert_one_line_naming(err.value, saved / MODEL_JSON)
+    assert "no weights_sha256" in message
+    data["weights_sha256"] = "abc"
+    write_json(saved, data)
+    with pytest.raises(ModelFormatError, match="no weights_sha256"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize("size", [[100000, 100000], [360], "360x480", [360.5, 480], [8, 8]])
+def test_a_model_json_input_size_out_of_range_is_refused(saved, size):
+    data = read_json(saved)
+    data["spec"]["input_size"] = size
+    write_json(saved, data)
+    with pytest.raises(ModelFormatError, match=r"input_size must be \[height, width\], each 16..8192 pixels"):
+        load_model(saved)
+
+
+def test_a_hostile_model_json_is_one_line(saved):
+    path = saved / MODEL_JSON
+    path.write_text('{"format_version": 1, "spec": ' + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(ModelFormatError) as err:
+        load_model(saved)
+    assert "nested more than 64 levels deep" in assert_one_line_naming(err.value, path)
 
 
 def _flip_data_byte(path: Path) -> None:
@@ -206,8 +226,7 @@ def test_tampered_weights_caught_by_hash(saved):
 
 def _spec_mismatch(saved: Path, edit) -> ModelFormatError:
     data = read_json(saved)
-    edit(data["spec"])
-    del data["weights_sha256"]  # bypass the hash check: the tensors themselves must be compared
+    edit(data["spec"])  # the weights (and their hash) unchanged: the tensors themselves must be compared
     write_json(saved, data)
     with pytest.raises(ModelFormatError) as err:
         load_model(saved)
@@ -308,10 +327,10 @@ def test_pickle_disguised_as_safetensors_is_refused_unopened(tmp_path):
 
 def test_pickle_as_model_weights_is_refused_unopened(saved):
     marker = saved.parent / "PWNED"
-    data = read_json(saved)
-    del data["weights_sha256"]
-    write_json(saved, data)
     _evil_file(saved / WEIGHTS_FILE, marker)
+    data = read_json(saved)
+    data["weights_sha256"] = sha256_of(saved / WEIGHTS_FILE)  # a matching hash: the format check must refuse it
+    write_json(saved, data)
     with pytest.raises(ModelFormatError) as err:
         load_model(saved)
     assert_one_line_naming(err.value, saved / WEIGHTS_FILE)
