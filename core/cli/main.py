@@ -32,23 +32,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what timeout and service managers send), handled as Ctrl-C is: outputs are finished or removed."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    else:
+        previous = None
     try:
         return load_commands().get(args.command).run(args)
     except Cancelled:
         print("mess: cancelled", file=sys.stderr)
         return 130
+    except Terminated:
+        print("mess: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("mess: interrupted", file=sys.stderr)
         return 130
     except MessError as exc:
         print(f"mess {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

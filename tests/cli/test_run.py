@@ -299,3 +299,37 @@ def test_compare_full_measures_the_full_network_on_the_same_frames(capsys, model
     code, _, _ = mess_run(capsys, model_dir, video, "--max-frames", "2", "--stats", str(out / "plain.jsonl"))
     plain_frames, plain = read_stats(out / "plain.jsonl")
     assert "speedup" not in plain and "full_latency_ms" not in plain_frames[0]
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_sigterm_and_sigint_finish_both_outputs(model_dir, tmp_path, signame):
+    """SIGTERM (timeout, service managers) used to lose both files and leave hidden .part files."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip = tmp_path / "long.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (128, 96))
+    rng = np.random.default_rng(1)
+    for _ in range(1500):
+        writer.write(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    writer.release()
+    out, stats = tmp_path / "o.mp4", tmp_path / "s.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "core.cli", "run", "--model", str(model_dir), "--source",
+                                str(clip), "--out", str(out), "--stats", str(stats), "--device", "cpu",
+                                "--backend", "torch", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob(".o.*")):   # the first frame is being recorded
+        time.sleep(0.05)
+    time.sleep(1.0)
+    assert process.poll() is None, "the run ended before the signal: make the clip longer"
+    process.send_signal(getattr(signal, signame))
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == (143 if signame == "SIGTERM" else 130), err
+    assert err.strip().splitlines()[-1] == ("mess: terminated" if signame == "SIGTERM" else "mess: interrupted")
+    frames, summary = read_stats(stats)
+    assert summary["interrupted"] is True and 0 < len(frames) < 1500
+    assert len(read_frames(out)) >= len(frames)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "hidden partial files left"

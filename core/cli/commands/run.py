@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         stats_file = StatsFile(args.stats) if args.stats else None
         recorder: VideoRecorder | None = None
         size: list[int] | None = None
-        interrupted = False
+        interrupted: KeyboardInterrupt | None = None
         try:
             try:
                 with closing(stream(source, runner, max_frames=args.max_frames, realtime=args.realtime,
@@ -186,14 +186,14 @@ def run(args: argparse.Namespace) -> int:
                             for _ in range(1 + result.dropped):  # dropped frames: hold the picture, keep real time
                                 recorder.write(picture)
                         progress.update(stats.frames, result, stats.rolling_fps, stats.dropped)
-            except KeyboardInterrupt:
-                interrupted = True  # finish the files with the frames so far
+            except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (core.cli.main.Terminated)
+                interrupted = stop  # finish the files with the frames so far
             progress.end()
             summary = {
                 **stats.summary(),
                 "source": source.name, "kind": source.kind, "model": str(model_dir),
                 "size": size,
-                "device": str(device), "exits": list(runner.config.exits), "interrupted": interrupted,
+                "device": str(device), "exits": list(runner.config.exits), "interrupted": bool(interrupted),
                 "backend": runner.backend, "precision": runner.precision,
                 **_full_comparison(stats.summary()["median_latency_ms"], full_latencies),
             }
@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         if path and Path(path).exists():
             print(f"  {what}: {path}")
     if interrupted:
-        raise KeyboardInterrupt
+        raise interrupted
     return 0
 
 
