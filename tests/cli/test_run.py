@@ -333,3 +333,24 @@ def test_sigterm_and_sigint_finish_both_outputs(model_dir, tmp_path, signame):
     assert summary["interrupted"] is True and 0 < len(frames) < 1500
     assert len(read_frames(out)) >= len(frames)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "hidden partial files left"
+
+
+def test_a_truncated_video_says_how_many_frames_were_missing(capsys, model_dir, video, tmp_path):
+    """An AVI cut short keeps its header's frame count (an MP4 cut short loses its index: refused on open)."""
+    whole, cut = tmp_path / "whole.avi", tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (128, 96))
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        writer.write(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    writer.release()
+    blob = whole.read_bytes()
+    cut.write_bytes(blob[: int(len(blob) * 0.6)])
+    announced = int(cv2.VideoCapture(str(cut)).get(cv2.CAP_PROP_FRAME_COUNT))
+    code, stdout, err = mess_run(capsys, model_dir, cut, "--stats", str(tmp_path / "s.jsonl"))
+    frames, summary = read_stats(tmp_path / "s.jsonl")
+    if announced <= summary["frames"]:
+        pytest.skip(f"this OpenCV announces {announced} frames for the cut file and reads them all")
+    assert code == 0
+    assert f"the video announced {announced} frames but only {summary['frames']} could be read" in err
+    code, _, err = mess_run(capsys, model_dir, video, "--max-frames", "3")
+    assert "announced" not in err, "stopping at --max-frames is no truncation"

@@ -209,6 +209,12 @@ def run(args: argparse.Namespace) -> int:
             if recorder is not None:
                 recorder.abort()
     _print_summary(summary, source.name)
+    announced = source.frame_count
+    seen = summary["frames"] + summary["dropped"]
+    if (not interrupted and source.kind == "file" and announced and seen < announced
+            and not (args.max_frames and summary["frames"] >= args.max_frames)):
+        print(f"warning: {source.name}: the video announced {announced} frames but only {seen} could be read "
+              f"({announced - seen} missing: truncated or damaged)", file=sys.stderr)
     for what, path in (("video", args.out), ("stats", args.stats)):
         if path and Path(path).exists():
             print(f"  {what}: {path}")
