@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
@@ -46,6 +46,11 @@ class MainWindow(QMainWindow):
         if self.state.net is not None:
             self._on_model_changed()
         self._restore_layout()
+        for problem in self.settings.problems:   # bad stored values, replaced by defaults
+            print(f"MESS Studio: {problem}", flush=True)
+        if self.settings.problems:
+            self.statusBar().showMessage(f"{len(self.settings.problems)} setting(s) were out of range and were reset: "
+                                         + self.settings.problems[0], 15000)
 
     # --- menus and shortcuts ------------------------------------------------------------
     def _build_menus(self, registry) -> None:
@@ -158,11 +163,11 @@ class MainWindow(QMainWindow):
 
     # --- layout -----------------------------------------------------------------------
     def _restore_layout(self) -> None:
-        geometry = self.settings.get("window/geometry")
-        if isinstance(geometry, (QByteArray, bytes)):
+        geometry = self.settings.get_bytes("window/geometry")
+        if geometry is not None:
             self.restoreGeometry(geometry)
-        state = self.settings.get("window/state")
-        if isinstance(state, (QByteArray, bytes)):
+        state = self.settings.get_bytes("window/state")
+        if state is not None:
             self.restoreState(state)
         page = self.settings.get("window/page", "")
         if page in self.pages:

@@ -288,7 +288,8 @@ class LivePage(Page):
         self.source.restore(s, "live/source")
         self.loop_check.setChecked(s.get("live/loop", True))
         self.realtime_check.setChecked(s.get("live/realtime", True))
-        self.opacity_slider.setValue(s.get("live/opacity", 50))
+        self.opacity_slider.setValue(s.get("live/opacity", 50, minimum=self.opacity_slider.minimum(),
+                                           maximum=self.opacity_slider.maximum()))
         self._on_opacity(self.opacity_slider.value())
         self.record_dir.set_text(s.get("live/record_dir", default_record_dir()))
         self._update_source_options()

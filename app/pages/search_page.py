@@ -47,7 +47,8 @@ class SearchPage(Page):
         self.table: CostTable | None = None        # an imported latency table
         self.table_path = ""
         self._worker: JobWorker | None = None
-        self._values = {kind: settings.get(f"search/budget/{kind}", DEFAULT_VALUE[kind]) for kind in BUDGET_KINDS}
+        self._values = {kind: settings.get(f"search/budget/{kind}", DEFAULT_VALUE[kind], minimum=0.0, maximum=1e6)
+                        for kind in BUDGET_KINDS}
         self._syncing = False
         self._build()
         self._restore()
@@ -293,7 +294,8 @@ class SearchPage(Page):
         self.reference_combo.setCurrentIndex(max(self.reference_combo.findData(s.get("search/reference", "labels")), 0))
         self.data_field.set_text(s.get("search/data", ""))
         self.split_combo.setCurrentText(s.get("search/split", "val"))
-        self.limit_spin.setValue(s.get("search/limit", 20))
+        self.limit_spin.setValue(s.get("search/limit", 20, minimum=self.limit_spin.minimum(),
+                                       maximum=self.limit_spin.maximum()))
         path = s.get("search/table", "")
         if path and Path(path).is_file():
             try:

@@ -143,7 +143,7 @@ class TrainPage(Page):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         for key, splitter in (("train/splitter", self.splitter), ("train/curves_splitter", self.curves.splitter)):
-            state = self.settings.get(key)
+            state = self.settings.get_bytes(key)
             if state is not None:
                 splitter.restoreState(state)
         layout = QHBoxLayout(self)

@@ -274,26 +274,30 @@ class TrainForm(QWidget):
     def restore_settings(self, settings, backbone: str | None = None) -> None:
         """The last values; ``backbone`` (the open model's) wins over the remembered one."""
         get = lambda key, default: settings.get(PREFIX + key, default)  # noqa: E731
+
+        def spin(widget, key: str, default) -> None:   # out-of-range values fall back to the default
+            widget.setValue(settings.get(PREFIX + key, default, minimum=widget.minimum(), maximum=widget.maximum()))
+
         self.data.set_text(get("data", ""))
         self.out.set_text(get("out", ""))
         self.set_backbone(backbone or get("backbone", DEFAULTS.backbone))
         _select(self.stage, get("stage", DEFAULTS.stage))
-        self.epochs1.setValue(get("epochs1", DEFAULTS.epochs_stage1))
-        self.epochs2.setValue(get("epochs2", DEFAULTS.epochs_stage2))
-        self.batch.setValue(get("batch", DEFAULTS.batch_size))
+        spin(self.epochs1, "epochs1", DEFAULTS.epochs_stage1)
+        spin(self.epochs2, "epochs2", DEFAULTS.epochs_stage2)
+        spin(self.batch, "batch", DEFAULTS.batch_size)
         _select(self.device, get("device", DEFAULTS.device))
         self.train_size.setText(get("train_size", ""))
         self.crop.setText(get("crop", _size_text(DEFAULTS.crop)))
         self.eval_size.setText(get("eval_size", ""))
         _select(self.optimizer, get("optimizer", DEFAULTS.optimizer))
-        self.lr.setValue(get("lr", DEFAULTS.lr))
-        self.lr2.setValue(get("lr2", DEFAULTS.lr_stage2))
+        spin(self.lr, "lr", DEFAULTS.lr)
+        spin(self.lr2, "lr2", DEFAULTS.lr_stage2)
         _select(self.loss, get("loss", DEFAULTS.loss))
         _select(self.heads, get("heads", DEFAULTS.stage2_heads))
         self.stage1_head.setText(get("stage1_head", DEFAULTS.stage1_head))
         self.init_model.set_text(get("init_model", ""))
-        self.val_limit.setValue(get("val_limit", 0))
-        self.seed.setValue(get("seed", DEFAULTS.seed))
-        self.workers.setValue(get("workers", DEFAULTS.workers))
+        spin(self.val_limit, "val_limit", 0)
+        spin(self.seed, "seed", DEFAULTS.seed)
+        spin(self.workers, "workers", DEFAULTS.workers)
         self.amp.setChecked(get("amp", DEFAULTS.amp))
         self.advanced.set_expanded(get("advanced", False))

@@ -101,7 +101,7 @@ def test_load_a_latency_table_and_refuse_one_of_another_model(page, qtbot, tmp_p
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert not page.load_table(broken)
-    assert "not a latency table" in page.message.text()
+    assert "broken.json: not valid JSON" in page.message.text()
     qtbot.mouseClick(page.measure_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.table_source == "", timeout=MEASURE_TIMEOUT_MS)
     assert "measured here" in page.costs_label.text()
