@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from core.errors import MessError, ModelFormatError
+from core.fileio import (WriteError, commit, temp_beside, write_bytes_atomic, write_failure,  # noqa: F401
+                         write_json_atomic)
 from core.models.network import MultiExitNet
 from core.models.pretrained import read_safetensors
 from core.models.spec import ModelSpec
@@ -48,24 +49,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    write_bytes_atomic(Path(path), (json.dumps(data, indent=2) + "\n").encode())
-
-
 def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = None,
                metrics: dict | None = None, half: bool = False) -> ModelInfo:
     """Write ``net`` as a model folder (created if needed; files replaced atomically).
@@ -82,15 +65,18 @@ def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = 
     state = {name: tensor.detach().to("cpu").contiguous() for name, tensor in net.state_dict().items()}
     if half:
         state = {name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in state.items()}
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
-    os.close(fd)
+    tmp = temp_beside(folder / WEIGHTS_FILE, prefix=".weights.")
     try:
-        save_file(state, tmp, metadata={"format": "mess-studio", "format_version": str(FORMAT_VERSION)})
-        digest = sha256_of(Path(tmp))
-        os.replace(tmp, folder / WEIGHTS_FILE)
+        save_file(state, str(tmp), metadata={"format": "mess-studio", "format_version": str(FORMAT_VERSION)})
+        digest = sha256_of(tmp)
+    except (OSError, SafetensorError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteError(f"{folder / WEIGHTS_FILE}: cannot write ({write_failure(exc)}); the previous file, "
+                         "if any, is unchanged") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    commit(tmp, folder / WEIGHTS_FILE)
     info = ModelInfo(folder, dict(provenance or {}), dict(metrics or {}), digest)
     write_json_atomic(folder / MODEL_JSON, {
         "format_version": FORMAT_VERSION,

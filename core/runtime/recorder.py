@@ -8,6 +8,7 @@ A recording that fails, is aborted, or has no frame leaves nothing behind.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +44,15 @@ def check_video_path(path: str | Path) -> Path:
     if ext not in FOURCC:
         raise MessError(f"{path}: cannot record '{ext or 'no extension'}' video (use {', '.join(sorted(FOURCC))})")
     return path
+
+
+def _readable(path: Path) -> bool:
+    """Whether OpenCV can open the finished file and read its first frame."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return capture.isOpened() and capture.read()[0]
+    finally:
+        capture.release()
 
 
 class VideoRecorder:
@@ -92,7 +102,15 @@ class VideoRecorder:
         if self.frames == 0:
             self._temp.unlink(missing_ok=True)
             return None
+        if not _readable(self._temp):
+            # OpenCV's writer reports no error: a full disk leaves a file without its index (moov atom).
+            free = shutil.disk_usage(self._temp.parent).free
+            self._temp.unlink(missing_ok=True)
+            raise MessError(f"{self.path}: the video could not be written completely ({free:,} bytes free on "
+                            f"its disk); nothing was kept")
         try:
+            with open(self._temp, "rb") as handle:
+                os.fsync(handle.fileno())
             os.replace(self._temp, self.path)
         except OSError as exc:
             self._temp.unlink(missing_ok=True)

@@ -10,8 +10,6 @@ one, never a half-written file. Nothing is pickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import torch
 from safetensors.torch import save_file
 
 from core.errors import ModelFormatError
+from core.fileio import WriteError, commit, temp_beside, write_failure
 from core.models.pretrained import read_safetensors
 from safetensors import SafetensorError, safe_open
 
@@ -62,16 +61,17 @@ def save_checkpoint(path: Path, model_state: dict[str, torch.Tensor], optimizer:
     meta = {"info": info, "optimizer": optim_meta}
     if scaler is not None and scaler.is_enabled():
         meta["scaler"] = {k: (float(v) if torch.is_tensor(v) else v) for k, v in scaler.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = temp_beside(path)
     try:
-        save_file(tensors, tmp, metadata={"mess_checkpoint": json.dumps(meta)})
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        save_file(tensors, str(tmp), metadata={"mess_checkpoint": json.dumps(meta)})
+    except (OSError, SafetensorError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteError(f"{path}: cannot write the checkpoint ({write_failure(exc)}); the previous one is "
+                         "unchanged") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    commit(tmp, path)
 
 
 def load_checkpoint(path: Path, optimizer: torch.optim.Optimizer | None = None,

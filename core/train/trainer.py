@@ -217,6 +217,11 @@ class Trainer:
 
     def _write_run_json(self) -> None:
         self.ctx.barrier()                      # every rank has checked --out before rank 0 writes in it
+        if self.ctx.is_main:
+            from core.fileio import clean_stale_temps
+
+            for folder in (self.folder.root, self.folder.checkpoints):   # what a killed run left half-written
+                clean_stale_temps(folder)
         if self.ctx.is_main and not self.resume:
             self.folder.root.mkdir(parents=True, exist_ok=True)
             self.folder.checkpoints.mkdir(exist_ok=True)

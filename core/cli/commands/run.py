@@ -67,7 +67,16 @@ class StatsFile:
         except OSError as exc:
             raise ConfigError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
 
+    def _failed(self, exc: OSError) -> ConfigError:
+        return ConfigError(f"{self.path}: cannot write the stats ({exc.strerror or exc}); nothing was kept")
+
     def frame(self, result: FrameResult) -> None:
+        try:
+            self._write_frame(result)
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _write_frame(self, result: FrameResult) -> None:
         self._file.write(json.dumps({
             "frame": result.index, "exit": result.exit_id, "latency_ms": round(result.latency_ms, 3),
             "confidence": round(result.confidence, 5), "exit_index": result.exit_index,
@@ -76,13 +85,21 @@ class StatsFile:
         }) + "\n")
 
     def finish(self, summary: dict) -> None:
-        self._file.write(json.dumps({"summary": summary}) + "\n")
-        self._file.close()
-        os.replace(self._temp, self.path)
+        try:
+            self._file.write(json.dumps({"summary": summary}) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._temp, self.path)
+        except OSError as exc:
+            raise self._failed(exc) from None
 
     def abort(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:  # the disk that failed the writes fails the flush too
+                pass
         self._temp.unlink(missing_ok=True)
 
 

@@ -1,0 +1,103 @@
+"""Writing outputs all or nothing: a temporary file beside the target, renamed into place.
+
+Temporary files are hidden (``.NAME.<random>.tmp``), made with the permissions the umask
+gives (``tempfile.mkstemp`` alone makes them 0600, and the renamed output kept that), and
+removed on any error. A full disk or a read-only folder is a ``MessError`` naming the file,
+one line, and the previous file at that path stays as it was. ``clean_stale_temps`` removes
+what a killed process (SIGKILL, power loss) left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from core.errors import MessError
+
+TEMP_SUFFIX = ".tmp"
+
+
+class WriteError(MessError):
+    """An output could not be written (disk full, read-only folder...): nothing half-written is left."""
+
+
+def write_failure(exc: BaseException) -> str:
+    """The reason a write failed, short: 'No space left on device', 'Read-only file system'..."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    for reason in ("No space left on device", "Read-only file system", "Permission denied", "Disk quota exceeded"):
+        if reason in text:
+            return reason
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def temp_beside(path: Path, prefix: str | None = None) -> Path:
+    """An empty hidden temporary file beside ``path``, with the umask's permissions."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix or f".{path.name}.", suffix=TEMP_SUFFIX)
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from None
+    return Path(tmp)
+
+
+def commit(tmp: Path, path: Path) -> None:
+    """fsync ``tmp`` and rename it over ``path``; on failure remove it and raise WriteError."""
+    try:
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc}); the previous file, if any, is unchanged") from None
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    tmp = temp_beside(path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc}); the previous file, if any, is unchanged") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    commit(tmp, path)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_bytes_atomic(Path(path), (json.dumps(data, indent=2) + "\n").encode())
+
+
+def clean_stale_temps(folder: Path, older_than_s: float = 60.0) -> list[Path]:
+    """Remove hidden ``.*.tmp`` files this module made in ``folder`` that are older than ``older_than_s``
+    (a writer still running renames its file within seconds); returns what was removed."""
+    removed = []
+    now = time.time()
+    try:
+        candidates = list(Path(folder).glob(f".*{TEMP_SUFFIX}"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
