@@ -41,6 +41,15 @@ def _raise_terminated(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; Ctrl-C at any moment (even while torch is still being imported) ends it in one line."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("mess: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

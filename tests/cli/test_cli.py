@@ -281,3 +281,15 @@ def test_json_output_creates_its_folder(tmp_path):
     target = tmp_path / "new" / "deeper" / "report.json"
     write_json(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
+
+
+def test_ctrl_c_while_starting_up_is_one_line(monkeypatch, capsys):
+    """Ctrl-C while the commands (and torch) are still being imported used to print a traceback."""
+    import core.cli.main as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["eval"]) == 130
+    assert capsys.readouterr().err.strip() == "mess: interrupted"
