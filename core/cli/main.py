@@ -43,10 +43,35 @@ def _raise_terminated(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     """The command; Ctrl-C at any moment (even while torch is still being imported) ends it in one line."""
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt:
         print("mess: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    _exit_past_stuck_threads(code)
+    return code
+
+
+def _exit_past_stuck_threads(code: int) -> None:
+    """A stream that never answered leaves a thread inside OpenCV that cannot be stopped; the
+    interpreter's shutdown would abort the process around it (exit 134): end here instead."""
+    if "core.runtime.sources" not in sys.modules or not _is_entry_point():
+        return
+    from core.runtime.sources import stuck_in_opencv
+
+    if stuck_in_opencv():
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _is_entry_point() -> bool:
+    """Whether this process is the mess command itself (not a test or a notebook calling main())."""
+    import os
+
+    name = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return name in ("mess", "mess.exe") or (name == "__main__.py" and "core" in sys.argv[0])
 
 
 def _main(argv: list[str] | None) -> int:

@@ -260,6 +260,10 @@ class LatestFrameReader:
         with self._cond:
             self._cond.notify_all()
         self._thread.join(self.join_timeout_s)
+        if self._thread.is_alive():      # blocked in the source's read: it ends when the read returns
+            from core.runtime.sources import abandon
+
+            abandon(self._thread)
 
     @property
     def alive(self) -> bool:

@@ -169,6 +169,23 @@ class CaptureSource(FrameSource):
         self._capture.release()
 
 
+_ABANDONED: list[threading.Thread] = []
+
+
+def abandon(thread: threading.Thread) -> None:
+    """Note a thread left blocked in a read or an open that cannot be interrupted (see stuck_in_opencv)."""
+    _ABANDONED.append(thread)
+
+
+def stuck_in_opencv() -> bool:
+    """Whether a source left a thread blocked inside OpenCV/FFmpeg (a stream that gave no answer).
+
+    Such a thread cannot be stopped, and letting the interpreter finalise around it aborts the
+    process ('terminate called without an active exception'): a program about to exit should
+    end with ``os._exit`` then (``core.cli.main`` does)."""
+    return any(thread.is_alive() for thread in _ABANDONED)
+
+
 def open_capture(target: int | str, api: int, name: str, kind: str, live: bool,
                  timeout_s: float = DEFAULT_TIMEOUT_S, failure: str = "cannot be opened") -> CaptureSource:
     """Open a capture and read its first frame, in at most ``timeout_s`` seconds."""
@@ -195,11 +212,13 @@ def open_capture(target: int | str, api: int, name: str, kind: str, live: bool,
         if abandoned and capture is not None:
             capture.release()
 
-    threading.Thread(target=worker, name=f"open {name}", daemon=True).start()
+    thread = threading.Thread(target=worker, name=f"open {name}", daemon=True)
+    thread.start()
     done.wait(timeout_s)
     with lock:
         if not done.is_set():
             box["abandoned"] = True
+            abandon(thread)
             raise SourceError(f"{name}: no answer within {timeout_s:g} s")
     capture, frame = box["capture"], box["frame"]
     if box["error"] or capture is None or not capture.isOpened():

@@ -354,3 +354,20 @@ def test_a_truncated_video_says_how_many_frames_were_missing(capsys, model_dir, 
     assert f"the video announced {announced} frames but only {summary['frames']} could be read" in err
     code, _, err = mess_run(capsys, model_dir, video, "--max-frames", "3")
     assert "announced" not in err, "stopping at --max-frames is no truncation"
+
+
+@pytest.mark.parametrize("scheme", ["rtsp", "http"])
+def test_a_silent_stream_is_one_line_and_does_not_abort_the_process(model_dir, scheme):
+    """A listener that accepts and never answers: the right line, then 'terminate called...', exit 134, it was."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        url = f"{scheme}://127.0.0.1:{server.getsockname()[1]}/live"
+        done = subprocess.run([sys.executable, "-m", "core.cli", "run", "--model", str(model_dir), "--source", url,
+                               "--backend", "torch", "--quiet"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"mess run: error: {url}: no answer within 5 s"
