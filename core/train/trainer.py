@@ -83,8 +83,32 @@ class RunFolder:
         return self.root / "model"
 
 
-def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, RunFolder]:
-    """Check the output folder before any work; on resume, the stored config wins."""
+def _forget_failed_start(folder: RunFolder, remove_root: bool) -> None:
+    """Remove what a new run wrote before it failed without saving anything (a bad --pretrained, a bad
+    image): --out is then as it was, free for the corrected command (it used to 'hold another run')."""
+    if not _saved_nothing(folder):
+        return
+    for leftover in (folder.config, folder.metrics, folder.root / "class_weights.json"):
+        leftover.unlink(missing_ok=True)
+    for empty in (folder.checkpoints, folder.root) if remove_root else (folder.checkpoints,):
+        if empty.is_dir() and not any(empty.iterdir()):
+            empty.rmdir()
+
+
+def _saved_nothing(folder: RunFolder) -> bool:
+    """A run folder whose run never got as far as a checkpoint or a model (it failed at the start)."""
+    checkpoints = [p for p in folder.checkpoints.glob("*") if not p.name.startswith(".")] \
+        if folder.checkpoints.is_dir() else []
+    return not checkpoints and not folder.model.exists() and not folder.stage1_model.exists()
+
+
+def prepare_run(config: TrainConfig, resume: bool, given: dict | None = None,
+                override: bool = False) -> tuple[TrainConfig, RunFolder]:
+    """Check the output folder before any work; on resume, the stored config wins.
+
+    ``given``: the settings the user gave explicitly this time (name -> value). Resuming with one
+    that differs from the stored run is refused in one line, unless ``override`` (then they win).
+    """
     folder = RunFolder(Path(config.out))
     if folder.root.exists() and not folder.root.is_dir():
         raise ConfigError(f"{folder.root}: is a file; --out must be a new or empty folder")
@@ -93,6 +117,15 @@ def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, RunFold
             raise ConfigError(f"{folder.root}: no run to resume (no {RUN_JSON})")
         stored = TrainConfig.load(folder.config)
         stored.out = str(folder.root)
+        differing = {k: v for k, v in (given or {}).items() if k != "out" and getattr(stored, k, v) != v}
+        if differing and not override:
+            name, value = next(iter(differing.items()))
+            option = "--" + name.replace("_", "-")
+            raise ConfigError(f"{folder.root}: the stored run has {option} {getattr(stored, name)!r}, not {value!r}"
+                              f"{f' (and {len(differing) - 1} more)' if len(differing) > 1 else ''}; leave it out "
+                              f"to resume as it was, or add --override to resume with the new value")
+        for name, value in differing.items():
+            setattr(stored, name, value)
         return stored, folder
     if folder.config.is_file():
         raise ConfigError(f"{folder.root}: holds another run ({RUN_JSON}); use --resume to continue it, or another --out")
@@ -164,9 +197,10 @@ class Trainer:
     """One training run; ``run()`` is the job."""
 
     def __init__(self, config: TrainConfig, resume: bool = False, cancel: CancelToken | None = None,
-                 context: DistContext | None = None) -> None:
-        self.config, self.folder = prepare_run(config, resume)
+                 context: DistContext | None = None, given: dict | None = None, override: bool = False) -> None:
+        self.config, self.folder = prepare_run(config, resume, given, override)
         self.resume = resume
+        self._rewrite_config = bool(resume and override and given)   # the new values are the run's from now on
         self.cancel = cancel or CancelToken()
         self.ctx = context or init_distributed(self.config.device)
         self._owns_context = context is None   # a context given by the caller (a recipe) stays open
@@ -222,6 +256,8 @@ class Trainer:
 
             for folder in (self.folder.root, self.folder.checkpoints):   # what a killed run left half-written
                 clean_stale_temps(folder)
+        if self.ctx.is_main and self._rewrite_config:
+            write_json_atomic(self.folder.config, self.config.to_json())
         if self.ctx.is_main and not self.resume:
             self.folder.root.mkdir(parents=True, exist_ok=True)
             self.folder.checkpoints.mkdir(exist_ok=True)
@@ -247,16 +283,23 @@ class Trainer:
         """Job: train the stages the config asks for; returns the final model folder."""
         SEGMENTATION_LOSSES.get(self.config.loss)
         classes = self._check_inputs()
+        result = self.folder.model
+        existed = self.folder.root.exists()
         self._write_run_json()
         if self.resume:
             yield Progress("resume", 0, 1, f"resuming {self.folder.root}")
         torch.manual_seed(self.config.seed)
-        result = self.folder.model
         try:
             if self.config.runs_stage(1):
                 result = yield from self._stage1(classes)
             if self.config.runs_stage(2):
                 result = yield from self._stage2(classes)
+        except Cancelled:
+            raise                     # a cancelled run stays resumable, as the user asked
+        except Exception:
+            if not self.resume and self.ctx.is_main:
+                _forget_failed_start(self.folder, remove_root=not existed)
+            raise
         finally:
             if self._owns_context:
                 self.ctx.close()

@@ -24,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="labelled dataset folder (CamVid, image/mask folders, Cityscapes or VOC layout)")
     parser.add_argument("--out", required=True, help="run folder (new or empty; with --resume, the run to continue)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--override", action="store_true",
+                        help="with --resume: the settings given now replace the stored run's (e.g. a moved --data); "
+                             "without it a differing setting is refused")
     parser.add_argument("--backbone", default=defaults.backbone, help=f"one of {', '.join(BACKBONES.names())}")
     parser.add_argument("--stage", default=defaults.stage, choices=("1", "2", "all"))
     parser.add_argument("--epochs", type=int, help=f"epochs of each stage run (default {defaults.epochs_stage1} "
@@ -81,6 +84,17 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     )
 
 
+def given_settings(args: argparse.Namespace, config: TrainConfig) -> dict:
+    """The training settings set on this command line (they differ from what no option gives)."""
+    from dataclasses import fields
+
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    bare = config_from_args(parser.parse_args(["--out", args.out]))
+    return {f.name: getattr(config, f.name) for f in fields(TrainConfig)
+            if f.name != "out" and getattr(config, f.name) != getattr(bare, f.name)}
+
+
 class TrainProgress(ProgressBar):
     """The progress bar, plus a line per validated epoch."""
 
@@ -134,7 +148,9 @@ def run_with_recipe(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.recipe:
         return run_with_recipe(args)
-    trainer = Trainer(config_from_args(args), resume=args.resume, cancel=CancelToken())
+    config = config_from_args(args)
+    given = given_settings(args, config) if args.resume else None
+    trainer = Trainer(config, resume=args.resume, cancel=CancelToken(), given=given, override=args.override)
     quiet = args.quiet or not trainer.ctx.is_main
     model = run_job(trainer.run(), TrainProgress(quiet=quiet))
     if trainer.ctx.is_main:
