@@ -625,6 +625,9 @@ class SearchPage(Page):
         try:
             save_config(path, self.outcome.result, self.chosen, self.outcome.table, self.outcome.images,
                         self.outcome.reference)
+        except MessError as exc:      # core.fileio.WriteError: one line naming the file
+            self.show_message(str(exc), error=True)
+            return False
         except OSError as exc:
             self.show_message(f"{path}: cannot write ({exc.strerror or exc})", error=True)
             return False
@@ -649,6 +652,9 @@ class SearchPage(Page):
         try:
             write_json_atomic(Path(path), pareto_document(self.outcome.result, self.budget().axis, self.outcome.images,
                                                                   self.outcome.reference))
+        except MessError as exc:      # core.fileio.WriteError: one line naming the file
+            self.show_message(str(exc), error=True)
+            return False
         except OSError as exc:
             self.show_message(f"{path}: cannot write ({exc.strerror or exc})", error=True)
             return False

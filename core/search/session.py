@@ -153,8 +153,8 @@ def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationD
     cache = yield from calibrate(net, dataset, device, info.weights_sha256, cancel=cancel, reference=reference)
     try:
         cache.save(path)
-    except OSError as exc:
-        warn(f"{path}: cannot save the calibration cache ({exc.strerror}); it will be rebuilt next time")
+    except MessError as exc:  # core.fileio.WriteError: a read-only model folder, a full disk
+        warn(f"{exc}: the calibration cache will be rebuilt next time")
     return cache
 
 
