@@ -203,3 +203,20 @@ def test_search_job_refuses_a_table_of_another_model(setup, tmp_path):
     request = SearchRequest(data, table=measure_costs(other, SIZE, latency=False), table_source="other.json")
     with pytest.raises(ConfigError, match="other.json: measured on another model"):
         run_job(search_job(net, info, tmp_path, request))
+
+
+def test_a_calibration_cache_that_cannot_be_saved_is_a_warning(setup, monkeypatch, tmp_path):
+    from core.fileio import WriteError
+    from core.search.calibration import CalibrationCache
+
+    root, data, net, info = setup
+
+    def full_disk(self, path):
+        raise WriteError(f"{path}: cannot write (No space left on device); the previous file, if any, is unchanged")
+
+    monkeypatch.setattr(CalibrationCache, "save", full_disk)
+    dataset = open_calibration_set(data, "val", net, limit=2)
+    warnings: list[str] = []
+    cache = run_job(calibration_cache(net, info, dataset, torch.device("cpu"), tmp_path, warn=warnings.append))
+    assert cache.images == len(dataset)
+    assert len(warnings) == 1 and "No space left on device" in warnings[0] and "rebuilt next time" in warnings[0]
