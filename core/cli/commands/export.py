@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import parse_size, resolve_model
+from core.cli.common import parse_size, positive_int, resolve_model
 from core.cli.progress import ProgressBar
 from core.errors import ConfigError
 from core.deploy.export import FORMAT_PRECISIONS, FORMATS, MANIFEST, export_model
@@ -28,10 +28,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-table", help="the latency table the configuration was searched with "
                                                 "(stored in the manifest)")
     parser.add_argument("--out", required=True, help="export folder to create (must not exist, or be empty)")
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help="CPU threads while exporting (default: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.threads import configure_threads
+
+    configure_threads(args.threads)
     model_dir = resolve_model(args.model)
     config = ExitConfig.load(args.config) if args.config else None
     net, info = load_model(model_dir, "cpu", inference=True)

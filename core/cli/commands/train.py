@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import parse_size
+from core.cli.common import parse_size, positive_int
 from core.cli.progress import ProgressBar
 from core.device import DEVICE_CHOICES
 from core.jobs import CancelToken, run_job
@@ -57,6 +57,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help="CPU threads for training (default: all cores; under torchrun, per process)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--recipe", help="a training recipe (JSON): several runs chained in OUT/phase-N, each starting "
                                          "from the previous one's model; the training options come from it "
@@ -65,7 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 # Options a recipe may be combined with; every other training option is the recipe's to set.
-RECIPE_COMPANIONS = ("data", "out", "resume", "device", "workers", "no_amp", "quiet", "recipe")
+RECIPE_COMPANIONS = ("data", "out", "resume", "device", "workers", "no_amp", "quiet", "recipe", "threads")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -146,6 +148,9 @@ def run_with_recipe(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.threads import configure_threads
+
+    configure_threads(args.threads)
     if args.recipe:
         return run_with_recipe(args)
     config = config_from_args(args)
