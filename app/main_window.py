@@ -73,6 +73,13 @@ class MainWindow(QMainWindow):
         self.fullscreen_action.toggled.connect(self.set_full_screen)
         view_menu.addAction(self.fullscreen_action)
         self._build_runtime_menu()
+        help_menu = self.menuBar().addMenu("&Help")
+        keys_action = QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"))
+        keys_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(keys_action)
+        about_action = QAction("&About MESS Studio", self)
+        about_action.triggered.connect(self.show_about)
+        help_menu.addAction(about_action)
 
     def _build_runtime_menu(self) -> None:
         """Runtime: which execution backend measures and runs the network (persisted)."""
@@ -130,6 +137,39 @@ class MainWindow(QMainWindow):
         self.bf16_action.blockSignals(False)
         self._backend_label.setText(f"{backend} {precision}")
 
+    SHORTCUTS = (("Ctrl+1..4", "Model, Train, Search, Live page"), ("Ctrl+O", "open a model folder"),
+                 ("F11", "full screen"), ("F1", "this list"), ("Ctrl+M", "Model: measure (again)"),
+                 ("Ctrl+L", "Model: load a latency table"), ("Ctrl+Return", "Live: start / stop"),
+                 ("Space", "Live: pause"), (".", "Live: one step"), ("F", "Live: full network"),
+                 ("B", "Live: side by side"), ("Ctrl+R", "Live: record"), ("F5", "Live: presentation mode"),
+                 ("Esc", "leave full screen or presentation mode"), ("Ctrl+Q", "quit"))
+
+    def shortcuts_text(self) -> str:
+        return "\n".join(f"{keys:<12} {what}" for keys, what in self.SHORTCUTS)
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", self.shortcuts_text(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("shortcuts")
+        box.open()
+
+    def about_text(self) -> str:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("mess-studio")
+        except metadata.PackageNotFoundError:
+            version = "(source tree)"
+        return (f"MESS Studio {version}: multi-exit semantic segmentation.\n"
+                f"Runtime: {self.state.backend} {self.state.precision}. Settings: {self.settings.path}\n"
+                "The same engine is the 'mess' command: 'mess --help'.")
+
+    def show_about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About MESS Studio", self.about_text(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("about")
+        box.open()
+
     def set_full_screen(self, on: bool) -> None:
         if on and not self.isFullScreen():
             self.showFullScreen()
@@ -148,14 +188,21 @@ class MainWindow(QMainWindow):
             self.state.open_model(folder)
 
     # --- model ------------------------------------------------------------------------
-    def _on_model_changed(self) -> None:
+    def _on_model_changed_label(self) -> None:
         folder = self.state.folder
         self._model_label.setText(f"{folder.name}  ·  {self.state.net.spec.backbone}  ·  {len(self.state.net.exit_ids())} exits")
+
+    def _on_model_changed(self) -> None:
+        folder = self.state.folder
+        self._on_model_changed_label()
         self.settings.set("model", str(folder))
         self.statusBar().showMessage(f"opened {folder}", 5000)
 
     def _on_model_failed(self, message: str) -> None:
-        self._model_label.setText("no model" if self.state.net is None else self._model_label.text())
+        if self.state.net is None:
+            self._model_label.setText("no model")
+        else:   # the model that stays open, not "loading ..." forever
+            self._on_model_changed_label()
         self.statusBar().showMessage(message)
         box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open the model", message, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("model-error")

@@ -24,6 +24,7 @@ from app.workers import JobWorker, start_job
 from core.errors import ConfigError, MessError
 from core.jobs import Progress
 from core.profile.costs import CostTable
+from core.search.calibration import LABELS
 from core.search.session import Budget, SearchOutcome, SearchRequest, pareto_document, save_config, search_job
 
 BUDGET_KINDS = {"latency": "Latency (ms)", "gflops": "GFLOPs", "drop": "Accuracy floor (max mIoU drop)"}
@@ -432,7 +433,7 @@ class SearchPage(Page):
             return
         self.outcome = outcome
         result = outcome.result
-        self.plot.set_result(result, self.budget().axis)
+        self.plot.set_result(result, self.budget().axis, label_free=outcome.reference != LABELS)
         h, w = outcome.input_size
         source = "this machine" if outcome.table is not self.table else Path(self.table_path).name
         text = (f"Searched {result.count:,} configurations in {result.seconds:.2f} s on {outcome.images} images "

@@ -88,8 +88,12 @@ class ParetoPlot(pg.PlotWidget):
         self.budget_line.setVisible(False)
         self.chosen = None
 
-    def set_result(self, result: SearchResult, axis: str = "latency") -> None:
+    def set_result(self, result: SearchResult, axis: str = "latency", label_free: bool = False) -> None:
+        """Show ``result``; ``label_free``: its "mIoU" is the agreement with the full network (label-free
+        calibration), and the axis says so."""
         self.result = result
+        self.getPlotItem().setLabel("left", "agreement with the full network (%)" if label_free
+                                    else "predicted mIoU (%)")
         rng = np.random.default_rng(0)
         count = result.count
         self.background_indices = (np.sort(rng.choice(count, MAX_BACKGROUND, replace=False)) if count > MAX_BACKGROUND

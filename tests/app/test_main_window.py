@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from app.main import startup_model
 from app.main_window import MainWindow
@@ -78,3 +79,25 @@ def test_mess_gui_starts_shows_the_window_and_exits_cleanly(tmp_path):
                           env={**__import__("os").environ, **env})
     assert done.returncode == 0, done.stderr
     assert "main window shown" in done.stdout
+
+
+def test_help_menu_lists_the_shortcuts_and_says_what_runs(window, qtbot):
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert "&Help" in menus
+    text = window.shortcuts_text()
+    for keys in ("Ctrl+1..4", "Ctrl+O", "F11", "F5", "Ctrl+Return"):
+        assert keys in text
+    window.show_shortcuts()
+    box = window.findChild(QMessageBox, "shortcuts")
+    assert box is not None and "presentation mode" in box.text()
+    box.close()
+    assert "Runtime: torch fp32" in window.about_text() and "mess --help" in window.about_text()
+
+
+def test_a_failed_open_does_not_leave_loading_in_the_status_bar(window, qtbot, tmp_path):
+    before = window._model_label.text()
+    with qtbot.waitSignal(window.state.model_failed, timeout=60_000):
+        window.state.open_model(tmp_path / "nothing-here")
+    assert window._model_label.text() == before and "loading" not in window._model_label.text()
+    for box in window.findChildren(QMessageBox):
+        box.close()

@@ -344,6 +344,8 @@ def test_label_free_search_on_a_video_from_the_video_button(page, qtbot, tmp_pat
     assert page.outcome.reference == "final exit" and page.outcome.images == 4
     assert page.outcome.result.summary(page.outcome.result.full_index)["miou"] == pytest.approx(100.0)
     assert "agreement with the full network" in page.chosen_labels["miou"].text()
+    left = page.plot.getPlotItem().getAxis("left").labelText
+    assert left == "agreement with the full network (%)", "label-free results are not a predicted mIoU"
     out = tmp_path / "config.json"
     assert page.save_config(out)
     assert json.loads(out.read_text())["calibration_reference"] == "final exit"
