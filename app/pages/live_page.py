@@ -471,7 +471,7 @@ class LivePage(Page):
         self.readouts.show_frame(exit_id=r.exit_id, exit_index=r.exit_index, exits=len(frame.exits),
                                  depth=r.exit_depth, latency_ms=r.latency_ms, full_latency_ms=r.full_latency_ms,
                                  fps=frame.fps, confidence=r.confidence, dropped=frame.dropped_total, index=r.index,
-                                 frame_count=frame.frame_count)
+                                 frame_count=frame.frame_count, paused=self.pause_button.isChecked())
 
     def _on_failed(self, worker: LiveWorker, text: str) -> None:
         if worker is not self._worker:

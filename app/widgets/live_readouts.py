@@ -133,7 +133,7 @@ class LiveReadouts(QWidget):
 
     def show_frame(self, *, exit_id: str, exit_index: int, exits: int, depth: float, latency_ms: float,
                    full_latency_ms: float | None, fps: float, confidence: float, dropped: int, index: int,
-                   frame_count: int | None) -> None:
+                   frame_count: int | None, paused: bool = False) -> None:
         tile = self.tiles["exit"]
         tile.value.setText(short_exit_name(exit_id))
         tile.detail.setText(f"exit {exit_index + 1} of {exits}  ·  {depth * 100:.0f} % deep")
@@ -144,7 +144,8 @@ class LiveReadouts(QWidget):
         self.tiles["latency"].detail.setText(
             f"full network {full_latency_ms:.0f} ms" if full_latency_ms is not None and math.isfinite(full_latency_ms)
             else "")
-        self.tiles["fps"].value.setText(f"{fps:.1f}")
+        # Paused (or stepping), the rolling rate of the last seconds means nothing: say so instead of 0.0-0.6.
+        self.tiles["fps"].value.setText("paused" if paused else f"{fps:.1f}")
         self.tiles["confidence"].value.setText(f"{confidence * 100:.0f} %")
         self.tiles["dropped"].value.setText(f"{dropped}")
         self.tiles["frame"].value.setText(f"{index + 1}")

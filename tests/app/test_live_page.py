@@ -335,6 +335,7 @@ def test_pause_step_and_play_with_the_keyboard(page, qtbot, clip):
     qtbot.keyClick(page, Qt.Key.Key_Period)
     qtbot.waitUntil(lambda: page.view.frames_shown == shown + 1, timeout=FRAME_TIMEOUT_MS)
     assert page.last_frame.result.index == index + 1, "the next frame, none skipped"
+    assert page.readouts.text("fps") == "paused", "paused, the rolling rate (0.0-0.6) is not a frame rate"
     qtbot.mouseClick(page.step_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.view.frames_shown == shown + 2, timeout=FRAME_TIMEOUT_MS)
     page.opacity_slider.setValue(90)                      # paused: the frame is drawn again at once
@@ -343,6 +344,7 @@ def test_pause_step_and_play_with_the_keyboard(page, qtbot, clip):
     qtbot.keyClick(page, Qt.Key.Key_Space)
     assert not page.pause_button.isChecked()
     wait_frames(qtbot, page, 3)
+    assert page.readouts.text("fps") != "paused"
 
 
 def test_record_a_few_frames_and_read_the_file_back(page, qtbot, clip, tmp_path):
