@@ -391,15 +391,20 @@ class ModelPage(Page):
         model_key = self._measure_key()
         self._cost_worker = start_job(job, "measure-costs", self,
                                       succeeded=lambda table: self._measured(model_key, table),
-                                      failed=lambda m: self.show_message(f"Cannot measure the costs: {m}", error=True),
+                                      failed=self._measure_failed,
                                       cancelled=lambda: self.show_message("Measuring cancelled."),
                                       finished=self._measure_finished)
+
+    def _measure_failed(self, message: str) -> None:
+        print(f"MESS Studio: cannot measure the costs: {message}", flush=True)
+        self.show_message(f"Cannot measure the costs: {message}", error=True)
 
     def _on_measure_progress(self, done: int, total: int) -> None:
         self.cost_progress.setRange(0, total)
         self.cost_progress.setValue(done)
 
     def _measured(self, model_key: tuple, table: CostTable) -> None:
+        print(f"MESS Studio: costs measured on {table.backend} {table.precision}", flush=True)   # smoke tests read it
         if model_key == self._measure_key():
             self._show_table(table, "")
 
