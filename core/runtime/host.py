@@ -40,13 +40,19 @@ def median_window(stride: int, scale: float) -> int:
 
 
 @lru_cache(maxsize=64)
-def interpolation_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) float32 weights of 1-D linear resampling with half-pixel centres (no antialiasing)."""
+def _corners(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output index: the two source indices and the weight of the second (as interpolation_matrix)."""
     scale = n_in / n_out
     source = np.maximum((np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5, 0.0)
     low = np.minimum(np.floor(source).astype(np.int64), n_in - 1)
     high = np.minimum(low + 1, n_in - 1)
-    weight_high = (source - low).astype(np.float32)
+    return low, high, (source - low).astype(np.float32)
+
+
+@lru_cache(maxsize=64)
+def interpolation_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) float32 weights of 1-D linear resampling with half-pixel centres (no antialiasing)."""
+    low, high, weight_high = _corners(n_in, n_out)
     matrix = np.zeros((n_out, n_in), dtype=np.float32)
     rows = np.arange(n_out)
     np.add.at(matrix, (rows, low), 1.0 - weight_high)
@@ -65,28 +71,18 @@ def resize_bilinear(logits: np.ndarray, size: Sequence[int]) -> np.ndarray:
     return np.matmul(rows, np.matmul(logits, cols.T))
 
 
-def argmax_classes(values: np.ndarray, axis: int = 1) -> np.ndarray:
-    """argmax along a short ``axis`` (the classes), first index on ties, int32.
+def argmax_classes(values: np.ndarray, axis: int = 1, top: np.ndarray | None = None) -> np.ndarray:
+    """argmax along a short ``axis`` (the classes), first index on ties, int32 (``top``: the max, if known).
 
     numpy's argmax along a non-last or short axis is slow (measured 0.56 ms for 11 x 90 x 120);
     a max and one comparison per class is several times faster with the same result.
     """
     values = np.moveaxis(values, axis, 0)
-    top = values.max(axis=0)
+    top = values.max(axis=0) if top is None else top
     out = np.zeros(top.shape, dtype=np.int32)
     for c in range(values.shape[0] - 1, -1, -1):
         out[values[c] == top] = c
     return out
-
-
-@lru_cache(maxsize=64)
-def _corners(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per output index: the two source indices and the weight of the second (as interpolation_matrix)."""
-    scale = n_in / n_out
-    source = np.maximum((np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5, 0.0)
-    low = np.minimum(np.floor(source).astype(np.int64), n_in - 1)
-    high = np.minimum(low + 1, n_in - 1)
-    return low, high, (source - low).astype(np.float32)
 
 
 def class_labels(logits: np.ndarray, size: Sequence[int]) -> np.ndarray:
@@ -131,8 +127,9 @@ def pixel_confidence(logits: np.ndarray, measure: str = "top1") -> tuple[np.ndar
     """(B, C, H, W) logits -> (confidence (B, H, W) float32 in 0..1, labels (B, H, W) int32)."""
     if measure not in MEASURES:
         raise ValueError(f"unknown confidence measure {measure!r} (known: {', '.join(MEASURES)})")
-    labels = argmax_classes(logits, axis=1)
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    top = logits.max(axis=1)
+    labels = argmax_classes(logits, axis=1, top=top)
+    shifted = logits - top[:, None]
     exp = np.exp(shifted)
     total = exp.sum(axis=1)
     if measure == "top1":
