@@ -79,14 +79,15 @@ class CostTable:
         }
 
     def full_network_spread(self) -> tuple[float, float, float] | None:
-        """(median, p10, p90) of the full network (every segment and the final head), summed; None
-        without latencies."""
+        """(median, p10, p90) of the full network: every segment, the final head (with its policy) and
+        the output step, summed, as ``cascade_cost`` counts the final exit; None without latencies."""
         pieces = [*self.segments, self.heads.get("final")]
         if any(p is None or p.latency_ms is None or p.latency_p10_ms is None or p.latency_p90_ms is None
                for p in pieces):
             return None
-        return (sum(p.latency_ms for p in pieces), sum(p.latency_p10_ms for p in pieces),
-                sum(p.latency_p90_ms for p in pieces))
+        out = self.output_ms or 0.0
+        return (sum(p.latency_ms for p in pieces) + out, sum(p.latency_p10_ms for p in pieces) + out,
+                sum(p.latency_p90_ms for p in pieces) + out)
 
     def warnings(self) -> list[str]:
         """Why this table's latencies may not be the machine's: a large spread, or other load."""
