@@ -20,6 +20,7 @@ import torch
 
 from core.data.datasets import SegmentationDataset
 from core.data.metrics import ConfusionMatrix
+from core.data.sequences import sequence_counts, sequence_of
 from core.errors import DataError
 from core.device import synchronize
 from core.jobs import ETA, CancelToken, Job, Progress
@@ -33,12 +34,12 @@ from core.runtime.backends.torch_backend import TorchPieces
 from core.runtime.early_exit import EarlyExitRunner, all_exit_labels
 
 
-def _items(dataset: SegmentationDataset) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _items(dataset: SegmentationDataset) -> Iterator[tuple[torch.Tensor, torch.Tensor, str]]:
     for i in range(len(dataset)):
         item = dataset[i]
         if "mask" not in item:
             raise DataError(f"{item['path']}: evaluation needs labels (no mask found)")
-        yield item["image"].unsqueeze(0), item["mask"].unsqueeze(0)
+        yield item["image"].unsqueeze(0), item["mask"].unsqueeze(0), str(item["path"])
 
 
 def _exit_record(cm: ConfusionMatrix, class_names: list[str]) -> dict:
@@ -55,28 +56,58 @@ def exit_confusions(net: MultiExitNet, dataset: SegmentationDataset, device: tor
                     eta: ETA | None = None, pieces: RunnablePieces | None = None) -> Job[dict[str, ConfusionMatrix]]:
     """Job: a confusion matrix for every exit of ``net`` over ``dataset``, one forward pass per image
     (through ``pieces``, a backend's, when given; else the training forward)."""
+    by_sequence = yield from sequence_confusions(net, dataset, device, cancel=cancel, total=total, eta=eta,
+                                                 pieces=pieces)
+    return merge_sequences(by_sequence, net)
+
+
+def merge_sequences(by_sequence: dict[str, dict[str, ConfusionMatrix]], net: MultiExitNet) -> dict[str, ConfusionMatrix]:
+    """Every exit's confusion matrix over all sequences together."""
+    classes = net.spec.classes
+    merged = {e: ConfusionMatrix(classes.num_classes, classes.ignore_index) for e in net.exit_ids()}
+    for matrices in by_sequence.values():
+        for exit_id, cm in matrices.items():
+            merged[exit_id].merge(cm)
+    return merged
+
+
+def sequence_confusions(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device,
+                        cancel: CancelToken | None = None, total: int | None = None,
+                        eta: ETA | None = None,
+                        pieces: RunnablePieces | None = None) -> Job[dict[str, dict[str, ConfusionMatrix]]]:
+    """Job: per sequence (core.data.sequences; "" for frames of none), a confusion matrix per exit."""
     cancel = cancel or CancelToken()
     eta = eta or ETA()
     total = total or len(dataset)
     classes = net.spec.classes
-    matrices = {e: ConfusionMatrix(classes.num_classes, classes.ignore_index) for e in net.exit_ids()}
+    by_sequence: dict[str, dict[str, ConfusionMatrix]] = {}
     was_training = net.training
     net.eval()
     try:
         with torch.no_grad():
-            for i, (image, mask) in enumerate(_items(dataset)):
+            for i, (image, mask, path) in enumerate(_items(dataset)):
                 cancel.check()
                 if pieces is None:
                     labels = {e: class_labels(logits) for e, logits in net(image.to(device)).items()}
                 else:
                     labels = all_exit_labels(net, pieces, image.to(device))
+                matrices = by_sequence.setdefault(sequence_of(path), {
+                    e: ConfusionMatrix(classes.num_classes, classes.ignore_index) for e in net.exit_ids()})
                 for exit_id, exit_labels in labels.items():
                     matrices[exit_id].update(exit_labels.cpu(), mask)
                 yield Progress("exits", i + 1, total, f"all exits, image {i + 1}/{len(dataset)}",
                                {"eta_s": eta.seconds_left(i + 1, total)})
     finally:
         net.train(was_training)
-    return matrices
+    return dict(sorted(by_sequence.items()))
+
+
+def _sequence_records(by_sequence: dict[str, dict[str, ConfusionMatrix]],
+                      dataset: SegmentationDataset) -> dict[str, dict]:
+    """Per sequence: its images and every exit's mIoU ("final" included)."""
+    counts = sequence_counts(dataset.samples)
+    return {name: {"images": counts.get(name, 0), "miou": {e: 100.0 * cm.mean_iou() for e, cm in matrices.items()}}
+            for name, matrices in by_sequence.items()}
 
 
 def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device,
@@ -98,7 +129,9 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
         costs = measure_costs(net, size, device, pieces=pieces)
     total = len(dataset) * (2 if config else 1)
     eta = ETA()
-    matrices = yield from exit_confusions(net, dataset, device, cancel, total, eta, pieces)
+    by_sequence = yield from sequence_confusions(net, dataset, device, cancel=cancel, total=total, eta=eta,
+                                                 pieces=pieces)
+    matrices = merge_sequences(by_sequence, net)
     exit_ids = net.exit_ids()
 
     exits = []
@@ -120,6 +153,7 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
         "precision": (pieces or TorchPieces(net)).precision,
         "exits": [r for r in exits if r["exit"] != FINAL_EXIT],
         "final": {k: final[k] for k in ("miou", "gflops", "latency_ms", "pixel_accuracy", "iou_per_class")},
+        "sequences": _sequence_records(by_sequence, dataset),
         "config": None,
     }
     if config is not None:
@@ -137,7 +171,8 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
     full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), pieces)
     classes = net.spec.classes
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
-    latencies, full_latencies, gflops, taken = [], [], [], []
+    latencies, full_latencies, gflops, taken, sequences = [], [], [], [], []
+    sequence_cms: dict[str, ConfusionMatrix] = {}
     offset = len(dataset)
 
     def timed(run, image):
@@ -152,7 +187,7 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
         first = dataset[0]["image"].unsqueeze(0).to(device)
         runner.run(first)
         full.run(first)
-        for i, (image, mask) in enumerate(_items(dataset)):
+        for i, (image, mask, path) in enumerate(_items(dataset)):
             cancel.check()
             image = image.to(device)
             if i % 2:
@@ -163,6 +198,9 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
             latencies.append(ms)
             full_latencies.append(full_ms)
             cm.update(result.labels.cpu(), mask)
+            sequence_cms.setdefault(sequence_of(path), ConfusionMatrix(classes.num_classes, classes.ignore_index)).update(
+                result.labels.cpu(), mask)
+            sequences.append(sequence_of(path))
             taken.append(result.exit_ids[0])
             gflops.append(cascade_cost(net, costs, config.exits, result.exit_index[0], "gflops"))
             yield Progress("config", offset + i + 1, total, f"configuration, image {i + 1}/{len(dataset)}",
@@ -181,4 +219,23 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
         "mean_gflops": statistics.fmean(gflops),
         "exit_fractions": {e: taken.count(e) / n for e in config.exits},
         "per_image_exit": taken,
+        "sequences": {name: _config_sequence_record(name, sequence_cms[name], sequences, latencies, full_latencies,
+                                                    taken, config)
+                      for name in sorted(sequence_cms)},
+    }
+
+
+def _config_sequence_record(name: str, cm: ConfusionMatrix, sequences: list[str], latencies: list[float],
+                            full_latencies: list[float], taken: list[str], config: ExitConfig) -> dict:
+    """The configuration on one sequence's images: mIoU, both mean latencies, speed-up, exits taken."""
+    rows = [i for i, s in enumerate(sequences) if s == name]
+    mean = statistics.fmean(latencies[i] for i in rows)
+    full_mean = statistics.fmean(full_latencies[i] for i in rows)
+    return {
+        "images": len(rows),
+        "miou": 100.0 * cm.mean_iou(),
+        "mean_latency_ms": mean,
+        "full_mean_latency_ms": full_mean,
+        "speedup": full_mean / mean if mean > 0 else 0.0,
+        "exit_fractions": {e: sum(taken[i] == e for i in rows) / len(rows) for e in config.exits},
     }

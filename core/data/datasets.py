@@ -14,6 +14,7 @@ from core.data.classes import ClassSet
 from core.data.io import IMAGE_EXTS, list_images, read_image, read_mask
 from core.data.layouts import DATASET_LAYOUTS, DatasetLayout
 from core.data.sample import Sample
+from core.data.sequences import select_sequences
 from core.data.transforms import ToTensor, Transform
 from core.errors import DataError
 
@@ -116,7 +117,14 @@ def open_dataset(
     layout: str | None = None,
     transform: Transform | None = None,
     seed: int = 0,
+    sequences: Sequence[str] = (),
+    exclude_sequences: Sequence[str] = (),
 ) -> SegmentationDataset:
+    """A labelled split of the dataset in ``root``.
+
+    ``split`` may join splits with ``+`` (``train+val``: the frames of both, each once).
+    ``sequences`` keeps only the frames of those sequences and ``exclude_sequences`` drops those
+    of others (see core.data.sequences): a sequence held out of training is validated on alone."""
     root = Path(root)
     if layout is None:
         chosen = detect_layout(root)
@@ -124,11 +132,22 @@ def open_dataset(
         chosen = DATASET_LAYOUTS.get(layout)
         if not root.is_dir():
             raise DataError(f"{root}: dataset folder is missing")
-    samples = chosen.samples(root, split)
-    if not samples:
-        raise DataError(f"{root}: split '{split}' has no images ({chosen.name} layout)")
+    names = split.split("+")
+    if any(not n.strip() for n in names):
+        raise DataError(f"split '{split}': name the splits to join with '+', e.g. train+val")
+    samples: dict[Path, Sample] = {}
+    for name in names:
+        found = chosen.samples(root, name.strip())
+        if not found:
+            raise DataError(f"{root}: split '{name}' has no images ({chosen.name} layout)")
+        for sample in found:
+            samples.setdefault(sample.image, sample)
+    selected = list(samples.values())
+    if sequences or exclude_sequences:
+        selected = select_sequences(selected, include=tuple(sequences), exclude=tuple(exclude_sequences),
+                                    where=f"{root} split '{split}'")
     return SegmentationDataset(
-        samples,
+        selected,
         chosen.classes(root),
         transform=transform,
         label_map=getattr(chosen, "label_map", None),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from core.errors import ConfigError
+from core.data.sequences import parse_sequences
+from core.errors import ConfigError, DataError
 from core.models.heads import HEAD_PRESETS, HeadConfig
 
 TRAIN_FORMAT_VERSION = 1
@@ -23,6 +24,7 @@ class TrainConfig:
     layout: str | None = None
     train_split: str = "train"
     val_split: str = "val"
+    hold_out: str = ""                  # sequences (comma-separated) left out of training and validated on
     stage: str = "all"
     epochs_stage1: int = 100
     epochs_stage2: int = 30
@@ -70,6 +72,10 @@ class TrainConfig:
             raise ConfigError(f"swa_lr must be positive, got {self.swa_lr}")
         self.stage2_head_configs()
         HeadConfig.parse(self.stage1_head)
+        try:
+            self.hold_out = ",".join(parse_sequences(self.hold_out, "hold_out"))
+        except DataError as exc:
+            raise ConfigError(str(exc)) from None
         for name in ("train_size", "crop", "eval_size", "scale"):
             value = getattr(self, name)
             if value is not None:
@@ -84,6 +90,22 @@ class TrainConfig:
     def averaging_lr(self) -> float:
         """The constant stage-1 learning rate while weights are averaged."""
         return self.swa_lr if self.swa_lr is not None else self.lr / 10
+
+    @property
+    def held_out(self) -> tuple[str, ...]:
+        return parse_sequences(self.hold_out)
+
+    @property
+    def held_out_pool(self) -> str:
+        """The splits whose frames of the held-out sequences are validated on: train and val, joined."""
+        return "+".join(dict.fromkeys(self.train_split.split("+") + self.val_split.split("+")))
+
+    @property
+    def validation_split(self) -> str:
+        """What validation runs on, in words: the val split, or the held-out sequences' frames."""
+        if self.held_out:
+            return f"held-out {self.hold_out} ({self.held_out_pool})"
+        return self.val_split
 
     def runs_stage(self, stage: int) -> bool:
         return self.stage == "all" or self.stage == str(stage)

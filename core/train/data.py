@@ -26,14 +26,25 @@ def training_set(config: TrainConfig, classes: ClassSet, mean, std) -> Dataset:
         if is_video_file(path):
             return VideoFrames(path, transform, config.train_size, seed=config.seed)
         return open_unlabelled(path, transform=transform)
-    return open_dataset(config.data, config.train_split, layout=config.layout, transform=transform, seed=config.seed)
+    return labelled_training_set(config, transform)
+
+
+def labelled_training_set(config: TrainConfig, transform=None) -> SegmentationDataset:
+    """The labelled training frames: ``train_split`` without the held-out sequences."""
+    return open_dataset(config.data, config.train_split, layout=config.layout, transform=transform, seed=config.seed,
+                        exclude_sequences=config.held_out)
 
 
 def validation_set(config: TrainConfig, mean, std) -> SegmentationDataset | None:
+    """``val_split``; with held-out sequences, every frame of them in ``train_split`` and ``val_split``."""
     if not config.data:
         return None
-    dataset = open_dataset(config.data, config.val_split, layout=config.layout,
-                           transform=eval_transform(mean, std, config.eval_size))
+    transform = eval_transform(mean, std, config.eval_size)
+    if config.held_out:
+        dataset = open_dataset(config.data, config.held_out_pool, layout=config.layout, transform=transform,
+                               sequences=config.held_out)
+    else:
+        dataset = open_dataset(config.data, config.val_split, layout=config.layout, transform=transform)
     if config.val_limit:
         dataset.samples = dataset.samples[: config.val_limit]
     return dataset

@@ -40,7 +40,8 @@ from core.models.io import write_json_atomic
 from core.models.spec import FINAL_EXIT
 from core.train.checkpoint import load_checkpoint, load_extra, read_info, save_checkpoint
 from core.train.config import TrainConfig
-from core.train.data import count_unlabelled, label_counts, make_loader, training_set, validation_set
+from core.train.data import (count_unlabelled, label_counts, labelled_training_set, make_loader, training_set,
+                             validation_set)
 from core.train.distributed import DistContext, init_distributed
 from core.train.losses import (
     SEGMENTATION_LOSSES,
@@ -228,9 +229,7 @@ class Trainer:
                                   f"{init_spec.backbone_options}, the run trains {config.backbone} {options}")
         dataset_classes = None
         if not config.unlabelled:
-            from core.data import open_dataset
-
-            labelled = open_dataset(config.data, config.train_split, layout=config.layout)
+            labelled = labelled_training_set(config)
             if len(labelled) == 0:
                 raise DataError(f"{config.data}: the '{config.train_split}' split is empty")
             dataset_classes = labelled.classes
@@ -270,9 +269,7 @@ class Trainer:
         cache = self.folder.root / "class_weights.json"
         if cache.is_file():
             return torch.tensor(json.loads(cache.read_text())["weights"], dtype=torch.float32, device=self.device)
-        from core.data import open_dataset
-
-        counts = label_counts(open_dataset(self.config.data, self.config.train_split, layout=self.config.layout))
+        counts = label_counts(labelled_training_set(self.config))
         weights = class_weights_from_counts(counts)
         if self.ctx.is_main:
             write_json_atomic(cache, {"pixel_counts": counts.tolist(), "weights": weights.tolist()})
@@ -392,7 +389,7 @@ class Trainer:
                 val = yield from _validate(net, config, self.device, self.cancel)
                 yield Progress(f"stage{stage}", step, total_steps, f"weights of {average.count} epochs averaged",
                                {"stage": stage, "epoch": epochs, "epochs": epochs, "val_miou": val,
-                                "averaged": average.count})
+                                "averaged": average.count, "split": config.validation_split})
                 # "epoch": a resume that comes back here trims this line and writes it again.
                 self.log.write({"event": "average", "stage": stage, "epoch": epochs, "epochs_averaged": average.count,
                                 "step": step, "val_miou": val})
@@ -403,7 +400,8 @@ class Trainer:
         val = yield from _validate(net, self.config, self.device, self.cancel)
         record = {**record, "val_miou": val}
         yield Progress(f"stage{stage}", step, total_steps, f"epoch {record['epoch'] + 1}/{epochs} validated",
-                       {"stage": stage, "epoch": record["epoch"] + 1, "epochs": epochs, "val_miou": val})
+                       {"stage": stage, "epoch": record["epoch"] + 1, "epochs": epochs, "val_miou": val,
+                        "split": self.config.validation_split})
         self.log.write(record)
         return val
 
@@ -467,7 +465,7 @@ class Trainer:
             net.remove_heads(early)
             val = {exit_id: v for exit_id, v in val.items() if exit_id not in early}
             save_model(net, self.folder.stage1_model, provenance=self._provenance(1),
-                       metrics={"val_miou": val, "split": config.val_split})
+                       metrics={"val_miou": val, "split": config.validation_split})
         self.ctx.barrier()
         return self.folder.stage1_model
 
@@ -511,7 +509,7 @@ class Trainer:
         if self.ctx.is_main:
             if val is None:
                 val = yield from _validate(net, config, self.device, self.cancel)
-            metrics = {"val_miou": val, "split": config.val_split, "eval_size": config.eval_size}
+            metrics = {"val_miou": val, "split": config.validation_split, "eval_size": config.eval_size}
             save_model(net, self.folder.model, provenance={**self._provenance(2), "stage1": info.provenance},
                        metrics=metrics)
         self.ctx.barrier()

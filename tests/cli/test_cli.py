@@ -293,3 +293,51 @@ def test_ctrl_c_while_starting_up_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["eval"]) == 130
     assert capsys.readouterr().err.strip() == "mess: interrupted"
+
+
+# --- held-out sequences ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_sequence_dir(tmp_path_factory) -> Path:
+    """val: 2 frames of drive 0001TP (from write_camvid) and 2 of 0006R0 with other masks."""
+    root = write_camvid(tmp_path_factory.mktemp("cli") / "two", n=2)
+    rng = np.random.default_rng(5)
+    for i in range(2):
+        name = f"0006R0_{i:06d}.png"
+        assert cv2.imwrite(str(root / "val" / name), rng.integers(0, 256, size=(*SIZE, 3), dtype=np.uint8))
+        assert cv2.imwrite(str(root / "valannot" / name), rng.integers(0, 11, size=SIZE, dtype=np.uint8))
+    return root
+
+
+def test_eval_reports_every_exit_per_sequence_as_each_sequence_alone_would(tmp_path, capsys, model_dir,
+                                                                          two_sequence_dir, exits):
+    config = tmp_path / "config.json"
+    ExitConfig([exits[0], FINAL_EXIT], th_pix=[0.5, 0.0], th_img=[0.5, 0.0]).save(config)
+    both = run_eval(capsys, model_dir, two_sequence_dir, tmp_path / "both.json", "--config", str(config))
+    assert list(both["sequences"]) == ["0001TP", "0006R0"]
+    assert both["config"]["sequences"]["0006R0"]["images"] == 2
+    for sequence in ("0001TP", "0006R0"):
+        alone = run_eval(capsys, model_dir, two_sequence_dir, tmp_path / f"{sequence}.json", "--sequences", sequence)
+        assert alone["images"] == 2 and list(alone["sequences"]) == [sequence]
+        record = both["sequences"][sequence]
+        assert record["images"] == 2
+        assert set(record["miou"]) == set(exits)
+        assert record["miou"][FINAL_EXIT] == pytest.approx(alone["final"]["miou"], abs=1e-9)
+        assert record["miou"][exits[0]] == pytest.approx(alone["exits"][0]["miou"], abs=1e-9)
+    rest = run_eval(capsys, model_dir, two_sequence_dir, tmp_path / "rest.json", "--exclude-sequences", "0001TP")
+    assert list(rest["sequences"]) == ["0006R0"]
+
+
+def test_eval_prints_a_column_per_sequence(capsys, model_dir, two_sequence_dir):
+    assert main(["eval", "--model", str(model_dir), "--data", str(two_sequence_dir), "--device", "cpu",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"exit\s+mIoU %\s+0001TP\s+0006R0\s+GFLOPs", out)
+    assert "images: 0001TP 2, 0006R0 2" in out
+
+
+def test_eval_of_an_absent_sequence_is_one_line(capsys, model_dir, two_sequence_dir):
+    code = main(["eval", "--model", str(model_dir), "--data", str(two_sequence_dir), "--device", "cpu", "--quiet",
+                 "--sequences", "0016E5"])
+    assert code == 2
+    assert "has no frame of sequence '0016E5' (sequences: 0001TP 2, 0006R0 2)" in one_error_line(capsys)

@@ -49,13 +49,13 @@ def colour_image(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def write_split(root: Path, split: str, n: int, seed: int) -> None:
+def write_split(root: Path, split: str, n: int, seed: int, sequence: str = "0001TP") -> None:
     rng = np.random.default_rng(seed)
     (root / split).mkdir(parents=True, exist_ok=True)
     (root / f"{split}annot").mkdir(parents=True, exist_ok=True)
     for i in range(n):
         mask = label_map(rng)
-        name = f"0001TP_{i:06d}.png"
+        name = f"{sequence}_{i:06d}.png"
         assert cv2.imwrite(str(root / split / name), colour_image(mask, rng))
         assert cv2.imwrite(str(root / f"{split}annot" / name), mask)
 

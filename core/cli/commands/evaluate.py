@@ -8,6 +8,7 @@ from core.cli.commands import COMMANDS, Command
 from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, write_json
 from core.cli.progress import ProgressBar
 from core.data import eval_transform, open_dataset
+from core.data.sequences import parse_sequences
 from core.device import DEVICE_CHOICES, select_device
 from core.evaluation import evaluate
 from core.jobs import run_job
@@ -20,7 +21,11 @@ from core.runtime.early_exit import EarlyExitRunner
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model folder (default: the bundled model)")
     parser.add_argument("--data", required=True, help="dataset folder (CamVid, image/mask folders, Cityscapes or VOC layout)")
-    parser.add_argument("--split", default="val", help="split to evaluate (default val)")
+    parser.add_argument("--split", default="val", help="split(s) to evaluate, joined with '+' (default val; e.g. train+val)")
+    parser.add_argument("--sequences", default="", metavar="SEQ[,SEQ]",
+                        help="only the frames of these sequences (file-name prefix, e.g. 0006R0): a held-out fold")
+    parser.add_argument("--exclude-sequences", default="", metavar="SEQ[,SEQ]",
+                        help="leave out the frames of these sequences")
     parser.add_argument("--layout", help="dataset layout (default: detected)")
     parser.add_argument("--config", help="exit configuration JSON to run with real early exit")
     parser.add_argument("--json", help="write the report to this JSON file")
@@ -31,19 +36,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+MAX_SEQUENCE_COLUMNS = 6
+
+
 def _print_report(report: dict) -> None:
     size = report["input_size"]
     print(f"{report['model']} on {report['split']} ({report['images']} images, {size[1]}x{size[0]}, {report['device']}, "
           f"backend {report['backend']} {report['precision']})")
-    print(f"  {'exit':34s} {'mIoU %':>7s} {'GFLOPs':>7s} {'ms':>7s}")
+    sequences = report.get("sequences") or {}
+    columns = list(sequences) if 1 < len(sequences) <= MAX_SEQUENCE_COLUMNS else []
+    header = "".join(f" {(name or '(none)')[:9]:>9s}" for name in columns)
+    print(f"  {'exit':34s} {'mIoU %':>7s}{header} {'GFLOPs':>7s} {'ms':>7s}")
     for row in report["exits"] + [{"exit": "final", **report["final"]}]:
-        print(f"  {row['exit']:34s} {row['miou']:7.2f} {row['gflops']:7.2f} {row['latency_ms']:7.1f}")
+        cells = "".join(f" {sequences[name]['miou'][row['exit']]:9.2f}" for name in columns)
+        print(f"  {row['exit']:34s} {row['miou']:7.2f}{cells} {row['gflops']:7.2f} {row['latency_ms']:7.1f}")
+    if columns:
+        counts = ", ".join(f"{name or '(none)'} {sequences[name]['images']}" for name in columns)
+        print(f"  per-sequence columns: mIoU % on each sequence's images alone (images: {counts})")
     config = report.get("config")
     if config:
         fractions = ", ".join(f"{e} {100 * f:.0f}%" for e, f in config["exit_fractions"].items())
         print(f"  configuration: mIoU {config['miou']:.2f} %, mean {config['mean_latency_ms']:.1f} ms against "
               f"{config['full_mean_latency_ms']:.1f} ms for the full network in the same run "
               f"(x{config['speedup']:.2f}), {config['mean_gflops']:.2f} GFLOPs; exits taken: {fractions}")
+        if len(config.get("sequences") or {}) > 1:
+            for name, record in config["sequences"].items():
+                early = 100 * (1 - record["exit_fractions"].get(config["exits"][-1], 0.0))
+                print(f"    {name or '(none)':10s} {record['images']:4d} images: mIoU {record['miou']:.2f} %, "
+                      f"x{record['speedup']:.2f}, {early:.0f} % left early")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     net, _ = load_model(model_dir, device, inference=True)
     spec = net.spec
     dataset = open_dataset(args.data, args.split, layout=args.layout,
-                           transform=eval_transform(spec.mean, spec.std, args.input))
+                           transform=eval_transform(spec.mean, spec.std, args.input),
+                           sequences=parse_sequences(args.sequences, "--sequences"),
+                           exclude_sequences=parse_sequences(args.exclude_sequences, "--exclude-sequences"))
     if dataset.classes.num_classes != spec.num_classes:
         raise DataError(f"{args.data}: the dataset has {dataset.classes.num_classes} classes, "
                         f"the model {model_dir} has {spec.num_classes}")

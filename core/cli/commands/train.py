@@ -23,6 +23,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig(data="", out="")
     parser.add_argument("--data", help="labelled dataset folder (CamVid, image/mask folders, Cityscapes or VOC layout)")
     parser.add_argument("--out", required=True, help="run folder (new or empty; with --resume, the run to continue)")
+    parser.add_argument("--split", default=defaults.train_split,
+                        help="split(s) to train on, joined with '+' (default train; e.g. train+val)")
+    parser.add_argument("--val-split", default=defaults.val_split, help="split to validate on (default val)")
+    parser.add_argument("--hold-out", default="", metavar="SEQ[,SEQ]",
+                        help="leave these sequences (file-name prefix, e.g. 0006R0) out of training and validate on "
+                             "all their frames in --split and --val-split instead of on --val-split; "
+                             "with --recipe, a fold of the recipe")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--override", action="store_true",
                         help="with --resume: the settings given now replace the stored run's (e.g. a moved --data); "
@@ -62,12 +69,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--recipe", help="a training recipe (JSON): several runs chained in OUT/phase-N, each starting "
                                          "from the previous one's model; the training options come from it "
-                                         "(only --data, --out, --resume, --device, --workers, --no-amp and --quiet "
+                                         "(only --data, --out, --resume, --device, --workers, --no-amp, --hold-out and --quiet "
                                          "go with it)")
 
 
 # Options a recipe may be combined with; every other training option is the recipe's to set.
-RECIPE_COMPANIONS = ("data", "out", "resume", "device", "workers", "no_amp", "quiet", "recipe", "threads")
+RECIPE_COMPANIONS = ("data", "out", "resume", "device", "workers", "no_amp", "quiet", "recipe", "threads", "hold_out")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -76,7 +83,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     epochs1 = args.epochs or defaults.epochs_stage1
     epochs2 = args.stage2_epochs or args.epochs or defaults.epochs_stage2
     return TrainConfig(
-        data=args.data or "", out=args.out, backbone=args.backbone, backbone_options=options, classes=args.classes,
+        data=args.data or "", out=args.out, train_split=args.split, val_split=args.val_split, hold_out=args.hold_out,
+        backbone=args.backbone, backbone_options=options, classes=args.classes,
         stage=args.stage, epochs_stage1=epochs1, epochs_stage2=epochs2, batch_size=args.batch_size,
         train_size=args.train_size, crop=args.crop, eval_size=args.eval_size, optimizer=args.optimizer, lr=args.lr,
         swa_epochs=args.swa_epochs, swa_lr=args.swa_lr,
@@ -113,7 +121,9 @@ class TrainProgress(ProgressBar):
             text = (f"stage {event.metrics['stage']}, weights of the last {event.metrics['averaged']} epochs averaged: "
                     if event.metrics.get("averaged") else
                     f"stage {event.metrics['stage']} epoch {event.metrics['epoch']}/{event.metrics['epochs']}: ")
-            text += f"val mIoU final {final:.2f}" if final is not None else "no validation"
+            split = event.metrics.get("split", "val")
+            where = "val mIoU" if split == "val" else f"{split} mIoU"
+            text += f"{where} final {final:.2f}" if final is not None else "no validation"
             if best is not None:
                 text += f", best early exit {best:.2f}"
             self.stream.write(("\n" if self.live else "") + text + "\n")
@@ -136,9 +146,11 @@ def run_with_recipe(args: argparse.Namespace) -> int:
     stored = Path(args.out) / RECIPE_JSON
     if args.resume and stored.is_file() and Recipe.load(stored) != recipe:
         print(f"note: resuming with the run's own {stored}, not {args.recipe} (they differ)", file=sys.stderr)
-    given = {"device": args.device != "auto", "workers": args.workers != 0, "amp": args.no_amp}
+    given = {"device": args.device != "auto", "workers": args.workers != 0, "amp": args.no_amp,
+             "hold_out": bool(args.hold_out)}
     overrides = {name: value for name, value in (("device", args.device), ("workers", args.workers),
-                                                 ("amp", not args.no_amp)) if given[name]}   # else the recipe's
+                                                 ("amp", not args.no_amp), ("hold_out", args.hold_out))
+                 if given[name]}   # else the recipe's
     main_process = int(os.environ.get("RANK", "0")) == 0      # under torchrun, rank 0 reports
     progress = TrainProgress(quiet=args.quiet or not main_process)
     model = run_job(run_recipe(recipe, args.data, args.out, args.resume, overrides, CancelToken()), progress)
