@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mess: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:
+        # The reader of stdout went away (`mess ... | head`): stop quietly, as command-line tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
     _exit_past_stuck_threads(code)
     return code
 
