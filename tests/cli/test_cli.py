@@ -17,7 +17,7 @@ from core.models import FINAL_EXIT, HeadConfig, convert_backbone, load_model, sa
 from core.runtime.config import ExitConfig
 
 SIZE = (64, 96)
-COMMANDS = {"convert", "eval", "export", "train", "profile", "search", "gui", "run"}
+COMMANDS = {"convert", "eval", "export", "inspect", "train", "profile", "search", "gui", "run"}
 
 
 def one_error_line(capsys) -> str:

@@ -1,0 +1,80 @@
+"""mess inspect: one frame through every exit, saved as a grid picture and per-exit JSON."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+
+from core.cli.commands import COMMANDS, Command
+from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, write_json
+from core.device import DEVICE_CHOICES, select_device
+from core.errors import ConfigError
+from core.models import load_model
+from core.runtime.config import ExitConfig
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", required=True, help="image file, or a video file with --frame N")
+    parser.add_argument("--frame", type=int, help="with a video: the frame to inspect, from 0 (default 0)")
+    parser.add_argument("--label", help="label image of class indices (train ids) for the image: error maps and mIoU")
+    parser.add_argument("--config", help="exit configuration JSON: its thresholds decide where the frame leaves "
+                                         "(default: the full network alone)")
+    parser.add_argument("--out", required=True, help="grid picture to write (.png or .jpg)")
+    parser.add_argument("--json", help="write the per-exit figures to this JSON file")
+    parser.add_argument("--model", help="model folder (default: the bundled model)")
+    parser.add_argument("--input", type=parse_size, help="resize the frame to HxW (default: the model's input size)")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    add_backend_arguments(parser)
+
+
+def print_summary(inspection) -> None:
+    print(f"the frame leaves at {inspection.leaves_at} (configuration: {', '.join(inspection.config.exits)})")
+    print(f"  {'exit':34s} {'image conf':>10s} {'th_img':>6s} {'mIoU %':>7s} {'agree %':>7s}")
+    for view in inspection.exits:
+        th_img = f"{view.th_img:6.2f}" if view.th_img is not None else f"{'-':>6s}"
+        miou = f"{view.miou:7.2f}" if view.miou is not None else f"{'-':>7s}"
+        mark = "  <- leaves" if view.leaves else ""
+        print(f"  {view.exit_id:34s} {view.image_confidence:10.2f} {th_img} {miou} {view.agreement:7.1f}{mark}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.fileio import write_bytes_atomic
+    from core.inspect import at_input_size, inspect_frame, read_frame, read_label, render_grid
+
+    out = Path(args.out)
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ConfigError(f"--out {out}: the grid is a picture, name it .png or .jpg")
+    model_dir = resolve_model(args.model)
+    config = ExitConfig.load(args.config) if args.config else None
+    device = select_device(args.device)
+    net, _ = load_model(model_dir, device, inference=True)
+    spec = net.spec
+    image = read_frame(args.image, args.frame)
+    label = read_label(args.label, image, args.image, spec.classes) if args.label else None
+    size = args.input or (tuple(spec.input_size) if spec.input_size else None)
+    image, label, tensor = at_input_size(image, label, size, spec.mean, spec.std)
+    pieces = backend_pieces(net, (int(tensor.shape[-2]), int(tensor.shape[-1])), args)
+    inspection = inspect_frame(net, image, tensor.to(device), config=config, label=label, pieces=pieces)
+    grid = render_grid(inspection, spec.classes)
+    ok, encoded = cv2.imencode(out.suffix.lower(), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ConfigError(f"--out {out}: OpenCV cannot encode a {out.suffix} picture")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out, encoded.tobytes())
+    report = {**inspection.to_json(), "model": str(model_dir), "image": str(args.image), "frame": args.frame,
+              "label": args.label, "grid": str(out), "backend": pieces.backend if pieces else "torch"}
+    if args.json:
+        write_json(args.json, report)
+    print_summary(inspection)
+    print(f"grid {grid.shape[1]}x{grid.shape[0]} -> {out}")
+    return 0
+
+
+COMMANDS.add("inspect", Command("inspect", "one frame through every exit: labels, confidence maps, where it leaves",
+                                configure, run))
