@@ -13,7 +13,7 @@ set_wait_policy()  # before torch is imported
 
 from core.device import DEVICE_CHOICES  # noqa: E402
 
-PAGE_NAMES = ("model", "train", "search", "live")
+PAGE_NAMES = ("model", "train", "search", "live", "inspect")
 
 
 def build_parser() -> argparse.ArgumentParser:

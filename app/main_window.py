@@ -43,6 +43,8 @@ class MainWindow(QMainWindow):
         self.state.model_loading.connect(lambda folder: self._model_label.setText(f"loading {Path(folder).name}..."))
         self.state.model_changed.connect(self._on_model_changed)
         self.state.model_failed.connect(self._on_model_failed)
+        if "inspect" in self.pages:
+            self.state.inspect_requested.connect(lambda *_: self.show_page("inspect"))
         if self.state.net is not None:
             self._on_model_changed()
         self._restore_layout()
@@ -137,12 +139,13 @@ class MainWindow(QMainWindow):
         self.bf16_action.blockSignals(False)
         self._backend_label.setText(f"{backend} {precision}")
 
-    SHORTCUTS = (("Ctrl+1..4", "Model, Train, Search, Live page"), ("Ctrl+O", "open a model folder"),
+    SHORTCUTS = (("Ctrl+1..5", "Model, Train, Search, Live, Inspect page"), ("Ctrl+O", "open a model folder"),
                  ("F11", "full screen"), ("F1", "this list"), ("Ctrl+M", "Model: measure (again)"),
                  ("Ctrl+L", "Model: load a latency table"), ("Ctrl+Return", "Live: start / stop"),
                  ("Space", "Live: pause"), (".", "Live: one step"), ("F", "Live: full network"),
                  ("B", "Live: side by side"), ("Ctrl+R", "Live: record"), ("F5", "Live: presentation mode"),
-                 ("Esc", "leave full screen or presentation mode"), ("Ctrl+Q", "quit"))
+                 ("I", "Live: inspect this frame"), ("Ctrl+Shift+O", "Inspect: open an image or video"),
+                 ("Ctrl+S", "Inspect: save the grid"), ("Esc", "leave full screen or presentation mode"), ("Ctrl+Q", "quit"))
 
     def shortcuts_text(self) -> str:
         return "\n".join(f"{keys:<12} {what}" for keys, what in self.SHORTCUTS)

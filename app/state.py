@@ -28,6 +28,7 @@ class AppState(QObject):
     model_failed = Signal(str)         # one-line message
     config_changed = Signal(object)    # ExitConfig, or None for the full network
     backend_changed = Signal(str, str)  # backend, precision: what measures and runs the network now
+    inspect_requested = Signal(object, str)  # an RGB frame and its name: the Inspect page shows it
 
     def __init__(self, device: str = "auto", parent: QObject | None = None, backend: str | None = None,
                  precision: str = "fp32") -> None:

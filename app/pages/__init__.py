@@ -1,4 +1,4 @@
-"""The pages of the main window, in one registry (model, train, search, live)."""
+"""The pages of the main window, in one registry (model, train, search, live, inspect)."""
 
 from __future__ import annotations
 
@@ -38,13 +38,13 @@ class PageEntry:
 
 
 PAGES: Registry[PageEntry] = Registry("page")
-PAGE_MODULES = ("model_page", "train_page", "search_page", "live_page")
+PAGE_MODULES = ("model_page", "train_page", "search_page", "live_page", "inspect_page")
 
 
 def load_pages() -> Registry[PageEntry]:
     """Import the page modules (each registers itself) and return the registry, in page order.
 
-    tests/app/test_main_window.py checks that all four are there."""
+    tests/app/test_main_window.py checks that all five are there."""
     for module in PAGE_MODULES:
         if importlib.util.find_spec(f"app.pages.{module}") is not None:
             importlib.import_module(f"app.pages.{module}")

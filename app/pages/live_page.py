@@ -179,12 +179,24 @@ class LivePage(Page):
         self.record_button.setShortcut(QKeySequence("Ctrl+R"))
         self.record_button.toggled.connect(self._on_record_toggled)
         self.record_button.setMinimumWidth(80)
+        self.inspect_button = QPushButton("Inspect", bar)
+        self.inspect_button.setToolTip("Inspect this frame: every exit's labels and confidence on the Inspect page — I")
+        self.inspect_button.clicked.connect(self.inspect_frame)
         row.addWidget(QLabel("Source:", bar))
         row.addWidget(self.source, 1)
         for widget in (self.start_button, self.pause_button, self.step_button, self.loop_check, self.realtime_check,
-                       self.record_button):
+                       self.record_button, self.inspect_button):
             row.addWidget(widget)
         return bar
+
+    def inspect_frame(self) -> bool:
+        """Hand the frame on screen (at the processing size) to the Inspect page."""
+        if self.last_frame is None:
+            self.show_message("No frame yet: start the source, then Inspect shows its current frame.")
+            return False
+        result = self.last_frame.result
+        self.state.inspect_requested.emit(result.image, f"live frame {result.index}")
+        return True
 
     def _build_config_box(self) -> QGroupBox:
         box = QGroupBox("Exit configuration", self)
@@ -278,6 +290,7 @@ class LivePage(Page):
 
         self.play_shortcut = shortcut(Qt.Key.Key_Space, self.toggle_play)
         self.step_shortcut = shortcut(Qt.Key.Key_Period, self.step)
+        self.inspect_shortcut = shortcut(Qt.Key.Key_I, self.inspect_frame)
         self.present_shortcut = shortcut(Qt.Key.Key_F5, lambda: self.set_presentation(not self._presenting))
         self.leave_shortcut = shortcut(Qt.Key.Key_Escape, lambda: self.set_presentation(False))
         self.leave_shortcut.setEnabled(False)

@@ -100,6 +100,12 @@ def _frame(picture: np.ndarray, colour: tuple[int, int, int], thickness: int) ->
 
 def render_grid(inspection: FrameInspection, classes: ClassSet, opacity: float = 0.6) -> np.ndarray:
     """The whole inspection as one RGB uint8 picture (about 1.3 x 0.3 Mpixel per exit at 4 columns)."""
+    return render_grid_rows(inspection, classes, opacity)[0]
+
+
+def render_grid_rows(inspection: FrameInspection, classes: ClassSet,
+                     opacity: float = 0.6) -> tuple[np.ndarray, dict[str, int]]:
+    """The grid, and the top (in pixels) of each exit's caption in it."""
     size = tile_size(inspection.image.shape[:2])
     columns = len(COLUMNS) if inspection.label is not None else len(COLUMNS) - 1
     width = columns * size[1] + (columns - 1) * GAP
@@ -114,6 +120,7 @@ def render_grid(inspection: FrameInspection, classes: ClassSet, opacity: float =
             _row(header, width),
             _caption(width, "each exit, shallow to deep:   " + "   |   ".join(COLUMNS[:columns]), dark)]
     depth = {v.exit_id: i / max(1, len(inspection.exits) - 1) for i, v in enumerate(inspection.exits)}
+    tops: dict[str, int] = {}
     for view in inspection.exits:
         colour = exit_colour(depth[view.exit_id]) if view.kept else (200, 200, 200)
         labels = _fit(blend(inspection.image, colorize(view.labels, classes), opacity), size)
@@ -124,6 +131,17 @@ def render_grid(inspection: FrameInspection, classes: ClassSet, opacity: float =
                               nearest=True))
         if view.leaves:
             tiles = [_frame(t, colour, 6) for t in tiles]
-        rows += [np.full((GAP * 2, width, 3), 255, np.uint8), _caption(width, caption_text(view), colour),
-                 _row(tiles, width)]
-    return np.concatenate(rows, axis=0)
+        rows.append(np.full((GAP * 2, width, 3), 255, np.uint8))
+        tops[view.exit_id] = sum(r.shape[0] for r in rows)
+        rows += [_caption(width, caption_text(view), colour), _row(tiles, width)]
+    return np.concatenate(rows, axis=0), tops
+
+
+def encode_picture(picture: np.ndarray, suffix: str) -> bytes:
+    """An RGB picture encoded as ``suffix`` (.png or .jpg) for writing; a ConfigError when it cannot be."""
+    from core.errors import ConfigError
+
+    ok, encoded = cv2.imencode(suffix.lower(), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ConfigError(f"OpenCV cannot encode a {suffix} picture")
+    return encoded.tobytes()

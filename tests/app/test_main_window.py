@@ -18,18 +18,18 @@ from core.cli.common import BUNDLED_MODEL
 from .conftest import LOAD_TIMEOUT_MS
 
 
-def test_the_four_pages_are_registered_in_order():
-    assert list(load_pages()) == ["model", "train", "search", "live"]
+def test_the_five_pages_are_registered_in_order():
+    assert list(load_pages()) == ["model", "train", "search", "live", "inspect"]
 
 
 def test_window_opens_on_the_bundled_model(window):
     assert window.state.folder == BUNDLED_MODEL
-    assert window.tabs.count() == 4
+    assert window.tabs.count() == 5
     assert BUNDLED_MODEL.name in window._model_label.text()
 
 
 def test_ctrl_number_switches_pages(window, qtbot):
-    for index, key in enumerate((Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4)):
+    for index, key in enumerate((Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5)):
         qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
         assert window.tabs.currentIndex() == index
 
@@ -85,7 +85,7 @@ def test_help_menu_lists_the_shortcuts_and_says_what_runs(window, qtbot):
     menus = [action.text() for action in window.menuBar().actions()]
     assert "&Help" in menus
     text = window.shortcuts_text()
-    for keys in ("Ctrl+1..4", "Ctrl+O", "F11", "F5", "Ctrl+Return"):
+    for keys in ("Ctrl+1..5", "Ctrl+O", "F11", "F5", "Ctrl+Return"):
         assert keys in text
     window.show_shortcuts()
     box = window.findChild(QMessageBox, "shortcuts")

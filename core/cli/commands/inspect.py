@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
-
 from core.cli.commands import COMMANDS, Command
 from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, write_json
 from core.device import DEVICE_CHOICES, select_device
@@ -44,6 +42,7 @@ def print_summary(inspection) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.fileio import write_bytes_atomic
     from core.inspect import at_input_size, inspect_frame, read_frame, read_label, render_grid
+    from core.inspect.grid import encode_picture
 
     out = Path(args.out)
     if out.suffix.lower() not in IMAGE_SUFFIXES:
@@ -60,13 +59,11 @@ def run(args: argparse.Namespace) -> int:
     pieces = backend_pieces(net, (int(tensor.shape[-2]), int(tensor.shape[-1])), args)
     inspection = inspect_frame(net, image, tensor.to(device), config=config, label=label, pieces=pieces)
     grid = render_grid(inspection, spec.classes)
-    ok, encoded = cv2.imencode(out.suffix.lower(), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ConfigError(f"--out {out}: OpenCV cannot encode a {out.suffix} picture")
+    encoded = encode_picture(grid, out.suffix)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(out, encoded.tobytes())
+    write_bytes_atomic(out, encoded)
     report = {**inspection.to_json(), "model": str(model_dir), "image": str(args.image), "frame": args.frame,
               "label": args.label, "grid": str(out), "backend": pieces.backend if pieces else "torch"}
     if args.json:
