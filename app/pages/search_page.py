@@ -25,7 +25,8 @@ from core.errors import ConfigError, MessError
 from core.jobs import Progress
 from core.profile.costs import CostTable
 from core.search.calibration import LABELS
-from core.search.session import Budget, SearchOutcome, SearchRequest, pareto_document, save_config, search_job
+from core.search.session import (Budget, SearchOutcome, SearchRequest, choose, pareto_document, save_config,
+                                 search_job)
 
 BUDGET_KINDS = {"latency": "Latency (ms)", "gflops": "GFLOPs", "drop": "Accuracy floor (max mIoU drop)"}
 SUFFIX = {"latency": " ms", "gflops": " GFLOPs", "drop": " pp"}
@@ -44,6 +45,8 @@ class SearchPage(Page):
     def __init__(self, state, settings, parent: QWidget | None = None) -> None:
         super().__init__(state, settings, parent)
         self.outcome: SearchOutcome | None = None
+        self.held_out = None                 # core.search.holdout.HeldOutReport of the budget's choice
+        self._held_out_index: int | None = None
         self.chosen: int | None = None
         self.table: CostTable | None = None        # an imported latency table
         self.table_path = ""
@@ -256,7 +259,7 @@ class SearchPage(Page):
         self.chosen_labels: dict[str, QLabel] = {}
         for key, title in (("exits", "Exits"), ("thresholds", "Thresholds"), ("miou", "Predicted mIoU"),
                            ("latency", "Latency"), ("gflops", "GFLOPs"), ("gain", "vs full network"),
-                           ("why", "Chosen by")):
+                           ("held_out", "Held out"), ("why", "Chosen by")):
             label = QLabel("–", box)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -545,12 +548,16 @@ class SearchPage(Page):
         floor = float(result.miou[result.full_index]) - budget.value
         self.plot.set_budget(budget.kind, floor if budget.kind == "drop" else budget.value)
         try:
-            index = budget.choose(result)
+            index, self.held_out = choose(result, budget, self.outcome.folds)
         except ConfigError as exc:
+            self.held_out = None
             self._show_chosen(None)
             self.chosen_labels["why"].setText(str(exc))
             return
-        self._show_chosen(index, f"the budget ({self._budget_text(budget)})")
+        rule = f"; {self.held_out.rule} rule: worst calibration fold" if self.held_out is not None and \
+            self.held_out.rule == "robust" else ""
+        self._held_out_index = index
+        self._show_chosen(index, f"the budget ({self._budget_text(budget)}{rule})")
 
     def _budget_text(self, budget: Budget) -> str:
         if budget.kind == "drop":
@@ -600,7 +607,25 @@ class SearchPage(Page):
             f"{_percent(summary['mean_gflops'], full['mean_gflops'])} GFLOPs, "
             f"{summary['miou'] - full['miou']:+.2f} pp mIoU")
         labels["why"].setText(why)
+        labels["held_out"].setText(self._held_out_text(index))
         self.bars.set_fractions(result.fractions(index))
+
+    def report_for(self, index: int | None):
+        """The held-out report when ``index`` is the budget's choice (a clicked configuration has none)."""
+        return self.held_out if index is not None and index == self._held_out_index else None
+
+    def _held_out_text(self, index: int) -> str:
+        report = self.report_for(index)
+        if report is None:
+            return ("not checked (a configuration clicked on the front)" if self.outcome.folds is not None
+                    else "not checked (too few calibration images to fold)")
+        s = report.summary(report.rule)
+        if not s.get("feasible_folds"):
+            return f"nothing fits the budget on the other folds of any held-out fold ({report.folds.by})"
+        return (f"chosen on the other folds, measured on each {report.folds.unit} left out: "
+                f"{s['mean_held_out_drop_pp']:.2f} pp below the full network (worst "
+                f"{s['worst_held_out_drop_pp']:.2f}), {s['mean_held_out_speedup']:.2f}× as fast; "
+                f"the budget held on {s['budget_met_folds']} of {s['folds']} folds")
 
     def apply_to_live(self) -> None:
         if self.outcome is None or self.chosen is None:
@@ -625,7 +650,7 @@ class SearchPage(Page):
             return False
         try:
             save_config(path, self.outcome.result, self.chosen, self.outcome.table, self.outcome.images,
-                        self.outcome.reference)
+                        self.outcome.reference, self.report_for(self.chosen))
         except MessError as exc:      # core.fileio.WriteError: one line naming the file
             self.show_message(str(exc), error=True)
             return False

@@ -61,6 +61,39 @@ class Budget:
         return result.most_accurate_within(self.value, self.kind)
 
 
+def folds_for(net: MultiExitNet, cache: CalibrationCache, table: CostTable, space,
+              blocks: int = 3) -> tuple[object | None, str | None]:
+    """The per-fold searches of a held-out check (core.search.holdout.FoldResults), or None and a
+    note when the calibration images are too few to fold."""
+    from core.search.holdout import fold_results, make_folds
+
+    try:
+        folds = make_folds(cache.image_paths, blocks)
+    except ConfigError as exc:
+        return None, f"no held-out check: {exc}; chosen on all images pooled"
+    return fold_results(net, cache, table, space, folds), None
+
+
+def choose(result: SearchResult, budget: Budget, folds=None, rule: str = "robust"):
+    """The configuration for ``budget`` (index) and its held-out report (None without folds)."""
+    from core.search.holdout import held_out_choice
+
+    if folds is None:
+        return budget.choose(result), None
+    return held_out_choice(folds, result, kind=budget.kind, value=budget.value, cost=budget.cost, rule=rule)
+
+
+def choose_checked(net: MultiExitNet, cache: CalibrationCache, table: CostTable, space, result: SearchResult,
+                   budget: Budget, *, rule: str = "robust", blocks: int = 3, check: bool = True):
+    """The configuration for ``budget`` and, with ``check``, its held-out check (core.search.holdout):
+    (index, HeldOutReport or None, a note when the check could not run: too few images)."""
+    if not check:
+        return budget.choose(result), None, None
+    folds, note = folds_for(net, cache, table, space, blocks)
+    chosen, report = choose(result, budget, folds, rule)
+    return chosen, report, note
+
+
 def evenly_spaced(dataset: SegmentationDataset, limit: int | None) -> SegmentationDataset:
     """At most ``limit`` samples spread evenly over the split (all when ``limit`` is None or 0).
 
@@ -159,21 +192,24 @@ def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationD
 
 
 def config_document(result: SearchResult, index: int, table: CostTable, images: int,
-                    reference: str = LABELS) -> dict:
+                    reference: str = LABELS, held_out=None) -> dict:
     """What `mess search --out` writes: the ExitConfig, plus its predicted mIoU and cost, the full
     network's for comparison, the latency table's device, the number of calibration images and
     what the mIoU is measured against ("labels", or "final exit" for a label-free calibration)."""
-    return {**result.config(index).to_json(), "predicted": result.summary(index),
-            "full_network": result.summary(result.full_index), "latency_table": table.device_description,
-            "images": images, "calibration_reference": reference}
+    document = {**result.config(index).to_json(), "predicted": result.summary(index),
+                "full_network": result.summary(result.full_index), "latency_table": table.device_description,
+                "images": images, "calibration_reference": reference}
+    if held_out is not None:               # core.search.holdout.HeldOutReport
+        document["held_out"] = held_out.to_json()
+    return document
 
 
 def save_config(path: str | Path, result: SearchResult, index: int, table: CostTable, images: int,
-                reference: str = LABELS) -> None:
+                reference: str = LABELS, held_out=None) -> None:
     """Write ``config_document`` atomically (ExitConfig.load reads it back)."""
     from core.models.io import write_json_atomic
 
-    write_json_atomic(Path(path), config_document(result, index, table, images, reference))
+    write_json_atomic(Path(path), config_document(result, index, table, images, reference, held_out))
 
 
 def pareto_document(result: SearchResult, cost: str, images: int, reference: str = LABELS) -> dict:
@@ -225,6 +261,7 @@ class SearchOutcome:
     input_size: tuple[int, int]
     warnings: list[str]
     reference: str = LABELS
+    folds: object | None = None          # core.search.holdout.FoldResults: the held-out check's searches
 
 
 def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, request: SearchRequest,
@@ -257,5 +294,11 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
                                    backend=request.backend, precision=request.precision)
     cancel.check()
     yield Progress("search", 0, 0, "searching every configuration")
-    result = search(net, cache, table, SearchSpace(max_early=request.max_early))
-    return SearchOutcome(result, table, cache.images, tuple(cache.input_size), warnings, cache.reference)
+    space = SearchSpace(max_early=request.max_early)
+    result = search(net, cache, table, space)
+    cancel.check()
+    yield Progress("search", 0, 0, "searching each calibration fold (the held-out check)")
+    folds, note = folds_for(net, cache, table, space)
+    if note:
+        warnings.append(note)
+    return SearchOutcome(result, table, cache.images, tuple(cache.input_size), warnings, cache.reference, folds)

@@ -106,3 +106,34 @@ def test_stale_calibration_cache_is_rebuilt(setup, tmp_path, capsys):
     assert main(without_table + ["--input", "32x48"]) == 0
     assert "stale" in capsys.readouterr().err
     assert cache.stat().st_mtime_ns != before
+
+
+def test_search_checks_its_choice_on_held_out_folds(setup, tmp_path, capsys):
+    root, _, model, table = setup
+    data = root / "six"
+    for folder in ("val", "valannot"):
+        (data / folder).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    for i in range(6):
+        label = np.full(SIZE, 3, np.uint8)
+        label[: 8 + 4 * i] = 0
+        cv2.imwrite(str(data / "val" / f"{'AB'[i // 3]}_{i}.png"), rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8))
+        cv2.imwrite(str(data / "valannot" / f"{'AB'[i // 3]}_{i}.png"), label)
+    out = tmp_path / "c.json"
+    assert main(["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
+                 "--max-drop", "5", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    held = json.loads(out.read_text())["held_out"]
+    assert held["folds_by"] == "sequence" and [f["fold"] for f in held["folds"]] == ["A", "B"]
+    assert held["rule"] == "robust" and len(held["checks"]["plain"]) == 2
+    assert "held-out check (leave one fold out; folds by sequence: A (3), B (3))" in printed
+    assert main(["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
+                 "--max-drop", "5", "--out", str(out), "--quiet", "--no-held-out"]) == 0
+    assert "held_out" not in json.loads(out.read_text())
+
+
+def test_search_on_too_few_images_for_folds_says_so(setup, tmp_path, capsys):
+    _, data, model, table = setup
+    assert main(["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
+                 "--max-drop", "5", "--out", str(tmp_path / "c.json"), "--quiet"]) == 0
+    assert "note: no held-out check: a held-out check needs at least 6 calibration images" in capsys.readouterr().err

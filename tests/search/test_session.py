@@ -19,8 +19,8 @@ from core.profile.costs import measure_costs
 from core.runtime.config import ExitConfig
 from core.search.calibration import CALIBRATION_FILE
 from core.search.search import SearchSpace, search
-from core.search.session import (Budget, calibration_cache, calibration_size, check_latency_table, config_document,
-                                 evenly_spaced, open_calibration_set, pareto_document, save_config)
+from core.search.session import (Budget, calibration_cache, calibration_size, check_latency_table, choose_checked,
+                                 config_document, evenly_spaced, open_calibration_set, pareto_document, save_config)
 
 SIZE = (48, 64)
 SPACE = SearchSpace(max_early=2, th_pix=(0.5, 0.9), th_img=(0.5, 0.9))
@@ -117,10 +117,11 @@ def test_budgets_choose_and_the_document_is_what_the_cli_writes(setup, tmp_path)
         Budget("latency", 1e-9).choose(result)
     with pytest.raises(ConfigError):
         Budget("speed", 1.0)
-    chosen = Budget("drop", 100.0, "gflops").choose(result)
-    document = config_document(result, chosen, table, cache.images)
+    chosen, report, note = choose_checked(net, cache, table, SPACE, result, Budget("drop", 100.0, "gflops"))
+    assert (report is None) == (note is not None)
+    document = config_document(result, chosen, table, cache.images, held_out=report)
     assert set(document["predicted"]) >= {"miou", "mean_latency_ms", "mean_gflops"}
-    save_config(tmp_path / "gui.json", result, chosen, table, cache.images)
+    save_config(tmp_path / "gui.json", result, chosen, table, cache.images, held_out=report)
     assert ExitConfig.load(tmp_path / "gui.json") == result.config(chosen)
     assert json.loads((tmp_path / "gui.json").read_text()) == json.loads(json.dumps(document))
     front = pareto_document(result, "gflops", cache.images)
@@ -169,7 +170,7 @@ def test_search_job_with_a_table_resizes_to_its_size_and_reports_progress(setup,
     outcome = run_job(search_job(net, info, tmp_path, SearchRequest(data, "val", limit=3, table=table)), events.append)
     assert outcome.input_size == (32, 48) and outcome.images == 3 and outcome.table is table
     assert outcome.result.count > 10
-    assert [e.stage for e in events] == ["calibrate"] * 3 + ["search"]
+    assert [e.stage for e in events] == ["calibrate"] * 3 + ["search"] * 2     # all images, then each fold
 
 
 def test_search_job_measures_this_machine_once_and_can_be_cancelled_while_measuring(setup, tmp_path, monkeypatch):

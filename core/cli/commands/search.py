@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import (add_backend_arguments, backend_pieces, parse_size, resolve_model, warn_about_table,
-                             write_json)
+from core.cli.common import (add_backend_arguments, backend_pieces, parse_size, positive_int, resolve_model,
+                             warn_about_table, write_json)
 from core.cli.progress import ProgressBar
 from core.device import DEVICE_CHOICES, select_device
 from core.jobs import run_job
@@ -16,8 +16,9 @@ from core.models import load_model
 from core.profile.costs import CostTable, measure_costs
 from core.search.calibration import LABELS
 from core.search.search import SearchSpace, search
+from core.search.holdout import DEFAULT_RULE, RULES, TIME_BLOCKS
 from core.search.session import (Budget, SearchRequest, calibration_cache, calibration_size, check_latency_table,
-                                 config_document, pareto_document)
+                                 choose_checked, config_document, pareto_document)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +44,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="exit configuration JSON to write")
     parser.add_argument("--pareto", help="write the Pareto front (and search statistics) to this JSON file")
     parser.add_argument("--max-early", type=int, default=3, help="most early exits kept (default 3)")
+    parser.add_argument("--selection", choices=RULES, default=DEFAULT_RULE,
+                        help="robust (default): the budget rule on each configuration's worst calibration fold; "
+                             "plain: on all calibration images pooled")
+    parser.add_argument("--folds", type=positive_int, default=TIME_BLOCKS, metavar="N",
+                        help=f"time blocks the calibration images are split into when their names carry no "
+                             f"sequences (default {TIME_BLOCKS}); by sequence otherwise")
+    parser.add_argument("--no-held-out", action="store_true",
+                        help="skip the held-out check (choose on all images pooled, as --selection plain)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="device for calibration")
     add_backend_arguments(parser)
     parser.add_argument("--quiet", action="store_true")
@@ -81,10 +90,13 @@ def run(args: argparse.Namespace) -> int:
         budget = Budget("gflops", args.budget_gflops)
     else:
         budget = Budget("drop", args.max_drop, args.cost)
-    chosen = budget.choose(result)
+    chosen, report, note = choose_checked(net.cpu(), cache, table, SearchSpace(max_early=args.max_early), result,
+                                          budget, rule=args.selection, blocks=args.folds, check=not args.no_held_out)
+    if note:
+        _warn(f"note: {note}")
     summary = result.summary(chosen)
     full = result.summary(result.full_index)
-    write_json(args.out, config_document(result, chosen, table, cache.images, cache.reference))
+    write_json(args.out, config_document(result, chosen, table, cache.images, cache.reference, report))
     if args.pareto:
         write_json(args.pareto, pareto_document(result, "latency" if args.budget_gflops is None else "gflops",
                                                 cache.images, cache.reference))
@@ -94,7 +106,35 @@ def run(args: argparse.Namespace) -> int:
     print(f"full network: mIoU {full['miou']:.2f} %, {full['mean_latency_ms']:.1f} ms, {full['mean_gflops']:.2f} GFLOPs")
     print(f"chosen: {result.describe(chosen)}, {summary['mean_latency_ms']:.1f} ms mean "
           f"({summary['p95_latency_ms']:.1f} p95), {summary['mean_gflops']:.2f} GFLOPs -> {args.out}")
+    if report is not None:
+        print_held_out(report)
     return 0
+
+
+def print_held_out(report) -> None:
+    """Leave one fold out: each rule's choice on the other folds, predicted there and measured on the fold."""
+    folds = ", ".join(f"{name} ({len(m)})" for name, m in zip(report.folds.names, report.folds.members))
+    print(f"held-out check (leave one fold out; folds by {report.folds.by}: {folds}); the configuration above "
+          f"is chosen by the {report.rule} rule on all of them")
+    print(f"  {'rule':7s} {'held-out fold':16s} {'drop pp: predicted':>18s} {'held out':>8s} "
+          f"{'speed-up: predicted':>19s} {'held out':>8s}  chosen on the other folds")
+    for rule, checks in report.checks.items():
+        for c in checks:
+            if c["config"] is None:
+                print(f"  {rule:7s} {c['fold'][:16]:16s} nothing fits the budget on the other folds")
+                continue
+            print(f"  {rule:7s} {c['fold'][:16]:16s} {c['predicted_drop_pp']:18.2f} {c['held_out_drop_pp']:8.2f} "
+                  f"{c['predicted_speedup']:19.2f} {c['held_out_speedup']:8.2f}  {c['config']}")
+    for rule in report.checks:
+        s = report.summary(rule)
+        if not s["feasible_folds"]:
+            continue
+        print(f"  {rule}: held-out drop {s['mean_held_out_drop_pp']:.2f} pp mean, {s['worst_held_out_drop_pp']:.2f} "
+              f"worst (predicted {s['mean_predicted_drop_pp']:.2f}); speed-up x{s['mean_held_out_speedup']:.2f} mean "
+              f"(predicted x{s['mean_predicted_speedup']:.2f}); budget held on {s['budget_met_folds']} of "
+              f"{s['folds']} held-out folds")
+    for note in report.notes:
+        print(f"  note: {note}")
 
 
 COMMANDS.add("search", Command("search", "search exits, heads and thresholds for a latency, FLOPs or accuracy budget",
