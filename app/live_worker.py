@@ -1,15 +1,12 @@
-"""The Live page's worker: the live loop (source -> model -> picture) on its own QThread.
+"""The Live page's worker: core.runtime.player.LivePlayer on its own QThread, its events as Qt signals.
 
-Everything slow happens here, never on the UI thread: opening the source (a URL can
-take its whole 5 s timeout), decoding (core.runtime.live.LatestFrameReader, which keeps
-only the newest frame), the model (LiveRunner), drawing the overlay at the size of the
-view (core.runtime.live_view.compose) and turning it into a QImage, recording.
-
-Frames are handed to the UI through one slot: ``frame_ready`` is emitted only when the
-slot was empty, and a frame the UI has not taken yet is replaced by the newer one. So
-the UI never has more than one frame queued, however slow it is, and always draws the
-newest. Controls (pause, step, thresholds, opacity, side by side, recording) are plain
-thread-safe calls from the UI; the loop picks them up at the next frame.
+Everything slow happens on that thread, never on the UI thread: the player opens the source,
+reads, runs the model, draws and records; this adapter only turns each drawn picture into a
+QImage and each event into a signal. Frames are handed to the UI through one slot:
+``frame_ready`` is emitted only when the slot was empty, and a frame the UI has not taken yet is
+replaced by the newer one, so the UI never has more than one frame queued and always draws the
+newest. Controls (pause, step, thresholds, opacity, side by side, recording) are the player's
+thread-safe calls.
 """
 
 from __future__ import annotations
@@ -18,30 +15,23 @@ import logging
 import os
 import sys
 import threading
-import time
 import traceback
-from collections import deque
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QImage
 
-from core.errors import MessError, SourceError
-from core.models.spec import FINAL_EXIT
+from core.runtime import player as events
 from core.runtime.config import ExitConfig
-from core.runtime.live import FALLBACK_FPS, FrameResult, LatestFrameReader, LiveRunner, LiveStats
-from core.runtime.live_view import compose
-from core.runtime.recorder import VideoRecorder
-from core.runtime.sources import DEFAULT_TIMEOUT_S, FrameSource, open_source
+from core.runtime.live import FrameResult
+from core.runtime.player import LivePlayer, SourceInfo, one_line
+from core.runtime.sources import DEFAULT_TIMEOUT_S
+
+__all__ = ["LiveFrame", "LiveWorker", "SourceInfo", "to_qimage", "lower_thread_priority"]
 
 log = logging.getLogger(__name__)
 
-HISTORY = 200                     # latency points kept for the plot
-RECORD_BOX = (1280, 720)          # recordings are the source's picture, at most this big
-_POLL_S = 0.1                     # how often a waiting loop looks at its controls
-WARMUP_FRAMES = 2                 # blank frames through the model before the first real one
 WORKER_NICE = 10                  # the loop's threads give way to the UI thread (Linux)
 
 
@@ -55,14 +45,6 @@ def lower_thread_priority(nice: int = WORKER_NICE) -> None:
             pass
 
 
-def _left_in(reader: LatestFrameReader):
-    """The frame a closed reader still holds (read, not yet taken), or None."""
-    try:
-        return reader.get(timeout=0)
-    except TimeoutError:
-        return None
-
-
 def to_qimage(rgb: np.ndarray) -> QImage:
     """An HxWx3 uint8 RGB array -> a QImage that owns its pixels, in the format painting wants (RGB32)."""
     rgb = np.ascontiguousarray(rgb)
@@ -71,34 +53,18 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     return image.convertToFormat(QImage.Format.Format_RGB32)   # a copy: safe after rgb is gone
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """What was opened: for the page's status line and frame counter."""
-
-    name: str
-    kind: str
-    live: bool
-    fps: float | None
-    frame_count: int | None
-
-
 @dataclass
 class LiveFrame:
-    """One processed frame, ready to show."""
+    """One processed frame, ready to show: the player's PlayerFrame with its picture as a QImage."""
 
     result: FrameResult
-    image: QImage                 # the composed picture (overlay, exit border and badge; side by side)
-    processed: int                # frames processed in this run so far
-    fps: float                    # rolling frames per second
-    dropped_total: int            # frames dropped since the start of the run
-    frame_count: int | None       # the source's length (file, folder), None when live or unknown
-    exits: tuple[str, ...]        # the kept exits of the configuration that ran it
-    refreshed: bool = False       # the paused frame run again (new thresholds, opacity...): not counted
+    image: QImage
+    processed: int
+    fps: float
+    dropped_total: int
+    frame_count: int | None
+    exits: tuple[str, ...]
+    refreshed: bool = False
 
 
 class _Thread(QThread):
@@ -116,7 +82,7 @@ class LiveWorker(QObject):
 
     opened = Signal(object)             # SourceInfo
     frame_ready = Signal()              # take() has a frame
-    message = Signal(str)               # progress ("Connecting to ...", "Looping ...")
+    message = Signal(str)               # progress ("Connecting to ...", "Preparing ...")
     failed = Signal(str)                # one line; the loop has stopped
     ended = Signal(str)                 # the file or folder ended (no loop)
     recording_started = Signal(str)     # path
@@ -129,40 +95,28 @@ class LiveWorker(QObject):
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  parent: QObject | None = None, backend: str = "torch", precision: str = "fp32") -> None:
         super().__init__(parent)
-        self.net = net
-        self.backend, self.precision = backend, precision
-        self.spec = str(spec)
-        self.kind = kind
-        self.timeout_s = timeout_s
-        self.palette = net.spec.classes
+        self.player = LivePlayer(net, spec, kind, config=config, loop=loop, realtime=realtime, opacity=opacity,
+                                 compare_full=compare_full, paused=paused, box=box, timeout_s=timeout_s,
+                                 backend=backend, precision=precision)
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._config = config
-        self._loop = loop
-        self._realtime = realtime
-        self._opacity = float(opacity)
-        self._compare = bool(compare_full)
-        self._paused = bool(paused)
-        self._box = box
-        self._steps = 0
-        self._refresh: str | None = None          # None, "draw" (compose again) or "process" (run the model again)
-        self._reader_stale = False
-        self._record_path: str | None = None       # a recording asked for, opened at the next frame
-        self._record_stop = False
-        self._recorder: VideoRecorder | None = None
         self._pending: LiveFrame | None = None
-        self._runner: LiveRunner | None = None
-        self._stats = LiveStats()
-        self._histogram = LiveStats()
-        self._history: deque[tuple[int, float, float, float]] = deque(maxlen=HISTORY)
-        self._version = 0
-        self._last: tuple[np.ndarray, int, FrameResult] | None = None   # the newest frame, for a paused refresh
-        self.exit_depths: dict[str, float] = {}
-        self.info: SourceInfo | None = None
         self.error: str | None = None
         self._thread = _Thread(self)
         self._thread.setObjectName("mess-live")
+        player = self.player
+        # The controls and statistics are the player's (thread-safe).
+        for name in ("set_config", "set_compare_full", "set_opacity", "set_box", "set_loop", "set_realtime",
+                     "set_paused", "step", "start_recording", "stop_recording", "history", "histogram",
+                     "reset_histogram", "summary"):
+            setattr(self, name, getattr(player, name))
+        self._signals = {events.Opened: lambda e: self.opened.emit(e.info),
+                         events.Message: lambda e: self.message.emit(e.text),
+                         events.Frame: lambda e: self._deliver(e.frame),
+                         events.Ended: lambda e: self.ended.emit(e.text),
+                         events.Failed: self._fail,
+                         events.RecordingStarted: lambda e: self.recording_started.emit(e.path),
+                         events.RecordingSaved: lambda e: self.recording_saved.emit(e.path, e.frames),
+                         events.RecordingFailed: lambda e: self.recording_failed.emit(e.text)}
 
     # --- life cycle (UI thread) ----------------------------------------------------------------
     def start(self) -> None:
@@ -170,8 +124,7 @@ class LiveWorker(QObject):
 
     def stop(self) -> None:
         """Ask the loop to end (it finalises a recording); returns at once."""
-        self._stop.set()
-        self._wake.set()
+        self.player.stop()
 
     def is_running(self) -> bool:
         return self._thread.isRunning()
@@ -179,364 +132,45 @@ class LiveWorker(QObject):
     def wait(self, ms: int = 10_000) -> bool:
         return self._thread.wait(ms)
 
-    # --- controls (any thread) -------------------------------------------------------------------
-    @property
-    def config(self) -> ExitConfig | None:
-        with self._lock:
-            return self._config
-
-    def set_config(self, config: ExitConfig | None) -> None:
-        """Run ``config`` (None = the full network) from the next frame; ConfigError here when it does not fit."""
-        with self._lock:
-            if self._runner is not None:
-                # Checks it against the model, in the caller; a graph backend builds new graphs on the
-                # worker's thread at the next frame, not here on the UI thread.
-                self._runner.set_config(config, prepare=False)
-            self._config = config
-        self._ask_refresh("process")
-
-    def set_compare_full(self, on: bool) -> None:
-        with self._lock:
-            self._compare = bool(on)
-            if self._runner is not None:
-                self._runner.compare_full = self._compare
-        self._ask_refresh("process")
-
-    def set_opacity(self, opacity: float) -> None:
-        with self._lock:
-            self._opacity = float(opacity)
-        self._ask_refresh("draw")
-
-    def set_box(self, box: tuple[int, int] | None) -> None:
-        """The view's size (width, height) in device pixels: pictures are drawn to fit it."""
-        with self._lock:
-            self._box = box
-        self._ask_refresh("draw")
-
-    def set_loop(self, on: bool) -> None:
-        with self._lock:
-            self._loop = bool(on)
-
-    def set_realtime(self, on: bool) -> None:
-        with self._lock:
-            if self._realtime != bool(on):
-                self._realtime = bool(on)
-                self._reader_stale = True
-
-    def set_paused(self, paused: bool) -> None:
-        with self._lock:
-            self._paused = bool(paused)
-        self._wake.set()
-
-    @property
-    def paused(self) -> bool:
-        with self._lock:
-            return self._paused
-
-    def step(self) -> None:
-        """While paused: read and process one more frame."""
-        with self._lock:
-            self._steps += 1
-        self._wake.set()
-
-    def start_recording(self, path: str | Path) -> None:
-        """Record the annotated frames to ``path`` from the next frame (recording_started / _failed follows)."""
-        with self._lock:
-            self._record_path = str(path)
-            self._record_stop = False
-        self._wake.set()
-
-    def stop_recording(self) -> None:
-        """Finish the recording (recording_saved follows)."""
-        with self._lock:
-            self._record_path = None
-            self._record_stop = True
-        self._wake.set()
-
-    @property
-    def recording(self) -> bool:
-        with self._lock:
-            return self._recorder is not None or self._record_path is not None
-
-    def _ask_refresh(self, kind: str) -> None:
-        with self._lock:
-            if self._paused and self._refresh != "process":
-                self._refresh = kind
-        self._wake.set()
-
     # --- what the UI reads ----------------------------------------------------------------------
+    net = property(lambda self: self.player.net)
+    spec = property(lambda self: self.player.spec)
+    timeout_s = property(lambda self: self.player.timeout_s)
+    config = property(lambda self: self.player.config)
+    paused = property(lambda self: self.player.paused)
+    recording = property(lambda self: self.player.recording)
+    version = property(lambda self: self.player.version)
+    info = property(lambda self: self.player.info)
+    exit_depths = property(lambda self: self.player.exit_depths)
+    _runner = property(lambda self: self.player.runner)
+
     def take(self) -> LiveFrame | None:
         """The newest frame not yet shown (None when the UI is up to date)."""
         with self._lock:
             frame, self._pending = self._pending, None
             return frame
 
-    @property
-    def version(self) -> int:
-        """Grows with every counted frame (the plots redraw only when it changed)."""
-        with self._lock:
-            return self._version
-
-    def history(self) -> list[tuple[int, float, float, float]]:
-        """The last frames as (processed number, latency ms, exit depth, full-network latency ms or NaN)."""
-        with self._lock:
-            return list(self._history)
-
-    def histogram(self) -> dict[str, int]:
-        return self._histogram.exit_histogram()
-
-    def reset_histogram(self) -> None:
-        with self._lock:
-            exits = self._config.exits if self._config is not None else [FINAL_EXIT]
-            self._histogram = LiveStats(exits=exits)
-            self._version += 1
-
-    def summary(self) -> dict:
-        return self._stats.summary()
-
-    # --- the loop (worker thread) -----------------------------------------------------------------
-    def _make_runner(self, config: ExitConfig | None) -> LiveRunner:
-        """The model on the chosen backend (graph backends need the model's fixed input size)."""
-        size = tuple(self.net.spec.input_size) if self.net.spec.input_size else None
-        if self.backend == "torch" or size is None:
-            if self.backend != "torch":
-                self.message.emit(f"This model has no fixed input size: running on torch, not {self.backend}.")
-            return LiveRunner(self.net, config)
-        from core.runtime.backends import make_pieces
-
-        self.message.emit(f"Preparing the {self.backend} graphs...")
-        return LiveRunner(self.net, config, pieces=make_pieces(self.net, size, self.backend, self.precision))
-
+    # --- the player's thread ------------------------------------------------------------------
     def _run(self) -> None:
-        source: FrameSource | None = None
-        reader: LatestFrameReader | None = None
         try:
-            live_kind = (self.kind or "") in ("webcam", "rtsp")
-            self.message.emit(f"Connecting to {self.spec}... (up to {self.timeout_s:g} s)" if live_kind
-                              else f"Opening {self.spec}...")
-            source = open_source(self.spec, self.kind, self.timeout_s)
-            if self._stop.is_set():
-                return
-            with self._lock:
-                config = self._config
-            runner = self._make_runner(config)     # (not under the lock: the UI's controls never wait on it)
-            with self._lock:
-                if self._config is not config:         # changed meanwhile
-                    runner.set_config(self._config)
-                runner.compare_full = self._compare
-                self._runner = runner
-                self._stats = LiveStats(exits=runner.config.exits)
-                self._histogram = LiveStats(exits=runner.config.exits)
-            runner.warmup(WARMUP_FRAMES)           # the first runs allocate: not the latency of a frame
-            self.exit_depths = dict(runner.exit_depths)
-            self.info = SourceInfo(source.name, source.kind, source.live, source.fps, source.frame_count)
-            self.opened.emit(self.info)
-            source, reader = self._loop_frames(source, runner)
-        except MessError as exc:
-            self._fail(one_line(exc))
+            for event in self.player.play():
+                self._signals[type(event)](event)
         except Exception as exc:  # a bug or a library error: a message, never a crash
             log.error("live loop failed:\n%s", traceback.format_exc())
-            self._fail(f"{type(exc).__name__}: {one_line(exc)}")
+            self._fail(events.Failed(f"{type(exc).__name__}: {one_line(exc)}"))
         finally:
-            if reader is not None:
-                reader.close()
-            self._finish_recording()
-            if source is not None:
-                source.close()
             self.finished.emit()
 
-    def _fail(self, message: str) -> None:
-        self.error = message
-        self.failed.emit(message)
+    def _fail(self, event: events.Failed) -> None:
+        self.error = event.text
+        self.failed.emit(event.text)
 
-    def _loop_frames(self, source: FrameSource, runner: LiveRunner) -> tuple[FrameSource, LatestFrameReader | None]:
-        """Until stop, the end, or an error; returns what is still open, for _run to close.
-
-        Pausing keeps the reader (it waits, or for a live source keeps only the newest frame), except for a
-        file played in real time, whose reader is closed so that playing goes on where it paused; the frame
-        it had read is held for the next step or for playing on.
-        """
-        reader: LatestFrameReader | None = None
-        base = 0                        # index (in this pass through the source) of the reader's first frame
-        next_index = 0                  # index of the next frame not yet read from the source
-        held: tuple[int, np.ndarray] | None = None
-        self._stats.start()
-        while not self._stop.is_set():
-            self._service_recording()
-            with self._lock:
-                paused, steps, refresh, stale = self._paused, self._steps, self._refresh, self._reader_stale
-                self._reader_stale = False
-            if reader is not None and (stale or (paused and reader.pace is not None)):
-                reader.close()
-                next_index = base + reader.frames_read
-                frame = _left_in(reader)
-                if frame is not None:
-                    held = (base + frame.index, frame.image)
-                reader = None
-            if paused and not steps:
-                if refresh and self._last is not None:
-                    with self._lock:
-                        self._refresh = None
-                    self._redo(runner, refresh)
-                else:
-                    self._wake.wait(_POLL_S)
-                    self._wake.clear()
-                continue
-            if held is not None:
-                index, image = held
-                held = None
-                self._took_step(paused)
-                self._handle(runner, image, index, 0)
-                continue
-            if reader is None and paused:             # a step with the reader closed: read it here
-                image = source.read()
-                if image is None:
-                    source, next_index, again = self._at_end(source, next_index)
-                    if not again:
-                        return source, None
-                    continue
-                self._took_step(paused)
-                self._handle(runner, image, next_index, 0)
-                next_index += 1
-                continue
-            if reader is None:
-                with self._lock:
-                    realtime = self._realtime
-                reader = LatestFrameReader(source, realtime=realtime)
-                base = next_index
-            try:
-                frame = reader.get(timeout=_POLL_S)
-            except TimeoutError:
-                continue
-            if frame is None:
-                next_index = base + reader.frames_read
-                reader.close()
-                reader = None
-                source, next_index, again = self._at_end(source, next_index)
-                if not again:
-                    return source, None
-                continue
-            next_index = base + frame.index + 1
-            self._took_step(paused)
-            self._handle(runner, frame.image, base + frame.index, frame.dropped)
-        return source, reader
-
-    def _took_step(self, paused: bool) -> None:
-        if paused:
-            with self._lock:
-                self._steps = max(0, self._steps - 1)
-                self._refresh = None
-
-    def _at_end(self, source: FrameSource, read: int) -> tuple[FrameSource, int, bool]:
-        """The end of a file or folder after ``read`` frames of this pass: open it again (Loop) or stop.
-
-        Returns (the source, the next frame's index, whether to go on)."""
-        with self._lock:
-            loop = self._loop
-        if not loop or source.live or self._stop.is_set():
-            what = "folder" if source.kind == "folder" else "video"
-            self.ended.emit(f"{source.name}: end of the {what}" if read else f"{source.name}: no frame to play")
-            return source, read, False
-        if read == 0:                            # a pass without a frame: looping would spin
-            raise SourceError(f"{source.name}: no frame could be read")
-        source.close()
-        source = open_source(self.spec, self.kind, self.timeout_s)
-        return source, 0, True
-
-    def _handle(self, runner: LiveRunner, image: np.ndarray, index: int, dropped: int) -> None:
-        """Process one new frame: count it, record it, draw it, hand it over."""
-        result = runner.process(image, index=index, dropped=dropped)
-        now = time.perf_counter()
-        self._stats.add(result, now)
-        with self._lock:
-            histogram = self._histogram
-        histogram.add(result, now)
-        self._write_recording(image, result)
-        with self._lock:
-            self._history.append((self._stats.frames, result.latency_ms, result.exit_depth,
-                                  result.full_latency_ms if result.full_latency_ms is not None else float("nan")))
-            self._version += 1
-        self._last = (image, index, result)
-        self._deliver(image, result, runner, refreshed=False)
-
-    def _redo(self, runner: LiveRunner, refresh: str) -> None:
-        """The paused frame again: run the model again (new configuration) or only draw it again."""
-        image, index, result = self._last
-        if refresh == "process":
-            result = runner.process(image, index=index, dropped=result.dropped)
-            self._last = (image, index, result)
-        self._deliver(image, result, runner, refreshed=True)
-
-    def _deliver(self, image: np.ndarray, result: FrameResult, runner: LiveRunner, refreshed: bool) -> None:
-        with self._lock:
-            opacity, box = self._opacity, self._box
-        picture = to_qimage(compose(image, result, self.palette, opacity, box))
-        frame = LiveFrame(result=result, image=picture, processed=self._stats.frames, fps=self._stats.rolling_fps,
-                          dropped_total=self._stats.dropped, frame_count=self.info.frame_count if self.info else None,
-                          exits=tuple(runner.config.exits), refreshed=refreshed)
+    def _deliver(self, frame: events.PlayerFrame) -> None:
+        shown = LiveFrame(result=frame.result, image=to_qimage(frame.picture), processed=frame.processed,
+                          fps=frame.fps, dropped_total=frame.dropped_total, frame_count=frame.frame_count,
+                          exits=frame.exits, refreshed=frame.refreshed)
         with self._lock:
             replaced = self._pending is not None
-            self._pending = frame
+            self._pending = shown
         if not replaced:                         # one signal in flight at most: the newest frame wins
             self.frame_ready.emit()
-
-    # --- recording (worker thread) ------------------------------------------------------------------
-    def _service_recording(self) -> None:
-        with self._lock:
-            stop, self._record_stop = self._record_stop, False
-        if stop:
-            self._finish_recording()
-
-    def _write_recording(self, image: np.ndarray, result: FrameResult) -> None:
-        with self._lock:
-            path, opacity = self._record_path, self._opacity
-        alone = replace(result, full_labels=None, full_latency_ms=None)     # the early-exit picture only
-        if path is not None and self._recorder is None:
-            with self._lock:
-                self._record_path = None
-            box = (min(image.shape[1], RECORD_BOX[0]), min(image.shape[0], RECORD_BOX[1]))
-            picture = compose(image, alone, self.palette, opacity, box)
-            fps = (self.info.fps if self.info else None) or FALLBACK_FPS
-            try:
-                recorder = VideoRecorder(path, fps, picture.shape[:2])
-            except MessError as exc:
-                self.recording_failed.emit(one_line(exc))
-                return
-            with self._lock:
-                self._recorder = recorder
-            self.recording_started.emit(str(recorder.path))
-        recorder = self._recorder
-        if recorder is None:
-            return
-        h, w = recorder.size
-        picture = compose(image, alone, self.palette, opacity, (w, h))
-        try:
-            for _ in range(1 + result.dropped):  # dropped frames: hold the picture, keep real time (as mess run)
-                recorder.write(picture)
-        except MessError as exc:
-            self.recording_failed.emit(one_line(exc))
-            self._abort_recording()
-
-    def _finish_recording(self) -> None:
-        with self._lock:
-            recorder, self._recorder = self._recorder, None
-            self._record_path = None
-        if recorder is None:
-            return
-        frames = recorder.frames
-        try:
-            path = recorder.close()
-        except MessError as exc:
-            self.recording_failed.emit(one_line(exc))
-            return
-        if path is None:
-            self.recording_failed.emit(f"{recorder.path}: nothing recorded (no frame came)")
-        else:
-            self.recording_saved.emit(str(path), frames)
-
-    def _abort_recording(self) -> None:
-        with self._lock:
-            recorder, self._recorder = self._recorder, None
-        if recorder is not None:
-            recorder.abort()
-

@@ -1,0 +1,516 @@
+"""The live player, without Qt: one source through the model until stopped, the end, or an error.
+
+``LivePlayer.play()`` is a generator of events (``Opened``, ``Message``, ``Frame``, ``Ended``,
+``Failed``, ``RecordingStarted``, ``RecordingSaved``, ``RecordingFailed``). It owns the source and
+its reader (core.runtime.live.LatestFrameReader keeps only the newest frame), pause, step, loop,
+real-time pacing, configuration and threshold changes, the full-network comparison, drawing the
+picture (core.runtime.live_view.compose), recording and statistics. Controls are thread-safe
+calls from any thread; the loop reads them once per frame. The Live page's worker
+(app/live_worker.py) only runs ``play()`` on a thread and turns events into Qt signals.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from core.errors import MessError, SourceError
+from core.models.spec import FINAL_EXIT
+from core.runtime.config import ExitConfig
+from core.runtime.live import FALLBACK_FPS, FrameResult, LatestFrameReader, LiveRunner, LiveStats
+from core.runtime.live_view import compose
+from core.runtime.recorder import VideoRecorder
+from core.runtime.sources import DEFAULT_TIMEOUT_S, FrameSource, open_source
+
+HISTORY = 200                     # latency points kept for the plot
+RECORD_BOX = (1280, 720)          # recordings are the source's picture, at most this big
+POLL_S = 0.1                      # how often a waiting loop looks at its controls
+WARMUP_FRAMES = 2                 # blank frames through the model before the first real one
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What was opened: for a status line and a frame counter."""
+
+    name: str
+    kind: str
+    live: bool
+    fps: float | None
+    frame_count: int | None
+
+
+@dataclass(frozen=True)
+class PlayerFrame:
+    """One processed frame, drawn."""
+
+    result: FrameResult
+    picture: np.ndarray           # HxWx3 uint8 RGB: overlay, exit border and badge; side by side
+    processed: int                # frames processed in this run so far
+    fps: float                    # rolling frames per second
+    dropped_total: int            # frames dropped since the start of the run
+    frame_count: int | None       # the source's length (file, folder), None when live or unknown
+    exits: tuple[str, ...]        # the kept exits of the configuration that ran it
+    refreshed: bool = False       # the paused frame run again (new thresholds, opacity...): not counted
+
+
+@dataclass(frozen=True)
+class Opened:
+    info: SourceInfo
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+
+
+@dataclass(frozen=True)
+class Frame:
+    frame: PlayerFrame
+
+
+@dataclass(frozen=True)
+class Ended:
+    text: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    text: str
+
+
+@dataclass(frozen=True)
+class RecordingStarted:
+    path: str
+
+
+@dataclass(frozen=True)
+class RecordingSaved:
+    path: str
+    frames: int
+
+
+@dataclass(frozen=True)
+class RecordingFailed:
+    text: str
+
+
+def _left_in(reader: LatestFrameReader):
+    """The frame a closed reader still holds (read, not yet taken), or None."""
+    try:
+        return reader.get(timeout=0)
+    except TimeoutError:
+        return None
+
+
+class LivePlayer:
+    """Plays one source through ``net``; ``play()`` yields the events (see the module docstring)."""
+
+    def __init__(self, net, spec: str, kind: str | None = None, *, config: ExitConfig | None = None,
+                 loop: bool = True, realtime: bool = True, opacity: float = 0.5, compare_full: bool = False,
+                 paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 backend: str = "torch", precision: str = "fp32") -> None:
+        self.net = net
+        self.backend, self.precision = backend, precision
+        self.spec = str(spec)
+        self.kind = kind
+        self.timeout_s = timeout_s
+        self.palette = net.spec.classes
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._config = config
+        self._loop = loop
+        self._realtime = realtime
+        self._opacity = float(opacity)
+        self._compare = bool(compare_full)
+        self._paused = bool(paused)
+        self._box = box
+        self._steps = 0
+        self._refresh: str | None = None          # None, "draw" (compose again) or "process" (run the model again)
+        self._reader_stale = False
+        self._record_path: str | None = None       # a recording asked for, opened at the next frame
+        self._record_stop = False
+        self._recorder: VideoRecorder | None = None
+        self._outbox: list = []                    # events made by the steps of one pass, yielded after it
+        self.runner: LiveRunner | None = None
+        self._stats = LiveStats()
+        self._histogram = LiveStats()
+        self._history: deque[tuple[int, float, float, float]] = deque(maxlen=HISTORY)
+        self._version = 0
+        self._last: tuple[np.ndarray, int, FrameResult] | None = None   # the newest frame, for a paused refresh
+        self.exit_depths: dict[str, float] = {}
+        self.info: SourceInfo | None = None
+        self.error: str | None = None
+
+    # --- controls (any thread) -------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the loop to end (it finalises a recording); returns at once."""
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def config(self) -> ExitConfig | None:
+        with self._lock:
+            return self._config
+
+    def set_config(self, config: ExitConfig | None) -> None:
+        """Run ``config`` (None = the full network) from the next frame; ConfigError here when it does not fit."""
+        with self._lock:
+            if self.runner is not None:
+                # Checked against the model here, in the caller; a graph backend builds its new graphs on
+                # the player's thread at the next frame.
+                self.runner.set_config(config, prepare=False)
+            self._config = config
+        self._ask_refresh("process")
+
+    def set_compare_full(self, on: bool) -> None:
+        with self._lock:
+            self._compare = bool(on)
+            if self.runner is not None:
+                self.runner.compare_full = self._compare
+        self._ask_refresh("process")
+
+    def set_opacity(self, opacity: float) -> None:
+        with self._lock:
+            self._opacity = float(opacity)
+        self._ask_refresh("draw")
+
+    def set_box(self, box: tuple[int, int] | None) -> None:
+        """The view's size (width, height) in device pixels: pictures are drawn to fit it."""
+        with self._lock:
+            self._box = box
+        self._ask_refresh("draw")
+
+    def set_loop(self, on: bool) -> None:
+        with self._lock:
+            self._loop = bool(on)
+
+    def set_realtime(self, on: bool) -> None:
+        with self._lock:
+            if self._realtime != bool(on):
+                self._realtime = bool(on)
+                self._reader_stale = True
+
+    def set_paused(self, paused: bool) -> None:
+        with self._lock:
+            self._paused = bool(paused)
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused
+
+    def step(self) -> None:
+        """While paused: read and process one more frame."""
+        with self._lock:
+            self._steps += 1
+        self._wake.set()
+
+    def start_recording(self, path: str | Path) -> None:
+        """Record the annotated frames to ``path`` from the next frame (RecordingStarted or -Failed follows)."""
+        with self._lock:
+            self._record_path = str(path)
+            self._record_stop = False
+        self._wake.set()
+
+    def stop_recording(self) -> None:
+        """Finish the recording (RecordingSaved follows)."""
+        with self._lock:
+            self._record_path = None
+            self._record_stop = True
+        self._wake.set()
+
+    @property
+    def recording(self) -> bool:
+        with self._lock:
+            return self._recorder is not None or self._record_path is not None
+
+    def _ask_refresh(self, kind: str) -> None:
+        with self._lock:
+            if self._paused and self._refresh != "process":
+                self._refresh = kind
+        self._wake.set()
+
+    # --- statistics (any thread) ----------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Grows with every counted frame (plots redraw only when it changed)."""
+        with self._lock:
+            return self._version
+
+    def history(self) -> list[tuple[int, float, float, float]]:
+        """The last frames as (processed number, latency ms, exit depth, full-network latency ms or NaN)."""
+        with self._lock:
+            return list(self._history)
+
+    def histogram(self) -> dict[str, int]:
+        return self._histogram.exit_histogram()
+
+    def reset_histogram(self) -> None:
+        with self._lock:
+            exits = self._config.exits if self._config is not None else [FINAL_EXIT]
+            self._histogram = LiveStats(exits=exits)
+            self._version += 1
+
+    def summary(self) -> dict:
+        return self._stats.summary()
+
+    # --- the loop (the player's thread) --------------------------------------------------------------
+    def _make_runner(self, config: ExitConfig | None) -> Iterator:
+        """Job: the model on the chosen backend (graph backends need the model's fixed input size)."""
+        size = tuple(self.net.spec.input_size) if self.net.spec.input_size else None
+        if self.backend == "torch" or size is None:
+            if self.backend != "torch":
+                yield Message(f"This model has no fixed input size: running on torch, not {self.backend}.")
+            return LiveRunner(self.net, config)
+        from core.runtime.backends import make_pieces
+
+        yield Message(f"Preparing the {self.backend} graphs...")
+        return LiveRunner(self.net, config, pieces=make_pieces(self.net, size, self.backend, self.precision))
+
+    def play(self) -> Iterator:
+        """The events of playing the source, until stop, the end or an error (then ``Failed``)."""
+        source: FrameSource | None = None
+        reader: LatestFrameReader | None = None
+        try:
+            live_kind = (self.kind or "") in ("webcam", "rtsp")
+            yield Message(f"Connecting to {self.spec}... (up to {self.timeout_s:g} s)" if live_kind
+                          else f"Opening {self.spec}...")
+            source = open_source(self.spec, self.kind, self.timeout_s)
+            if self._stop.is_set():
+                return
+            with self._lock:
+                config = self._config
+            runner = yield from self._make_runner(config)   # (not under the lock: controls never wait on it)
+            with self._lock:
+                if self._config is not config:         # changed meanwhile
+                    runner.set_config(self._config)
+                runner.compare_full = self._compare
+                self.runner = runner
+                self._stats = LiveStats(exits=runner.config.exits)
+                self._histogram = LiveStats(exits=runner.config.exits)
+            runner.warmup(WARMUP_FRAMES)           # the first runs allocate: not the latency of a frame
+            self.exit_depths = dict(runner.exit_depths)
+            self.info = SourceInfo(source.name, source.kind, source.live, source.fps, source.frame_count)
+            yield Opened(self.info)
+            opened = yield from self._loop_frames(source, runner)
+            source, reader = opened
+        except MessError as exc:
+            yield from self._drain()
+            yield self._fail(one_line(exc))
+        finally:
+            if reader is not None:
+                reader.close()
+            self._finish_recording()
+            if source is not None:
+                source.close()
+        yield from self._drain()
+
+    def _drain(self) -> Iterator:
+        events, self._outbox = self._outbox, []
+        yield from events
+
+    def _fail(self, message: str) -> Failed:
+        self.error = message
+        return Failed(message)
+
+    def _loop_frames(self, source: FrameSource, runner: LiveRunner) -> Iterator:
+        """Until stop, the end, or an error; returns what is still open, for play() to close.
+
+        Pausing keeps the reader (it waits, or for a live source keeps only the newest frame), except for a
+        file played in real time, whose reader is closed so that playing goes on where it paused; the frame
+        it had read is held for the next step or for playing on.
+        """
+        reader: LatestFrameReader | None = None
+        base = 0                        # index (in this pass through the source) of the reader's first frame
+        next_index = 0                  # index of the next frame not yet read from the source
+        held: tuple[int, np.ndarray] | None = None
+        self._stats.start()
+        while not self._stop.is_set():
+            yield from self._drain()
+            self._service_recording()
+            with self._lock:
+                paused, steps, refresh, stale = self._paused, self._steps, self._refresh, self._reader_stale
+                self._reader_stale = False
+            if reader is not None and (stale or (paused and reader.pace is not None)):
+                reader.close()
+                next_index = base + reader.frames_read
+                frame = _left_in(reader)
+                if frame is not None:
+                    held = (base + frame.index, frame.image)
+                reader = None
+            if paused and not steps:
+                if refresh and self._last is not None:
+                    with self._lock:
+                        self._refresh = None
+                    self._redo(runner, refresh)
+                else:
+                    self._wake.wait(POLL_S)
+                    self._wake.clear()
+                continue
+            if held is not None:
+                index, image = held
+                held = None
+                self._took_step(paused)
+                self._handle(runner, image, index, 0)
+                continue
+            if reader is None and paused:             # a step with the reader closed: read it here
+                image = source.read()
+                if image is None:
+                    source, next_index, again = self._at_end(source, next_index)
+                    if not again:
+                        return source, None
+                    continue
+                self._took_step(paused)
+                self._handle(runner, image, next_index, 0)
+                next_index += 1
+                continue
+            if reader is None:
+                with self._lock:
+                    realtime = self._realtime
+                reader = LatestFrameReader(source, realtime=realtime)
+                base = next_index
+            try:
+                frame = reader.get(timeout=POLL_S)
+            except TimeoutError:
+                continue
+            if frame is None:
+                next_index = base + reader.frames_read
+                reader.close()
+                reader = None
+                source, next_index, again = self._at_end(source, next_index)
+                if not again:
+                    return source, None
+                continue
+            next_index = base + frame.index + 1
+            self._took_step(paused)
+            self._handle(runner, frame.image, base + frame.index, frame.dropped)
+        return source, reader
+
+    def _took_step(self, paused: bool) -> None:
+        if paused:
+            with self._lock:
+                self._steps = max(0, self._steps - 1)
+                self._refresh = None
+
+    def _at_end(self, source: FrameSource, read: int) -> tuple[FrameSource, int, bool]:
+        """The end of a file or folder after ``read`` frames of this pass: open it again (Loop) or stop.
+
+        Returns (the source, the next frame's index, whether to go on)."""
+        with self._lock:
+            loop = self._loop
+        if not loop or source.live or self._stop.is_set():
+            what = "folder" if source.kind == "folder" else "video"
+            self._outbox.append(Ended(f"{source.name}: end of the {what}" if read else
+                                      f"{source.name}: no frame to play"))
+            return source, read, False
+        if read == 0:                            # a pass without a frame: looping would spin
+            raise SourceError(f"{source.name}: no frame could be read")
+        source.close()
+        source = open_source(self.spec, self.kind, self.timeout_s)
+        return source, 0, True
+
+    def _handle(self, runner: LiveRunner, image: np.ndarray, index: int, dropped: int) -> None:
+        """Process one new frame: count it, record it, draw it, hand it over."""
+        result = runner.process(image, index=index, dropped=dropped)
+        now = time.perf_counter()
+        self._stats.add(result, now)
+        with self._lock:
+            histogram = self._histogram
+        histogram.add(result, now)
+        self._write_recording(image, result)
+        with self._lock:
+            self._history.append((self._stats.frames, result.latency_ms, result.exit_depth,
+                                  result.full_latency_ms if result.full_latency_ms is not None else float("nan")))
+            self._version += 1
+        self._last = (image, index, result)
+        self._deliver(image, result, runner, refreshed=False)
+
+    def _redo(self, runner: LiveRunner, refresh: str) -> None:
+        """The paused frame again: run the model again (new configuration) or only draw it again."""
+        image, index, result = self._last
+        if refresh == "process":
+            result = runner.process(image, index=index, dropped=result.dropped)
+            self._last = (image, index, result)
+        self._deliver(image, result, runner, refreshed=True)
+
+    def _deliver(self, image: np.ndarray, result: FrameResult, runner: LiveRunner, refreshed: bool) -> None:
+        with self._lock:
+            opacity, box = self._opacity, self._box
+        picture = compose(image, result, self.palette, opacity, box)
+        self._outbox.append(Frame(PlayerFrame(
+            result=result, picture=picture, processed=self._stats.frames, fps=self._stats.rolling_fps,
+            dropped_total=self._stats.dropped, frame_count=self.info.frame_count if self.info else None,
+            exits=tuple(runner.config.exits), refreshed=refreshed)))
+
+    # --- recording (the player's thread) ------------------------------------------------------------
+    def _service_recording(self) -> None:
+        with self._lock:
+            stop, self._record_stop = self._record_stop, False
+        if stop:
+            self._finish_recording()
+
+    def _write_recording(self, image: np.ndarray, result: FrameResult) -> None:
+        with self._lock:
+            path, opacity = self._record_path, self._opacity
+        alone = replace(result, full_labels=None, full_latency_ms=None)     # the early-exit picture only
+        if path is not None and self._recorder is None:
+            with self._lock:
+                self._record_path = None
+            box = (min(image.shape[1], RECORD_BOX[0]), min(image.shape[0], RECORD_BOX[1]))
+            picture = compose(image, alone, self.palette, opacity, box)
+            fps = (self.info.fps if self.info else None) or FALLBACK_FPS
+            try:
+                recorder = VideoRecorder(path, fps, picture.shape[:2])
+            except MessError as exc:
+                self._outbox.append(RecordingFailed(one_line(exc)))
+                return
+            with self._lock:
+                self._recorder = recorder
+            self._outbox.append(RecordingStarted(str(recorder.path)))
+        recorder = self._recorder
+        if recorder is None:
+            return
+        h, w = recorder.size
+        picture = compose(image, alone, self.palette, opacity, (w, h))
+        try:
+            for _ in range(1 + result.dropped):  # dropped frames: hold the picture, keep real time (as mess run)
+                recorder.write(picture)
+        except MessError as exc:
+            self._outbox.append(RecordingFailed(one_line(exc)))
+            self._abort_recording()
+
+    def _finish_recording(self) -> None:
+        with self._lock:
+            recorder, self._recorder = self._recorder, None
+            self._record_path = None
+        if recorder is None:
+            return
+        frames = recorder.frames
+        try:
+            path = recorder.close()
+        except MessError as exc:
+            self._outbox.append(RecordingFailed(one_line(exc)))
+            return
+        if path is None:
+            self._outbox.append(RecordingFailed(f"{recorder.path}: nothing recorded (no frame came)"))
+        else:
+            self._outbox.append(RecordingSaved(str(path), frames))
+
+    def _abort_recording(self) -> None:
+        with self._lock:
+            recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.abort()
