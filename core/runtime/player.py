@@ -25,6 +25,7 @@ from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.live import FALLBACK_FPS, FrameResult, LatestFrameReader, LiveRunner, LiveStats
 from core.runtime.live_view import compose
+from core.runtime.overlay import render
 from core.runtime.recorder import VideoRecorder
 from core.runtime.sources import DEFAULT_TIMEOUT_S, FrameSource, open_source
 
@@ -32,6 +33,7 @@ HISTORY = 200                     # latency points kept for the plot
 RECORD_BOX = (1280, 720)          # recordings are the source's picture, at most this big
 POLL_S = 0.1                      # how often a waiting loop looks at its controls
 WARMUP_FRAMES = 2                 # blank frames through the model before the first real one
+RECORD_DRAWINGS = ("source", "processed")
 
 
 def one_line(exc: BaseException) -> str:
@@ -55,7 +57,7 @@ class PlayerFrame:
     """One processed frame, drawn."""
 
     result: FrameResult
-    picture: np.ndarray           # HxWx3 uint8 RGB: overlay, exit border and badge; side by side
+    picture: np.ndarray | None    # HxWx3 uint8 RGB: overlay, exit border and badge; side by side (None: draw off)
     processed: int                # frames processed in this run so far
     fps: float                    # rolling frames per second
     dropped_total: int            # frames dropped since the start of the run
@@ -119,8 +121,20 @@ class LivePlayer:
     def __init__(self, net, spec: str, kind: str | None = None, *, config: ExitConfig | None = None,
                  loop: bool = True, realtime: bool = True, opacity: float = 0.5, compare_full: bool = False,
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 backend: str = "torch", precision: str = "fp32") -> None:
+                 backend: str = "torch", precision: str = "fp32", runner: LiveRunner | None = None,
+                 max_frames: int | None = None, draw: bool = True, record_drawing: str = "source") -> None:
+        """``runner``: a LiveRunner made by the caller (its size, device and backend), else one is made on
+        ``backend``; ``max_frames``: stop after that many; ``draw``: compose each frame's picture (False:
+        Frame events carry none, for a player without a window); ``record_drawing``: what a recording
+        shows, "source" (the source's picture at most RECORD_BOX, as the Live page does) or "processed"
+        (the annotated frame at the processing size, as `mess run --out` does)."""
+        if record_drawing not in RECORD_DRAWINGS:
+            raise ValueError(f"record_drawing must be one of {RECORD_DRAWINGS}, got {record_drawing!r}")
         self.net = net
+        self._given_runner = runner
+        self.max_frames = max_frames
+        self.draw = draw
+        self.record_drawing = record_drawing
         self.backend, self.precision = backend, precision
         self.spec = str(spec)
         self.kind = kind
@@ -293,9 +307,12 @@ class LivePlayer:
                 return
             with self._lock:
                 config = self._config
-            runner = yield from self._make_runner(config)   # (not under the lock: controls never wait on it)
+            if self._given_runner is not None:
+                runner = self._given_runner
+            else:
+                runner = yield from self._make_runner(config)   # (not under the lock: controls never wait on it)
             with self._lock:
-                if self._config is not config:         # changed meanwhile
+                if self._config is not config and self._given_runner is None:   # changed meanwhile
                     runner.set_config(self._config)
                 runner.compare_full = self._compare
                 self.runner = runner
@@ -319,8 +336,12 @@ class LivePlayer:
         yield from self._drain()
 
     def _drain(self) -> Iterator:
+        yield from self.take_events()
+
+    def take_events(self) -> list:
+        """The events made but not yet yielded (what a play() closed early, by Ctrl-C, still had)."""
         events, self._outbox = self._outbox, []
-        yield from events
+        return events
 
     def _fail(self, message: str) -> Failed:
         self.error = message
@@ -437,6 +458,8 @@ class LivePlayer:
             self._version += 1
         self._last = (image, index, result)
         self._deliver(image, result, runner, refreshed=False)
+        if self.max_frames is not None and self._stats.frames >= self.max_frames:
+            self._stop.set()
 
     def _redo(self, runner: LiveRunner, refresh: str) -> None:
         """The paused frame again: run the model again (new configuration) or only draw it again."""
@@ -449,7 +472,7 @@ class LivePlayer:
     def _deliver(self, image: np.ndarray, result: FrameResult, runner: LiveRunner, refreshed: bool) -> None:
         with self._lock:
             opacity, box = self._opacity, self._box
-        picture = compose(image, result, self.palette, opacity, box)
+        picture = compose(image, result, self.palette, opacity, box) if self.draw else None
         self._outbox.append(Frame(PlayerFrame(
             result=result, picture=picture, processed=self._stats.frames, fps=self._stats.rolling_fps,
             dropped_total=self._stats.dropped, frame_count=self.info.frame_count if self.info else None,
@@ -469,8 +492,7 @@ class LivePlayer:
         if path is not None and self._recorder is None:
             with self._lock:
                 self._record_path = None
-            box = (min(image.shape[1], RECORD_BOX[0]), min(image.shape[0], RECORD_BOX[1]))
-            picture = compose(image, alone, self.palette, opacity, box)
+            picture = self._recording_picture(image, alone, opacity, None)
             fps = (self.info.fps if self.info else None) or FALLBACK_FPS
             try:
                 recorder = VideoRecorder(path, fps, picture.shape[:2])
@@ -484,13 +506,23 @@ class LivePlayer:
         if recorder is None:
             return
         h, w = recorder.size
-        picture = compose(image, alone, self.palette, opacity, (w, h))
+        picture = self._recording_picture(image, alone, opacity, (w, h))
         try:
             for _ in range(1 + result.dropped):  # dropped frames: hold the picture, keep real time (as mess run)
                 recorder.write(picture)
         except MessError as exc:
             self._outbox.append(RecordingFailed(one_line(exc)))
             self._abort_recording()
+
+    def _recording_picture(self, image: np.ndarray, result: FrameResult, opacity: float,
+                           box: tuple[int, int] | None) -> np.ndarray:
+        """A recorded frame: the source's picture fitted to ``box`` (first: to RECORD_BOX), or the
+        annotated frame at the processing size."""
+        if self.record_drawing == "processed":
+            return render(result, self.palette, opacity)
+        if box is None:
+            box = (min(image.shape[1], RECORD_BOX[0]), min(image.shape[0], RECORD_BOX[1]))
+        return compose(image, result, self.palette, opacity, box)
 
     def _finish_recording(self) -> None:
         with self._lock:
@@ -508,6 +540,12 @@ class LivePlayer:
             self._outbox.append(RecordingFailed(f"{recorder.path}: nothing recorded (no frame came)"))
         else:
             self._outbox.append(RecordingSaved(str(path), frames))
+
+    def abort_recording(self) -> None:
+        """Stop recording and delete what was recorded (a run that failed keeps no half video)."""
+        with self._lock:
+            self._record_path = None
+        self._abort_recording()
 
     def _abort_recording(self) -> None:
         with self._lock:

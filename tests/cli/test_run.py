@@ -17,6 +17,7 @@ from core.errors import SourceError
 from core.models import FINAL_EXIT, HeadConfig, convert_backbone, save_model
 from core.runtime.config import ExitConfig
 from core.runtime.live import LiveRunner
+from core.runtime.player import WARMUP_FRAMES
 from core.runtime.sources import FrameSource
 
 SIZE = (48, 64)
@@ -172,7 +173,7 @@ def test_ctrl_c_finishes_the_stats_with_the_frames_so_far(capsys, model_dir, vid
 
     def interrupted(self, rgb, index=0, dropped=0):
         calls.append(index)
-        if len(calls) == 4:
+        if len(calls) == WARMUP_FRAMES + 4:          # the 4th frame of the video, after the blank warm-up ones
             raise KeyboardInterrupt
         return process(self, rgb, index=index, dropped=dropped)
 
@@ -257,7 +258,7 @@ def test_a_source_that_fails_mid_run_leaves_nothing(capsys, model_dir, out, monk
                 raise SourceError("webcam 0: stopped delivering frames (unplugged, or the stream ended)")
             return np.zeros((*SIZE, 3), np.uint8)
 
-    monkeypatch.setattr("core.cli.commands.run.open_source", lambda spec: Unplugged())
+    monkeypatch.setattr("core.runtime.player.open_source", lambda spec, kind=None, timeout_s=None: Unplugged())
     line = bad_run(capsys, out, ["--model", str(model_dir), "--source", "0"])
     assert "webcam 0" in line and "stopped" in line
 

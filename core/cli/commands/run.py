@@ -15,13 +15,13 @@ from typing import TextIO
 from core.cli.commands import COMMANDS, Command
 from core.cli.common import add_backend_arguments, backend_pieces, parse_size, positive_int, resolve_model
 from core.device import DEVICE_CHOICES, select_device
-from core.errors import ConfigError
+from core.errors import ConfigError, MessError
 from core.models import load_model
 from core.runtime.config import ExitConfig
-from core.runtime.live import FALLBACK_FPS, FrameResult, LiveRunner, LiveStats, stream
-from core.runtime.overlay import render, short_exit_name
-from core.runtime.recorder import VideoRecorder, check_video_path, temp_file_beside
-from core.runtime.sources import open_source
+from core.runtime.live import FrameResult, LiveRunner
+from core.runtime.overlay import short_exit_name
+from core.runtime.player import Failed, Frame, LivePlayer, Opened, RecordingFailed
+from core.runtime.recorder import check_video_path, temp_file_beside
 
 
 def _opacity(text: str) -> float:
@@ -175,62 +175,62 @@ def run(args: argparse.Namespace) -> int:
         pieces = backend_pieces(net, process_size, args)
     # checks the configuration against the model
     runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces)
-    runner.compare_full = args.compare_full
+    player = LivePlayer(net, args.source, config=runner.config, loop=False, realtime=args.realtime,
+                        compare_full=args.compare_full, opacity=args.opacity, runner=runner,
+                        max_frames=args.max_frames, draw=False, record_drawing="processed")
+    if args.out:
+        player.start_recording(args.out)
     full_latencies: list[float] = []
-    with open_source(args.source) as source:
-        total = min(filter(None, (source.frame_count, args.max_frames)), default=None)
-        stats = LiveStats(exits=runner.config.exits)
-        progress = ProgressLine(total, args.quiet)
-        stats_file = StatsFile(args.stats) if args.stats else None
-        recorder: VideoRecorder | None = None
-        size: list[int] | None = None
-        interrupted: KeyboardInterrupt | None = None
+    info = None
+    progress = ProgressLine(None, args.quiet)
+    stats_file = StatsFile(args.stats) if args.stats else None
+    size: list[int] | None = None
+    interrupted: KeyboardInterrupt | None = None
+    try:
         try:
-            try:
-                with closing(stream(source, runner, max_frames=args.max_frames, realtime=args.realtime,
-                                    stats=stats)) as results:
-                    for result in results:
+            with closing(player.play()) as events:
+                for event in events:
+                    if isinstance(event, Opened):
+                        info = event.info
+                        progress.total = min(filter(None, (info.frame_count, args.max_frames)), default=None)
+                    elif isinstance(event, Frame):
+                        result = event.frame.result
                         size = list(result.image.shape[:2])
                         if result.full_latency_ms is not None:
                             full_latencies.append(result.full_latency_ms)
                         if stats_file is not None:
                             stats_file.frame(result)
-                        if args.out:
-                            if recorder is None:
-                                h, w = result.image.shape[:2]
-                                recorder = VideoRecorder(args.out, source.fps or FALLBACK_FPS, (h, w))
-                            picture = render(result, net.spec.classes, args.opacity)
-                            for _ in range(1 + result.dropped):  # dropped frames: hold the picture, keep real time
-                                recorder.write(picture)
-                        progress.update(stats.frames, result, stats.rolling_fps, stats.dropped)
-            except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (core.cli.main.Terminated)
-                interrupted = stop  # finish the files with the frames so far
-            progress.end()
-            summary = {
-                **stats.summary(),
-                "source": source.name, "kind": source.kind, "model": str(model_dir),
-                "size": size,
-                "device": str(device), "exits": list(runner.config.exits), "interrupted": bool(interrupted),
-                "backend": runner.backend, "precision": runner.precision,
-                **_full_comparison(stats.summary()["median_latency_ms"], full_latencies),
-            }
-            if stats_file is not None:
-                stats_file.finish(summary)
-                stats_file = None
-            if recorder is not None:
-                recorder.close()
-                recorder = None
-        finally:
-            if stats_file is not None:
-                stats_file.abort()
-            if recorder is not None:
-                recorder.abort()
-    _print_summary(summary, source.name)
-    announced = source.frame_count
+                        progress.update(event.frame.processed, result, event.frame.fps, event.frame.dropped_total)
+                    elif isinstance(event, (Failed, RecordingFailed)):
+                        player.abort_recording()       # a failed run keeps no half-written video
+                        raise MessError(event.text)
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (core.cli.main.Terminated)
+            interrupted = stop  # the player has finished the recording; finish the stats with the frames so far
+            for event in player.take_events():
+                if isinstance(event, RecordingFailed):
+                    raise MessError(event.text) from None
+        progress.end()
+        stats = player.summary()
+        summary = {
+            **stats,
+            "source": info.name if info else args.source, "kind": info.kind if info else None,
+            "model": str(model_dir), "size": size,
+            "device": str(device), "exits": list(runner.config.exits), "interrupted": bool(interrupted),
+            "backend": runner.backend, "precision": runner.precision,
+            **_full_comparison(stats["median_latency_ms"], full_latencies),
+        }
+        if stats_file is not None:
+            stats_file.finish(summary)
+            stats_file = None
+    finally:
+        if stats_file is not None:
+            stats_file.abort()
+    _print_summary(summary, summary["source"])
+    announced = info.frame_count if info else None
     seen = summary["frames"] + summary["dropped"]
-    if (not interrupted and source.kind == "file" and announced and seen < announced
+    if (not interrupted and info is not None and info.kind == "file" and announced and seen < announced
             and not (args.max_frames and summary["frames"] >= args.max_frames)):
-        print(f"warning: {source.name}: the video announced {announced} frames but only {seen} could be read "
+        print(f"warning: {info.name}: the video announced {announced} frames but only {seen} could be read "
               f"({announced - seen} missing: truncated or damaged)", file=sys.stderr)
     for what, path in (("video", args.out), ("stats", args.stats)):
         if path and Path(path).exists():
