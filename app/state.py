@@ -40,21 +40,33 @@ class AppState(QObject):
         self.net = None
         self.info = None
         self.config: ExitConfig | None = None
-        self._loader: JobWorker | None = None
+        self._loader: JobWorker | None = None     # the newest load
+        self._loaders: list[JobWorker] = []        # every load started (waited for on shutdown)
+        self._request = 0
 
     @property
     def loading(self) -> bool:
         return self._loader is not None and self._loader.is_running()
 
     def open_model(self, folder: str | Path) -> None:
-        """Load a model folder on a worker; model_changed or model_failed follows."""
+        """Load a model folder on a worker; model_changed or model_failed follows. Only the newest
+        request counts: a load that a later open_model superseded is dropped when it ends."""
         folder = Path(folder)
+        self._request += 1
+        request = self._request
         self.model_loading.emit(str(folder))
-        self._loader = start_job(lambda token: _load(folder, self.device), "load-model", self,
-                                 succeeded=lambda result: self._loaded(folder, result),
-                                 failed=self.model_failed.emit)
+        self._loaders.append(start_job(lambda token: _load(folder, self.device), "load-model", self,
+                                       succeeded=lambda result: self._loaded(folder, result, request),
+                                       failed=lambda text: self._failed(text, request)))
+        self._loader = self._loaders[-1]
 
-    def _loaded(self, folder: Path, result) -> None:
+    def _failed(self, text: str, request: int) -> None:
+        if request == self._request:
+            self.model_failed.emit(text)
+
+    def _loaded(self, folder: Path, result, request: int) -> None:
+        if request != self._request:          # superseded by a newer open_model
+            return
         self.net, self.info = result
         self.folder = folder
         if self.config is not None and any(e not in self.net.exit_ids() for e in self.config.exits):
@@ -88,4 +100,4 @@ class AppState(QObject):
         self.config_changed.emit(config)
 
     def wait(self, ms: int = 30_000) -> bool:
-        return self._loader.wait(ms) if self._loader is not None else True
+        return all(loader.wait(ms) for loader in self._loaders)

@@ -101,3 +101,42 @@ def test_a_failed_open_does_not_leave_loading_in_the_status_bar(window, qtbot, t
     assert window._model_label.text() == before and "loading" not in window._model_label.text()
     for box in window.findChildren(QMessageBox):
         box.close()
+
+
+def test_a_model_load_superseded_by_a_newer_one_is_dropped(qtbot, monkeypatch, tmp_path):
+    """Open A (slow) then B: B is the model, though A's load ends after B's; A's failure is not shown."""
+    import shutil
+    import threading
+    import time
+
+    import app.state
+    from app.state import AppState
+    from core.errors import ModelFormatError
+
+    real_load = app.state._load
+    copy = tmp_path / "copy"
+    shutil.copytree(BUNDLED_MODEL, copy)
+    broken = tmp_path / "broken"
+    slow_done = threading.Event()
+
+    def load(folder, device):
+        if folder in (copy, broken):
+            time.sleep(1.0)
+            slow_done.set()
+            if folder == broken:
+                raise ModelFormatError(f"{folder}: not a model folder")
+        return real_load(folder, device)
+
+    monkeypatch.setattr(app.state, "_load", load)
+    state = AppState(device="cpu", backend="torch")
+    failures = []
+    state.model_failed.connect(failures.append)
+    for slow in (copy, broken):
+        slow_done.clear()
+        state.open_model(slow)
+        with qtbot.waitSignal(state.model_changed, timeout=60_000):
+            state.open_model(BUNDLED_MODEL)
+        assert slow_done.wait(30)
+        qtbot.wait(300)                   # the slow load's queued result arrives (and must be dropped)
+        assert state.folder == BUNDLED_MODEL and failures == []
+    state.wait()
