@@ -62,7 +62,11 @@ def commit(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise WriteError(f"{path}: cannot write ({exc.strerror or exc}); the previous file, if any, is unchanged") from None
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc}); "
+                         "the previous file, if any, is unchanged") from None
+    except BaseException:               # Ctrl-C or SIGTERM (core.cli.main.Terminated) during the fsync
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -73,7 +77,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise WriteError(f"{path}: cannot write ({exc.strerror or exc}); the previous file, if any, is unchanged") from None
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc}); "
+                         "the previous file, if any, is unchanged") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -102,3 +103,20 @@ def test_mess_run_and_eval_on_a_full_disk_say_so_in_one_line(tiny_disk, tmp_path
     code = main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(tiny_disk / "m"), "--heads", "light"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and "No space left on device" in err
+
+
+def test_ctrl_c_during_the_fsync_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """A stop (Ctrl-C, SIGTERM) while the new file is flushed: the old file stays, no .tmp is left."""
+    import core.fileio
+
+    target = tmp_path / "state.json"
+    write_json_atomic(target, {"old": True})
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(core.fileio.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_json_atomic(target, {"new": True})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+    assert json.loads(target.read_text()) == {"old": True}
