@@ -61,7 +61,8 @@ def exit_confusions(net: MultiExitNet, dataset: SegmentationDataset, device: tor
     return merge_sequences(by_sequence, net)
 
 
-def merge_sequences(by_sequence: dict[str, dict[str, ConfusionMatrix]], net: MultiExitNet) -> dict[str, ConfusionMatrix]:
+def merge_sequences(by_sequence: dict[str, dict[str, ConfusionMatrix]],
+                    net: MultiExitNet) -> dict[str, ConfusionMatrix]:
     """Every exit's confusion matrix over all sequences together."""
     classes = net.spec.classes
     merged = {e: ConfusionMatrix(classes.num_classes, classes.ignore_index) for e in net.exit_ids()}
@@ -167,7 +168,7 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
     """The configuration with real early exit and, interleaved with it on every image (the order
     alternating), the full network through the same runner: both mean latencies come from the same
     loop, so their ratio is the configuration's speed-up on these images."""
-    runner = EarlyExitRunner(net, config, pieces)
+    runner = EarlyExitRunner(net, config, pieces, costs=costs)   # a deadline decides from the table
     full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), pieces)
     classes = net.spec.classes
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
@@ -198,7 +199,8 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
             latencies.append(ms)
             full_latencies.append(full_ms)
             cm.update(result.labels.cpu(), mask)
-            sequence_cms.setdefault(sequence_of(path), ConfusionMatrix(classes.num_classes, classes.ignore_index)).update(
+            sequence_cms.setdefault(sequence_of(path),
+                                    ConfusionMatrix(classes.num_classes, classes.ignore_index)).update(
                 result.labels.cpu(), mask)
             sequences.append(sequence_of(path))
             taken.append(result.exit_ids[0])

@@ -10,7 +10,7 @@ from core.errors import ConfigError
 from core.runtime.policy import PolicySettings
 
 CONFIG_FORMAT_VERSION = 1
-MODES = ("dynamic", "static")
+MODES = ("dynamic", "static", "deadline")
 
 
 def _is_number(value: object) -> bool:
@@ -26,6 +26,7 @@ class ExitConfig:
     th_img: list[float] = field(default_factory=list)
     mode: str = "dynamic"
     policy: PolicySettings = field(default_factory=PolicySettings)
+    deadline_ms: float | None = None    # mode "deadline": the deepest kept exit that fits answers
 
     def __post_init__(self) -> None:
         if not self.exits:
@@ -38,7 +39,8 @@ class ExitConfig:
         if not self.th_img:
             self.th_img = [0.9] * n
         if len(self.th_pix) != n or len(self.th_img) != n:
-            raise ConfigError(f"{n} exits need {n} th_pix and {n} th_img values, got {len(self.th_pix)} and {len(self.th_img)}")
+            raise ConfigError(f"{n} exits need {n} th_pix and {n} th_img values, "
+                              f"got {len(self.th_pix)} and {len(self.th_img)}")
         for name, values in (("th_pix", self.th_pix), ("th_img", self.th_img)):
             for v in values:
                 if not 0.0 <= float(v) <= 1.0:  # NaN fails this too
@@ -47,10 +49,22 @@ class ExitConfig:
             raise ConfigError(f"unknown mode '{self.mode}' (this version runs: {', '.join(MODES)})")
         if self.mode == "static" and n != 1:
             raise ConfigError(f"a static configuration keeps exactly one exit, got {n}")
+        if self.mode == "deadline":
+            if not _is_number(self.deadline_ms) or not 0 < float(self.deadline_ms) < 1e6:
+                raise ConfigError(f"a deadline configuration needs deadline_ms, a positive number of milliseconds, "
+                                  f"got {self.deadline_ms!r}")
+            self.deadline_ms = float(self.deadline_ms)
+        elif self.deadline_ms is not None:
+            raise ConfigError(f"deadline_ms is for mode 'deadline', not '{self.mode}'")
 
     @classmethod
     def static(cls, exit_id: str) -> "ExitConfig":
         return cls([exit_id], mode="static")
+
+    @classmethod
+    def deadline(cls, exits: list[str], deadline_ms: float, policy: PolicySettings | None = None) -> "ExitConfig":
+        """Each frame answers with the deepest of ``exits`` that can finish within ``deadline_ms``."""
+        return cls(list(exits), mode="deadline", deadline_ms=deadline_ms, policy=policy or PolicySettings())
 
     def to_json(self) -> dict:
         return {
@@ -60,6 +74,7 @@ class ExitConfig:
             "th_pix": [float(v) for v in self.th_pix],
             "th_img": [float(v) for v in self.th_img],
             "policy": self.policy.to_json(),
+            **({"deadline_ms": self.deadline_ms} if self.mode == "deadline" else {}),
         }
 
     @classmethod
@@ -68,7 +83,8 @@ class ExitConfig:
             raise ConfigError(f"{source}: not an exit configuration (expected a JSON object)")
         version = data.get("format_version")
         if version != CONFIG_FORMAT_VERSION:
-            raise ConfigError(f"{source}: unknown exit-config format version {version!r} (expected {CONFIG_FORMAT_VERSION})")
+            raise ConfigError(f"{source}: unknown exit-config format version {version!r} "
+                              f"(expected {CONFIG_FORMAT_VERSION})")
         if "exits" not in data:
             raise ConfigError(f"{source}: the exit configuration has no 'exits'")
         exits = data["exits"]
@@ -85,7 +101,7 @@ class ExitConfig:
             raise ConfigError(f"{source}: 'policy' must be an object, got {json.dumps(policy)[:60]}")
         try:
             return cls(exits=list(exits), mode=str(data.get("mode", "dynamic")),
-                       policy=PolicySettings.from_json(policy), **thresholds)
+                       policy=PolicySettings.from_json(policy), deadline_ms=data.get("deadline_ms"), **thresholds)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
         except (TypeError, ValueError) as exc:

@@ -20,8 +20,9 @@ from core.errors import ConfigError
 from core.models.network import MultiExitNet
 from core.runtime.backends.base import RunnablePieces
 from core.runtime.backends.torch_backend import TorchPieces
+from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
-from core.runtime.host import Step, run_cascade
+from core.runtime.host import Step, run_cascade, run_deadline
 
 
 @dataclass
@@ -46,17 +47,49 @@ def config_steps(net: MultiExitNet, config: ExitConfig) -> list[Step]:
         steps.append(Step(exit_id, net.exit_segment(exit_id), net.exit_stride(exit_id), float(th_pix), float(th_img)))
     for previous, step in zip(steps, steps[1:]):
         if step.segment < previous.segment:
-            raise ConfigError(f"exits must be listed shallow to deep: '{step.exit_id}' comes before '{previous.exit_id}' in the network")
+            raise ConfigError(f"exits must be listed shallow to deep: '{step.exit_id}' comes before "
+                              f"'{previous.exit_id}' in the network")
     return steps
+
+
+def deadline_step_costs(net: MultiExitNet, steps: list[Step], costs) -> list[float]:
+    """Predicted ms from each kept exit to the next (segments between them and the next head), from a
+    latency table of the pieces that run; a ConfigError without one."""
+    if costs is None:
+        raise ConfigError("a deadline configuration needs a latency table of the backend it runs on "
+                          "(mess profile, or measured at start)")
+    missing = [s.exit_id for s in steps if s.exit_id not in costs.heads]
+    if missing:
+        raise ConfigError(f"the latency table has no entry for exit '{missing[0]}': it was measured on another model")
+    out, done = [], -1
+    for step in steps:
+        segments = sum(costs.segments[i].latency_ms or 0.0 for i in range(done + 1, step.segment + 1))
+        out.append(segments + (costs.heads[step.exit_id].latency_ms or 0.0))
+        done = step.segment
+    return out
+
+
+def default_deadline_exits(net: MultiExitNet) -> list[str]:
+    """The rungs of a deadline configuration given none: the first head at each exit point, then final."""
+    seen, rungs = set(), []
+    for exit_id in sorted(net.exit_ids(), key=lambda e: (e == FINAL_EXIT, net.exit_segment(e))):
+        point = exit_id.split(":", 1)[0]
+        if point not in seen:
+            seen.add(point)
+            rungs.append(exit_id)
+    return rungs
 
 
 class EarlyExitRunner:
     """Runs one configuration of a MultiExitNet with real early exit (``pieces``: a backend's; default torch)."""
 
     def __init__(self, net: MultiExitNet, config: ExitConfig, pieces: RunnablePieces | None = None,
-                 prepare: bool = True) -> None:
+                 prepare: bool = True, costs=None) -> None:
+        """``costs``: a latency table (core.profile.costs.CostTable) for these pieces; a deadline
+        configuration decides from it."""
         self.net = net
         self.pieces = pieces if pieces is not None else TorchPieces(net)
+        self.costs = costs
         self.set_config(config, prepare)
 
     def set_config(self, config: ExitConfig, prepare: bool = True) -> None:
@@ -64,15 +97,18 @@ class EarlyExitRunner:
         graphs it needs now; without it they are built on the first ``run`` (on the caller's thread
         then: a UI thread only checks the configuration and leaves the slow part to the worker)."""
         steps = config_steps(self.net, config)
+        step_ms = deadline_step_costs(self.net, steps, self.costs) if config.mode == "deadline" else None
         if prepare:
             self.pieces.prepare([s.exit_id for s in steps])
         self.config = config
         self.steps = steps
+        self._step_ms = step_ms
         self._policy = config.policy.host_kwargs()
 
     @torch.no_grad()
-    def run(self, images: torch.Tensor, keep_logits: bool = False) -> ExitResult:
-        """Run a batch (B, 3, H, W); each image leaves on its own. ``keep_logits``: torch backend only."""
+    def run(self, images: torch.Tensor, keep_logits: bool = False, spent_ms: float = 0.0) -> ExitResult:
+        """Run a batch (B, 3, H, W); each image leaves on its own. ``keep_logits``: torch backend only.
+        ``spent_ms``: time the frame has already taken (reading, resizing): a deadline counts it."""
         batch = int(images.shape[0])
         size = (int(images.shape[-2]), int(images.shape[-1]))
         torch_pieces = isinstance(self.pieces, TorchPieces)
@@ -80,7 +116,12 @@ class EarlyExitRunner:
             raise ConfigError("keep_logits needs the torch backend")
         if torch_pieces:
             self.pieces.kept_logits = [] if keep_logits else None
-        out = run_cascade(self.pieces, self.steps, images, batch, size, self._policy)
+        if self.config.mode == "deadline":
+            out = run_deadline(self.pieces, self.steps, images, batch, step_ms=self._step_ms,
+                               output_ms=self.costs.output_ms or 0.0,
+                               deadline_ms=self.config.deadline_ms - spent_ms)
+        else:
+            out = run_cascade(self.pieces, self.steps, images, batch, size, self._policy)
         device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
         labels = torch.empty((batch, *size), dtype=torch.int64, device=device)
         logits = None

@@ -17,6 +17,8 @@ confidence at any pixel threshold is read off exactly.
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Protocol, Sequence
@@ -177,7 +179,8 @@ def confidence_maps(logits: np.ndarray, input_hw: Sequence[int], stride: int, *,
     if not edge_smoothing:
         return conf_u8
     window = median_window(stride, scale)
-    return np.stack([smooth_edges(c, l, window=window, dilation=edge_dilation) for c, l in zip(conf_u8, labels)])
+    return np.stack([smooth_edges(c, label, window=window, dilation=edge_dilation)
+                     for c, label in zip(conf_u8, labels)])
 
 
 def confidence_histograms(logits: np.ndarray, input_hw: Sequence[int], stride: int, **policy: Any) -> np.ndarray:
@@ -270,6 +273,30 @@ def run_cascade(pieces: Pieces, steps: Sequence[Step], images: Any, batch: int, 
         stay = np.flatnonzero(~leave)
         active = active[stay]
         state = pieces.keep(state, stay)
+    return out
+
+
+def run_deadline(pieces: Pieces, steps: Sequence[Step], images: Any, batch: int, *, step_ms: Sequence[float],
+                 output_ms: float, deadline_ms: float, clock: Callable[[], float] = time.perf_counter) -> CascadeOutput:
+    """Run a batch to the deepest kept exit that can finish within ``deadline_ms`` of now.
+
+    ``step_ms[k]`` is the predicted cost of going on from kept exit k-1 to kept exit k (the
+    segments between them and exit k's head), ``output_ms`` that of the labels. Before each
+    step after the first, the time spent so far plus the step's and the labels' predicted cost
+    is checked against the deadline; when it does not fit, the last exit computed answers. So the
+    first kept exit always answers, and a frame overruns the deadline only by what the latency
+    table mispredicted (at most about one step). No exit policy runs (confidence is reported 0)."""
+    start = clock()
+    out = CascadeOutput([0] * batch, [0.0] * batch)
+    state = pieces.start(images)
+    handle = None
+    for k, step in enumerate(steps):
+        if k and (clock() - start) * 1000.0 + step_ms[k] + output_ms > deadline_ms:
+            break
+        state = pieces.advance(state, step.segment)
+        handle, _ = pieces.head(state, step.exit_id)
+        out.exit_index = [k] * batch
+    out.parts.append((np.arange(batch), pieces.labels(handle, steps[out.exit_index[0]].exit_id, None)))
     return out
 
 

@@ -70,7 +70,8 @@ class LiveRunner:
     """
 
     def __init__(self, net: MultiExitNet, config: ExitConfig | None = None, size: tuple[int, int] | None = None,
-                 device: torch.device | str | None = None, pieces: RunnablePieces | None = None) -> None:
+                 device: torch.device | str | None = None, pieces: RunnablePieces | None = None,
+                 costs=None) -> None:
         # OpenCV's thread pool (resizing) only competes with torch's threads for the same cores:
         # measured on 2 cores, one OpenCV thread gives 7-12 % more frames per second end to end.
         cv2.setNumThreads(1)
@@ -78,7 +79,8 @@ class LiveRunner:
         self.device = torch.device(device) if device is not None else next(net.parameters()).device
         self.net.to(self.device)
         spec = net.spec
-        self.size: tuple[int, int] | None = tuple(size) if size else (tuple(spec.input_size) if spec.input_size else None)
+        self.size: tuple[int, int] | None = (tuple(size) if size
+                                             else (tuple(spec.input_size) if spec.input_size else None))
         self.mean, self.std = tuple(spec.mean), tuple(spec.std)
         self._label_dtype = torch.uint8 if spec.num_classes <= 256 else torch.int16
         last = len(net.segments)
@@ -87,7 +89,8 @@ class LiveRunner:
         if pieces is not None and pieces.array_kind != "torch" and self.size is None:
             raise ConfigError(f"backend {pieces.backend} needs a fixed processing size: give --size HxW")
         self.pieces = pieces
-        self._runner = EarlyExitRunner(net, config or ExitConfig.static(FINAL_EXIT), pieces)
+        self.costs = costs                  # a latency table of these pieces: what a deadline decides from
+        self._runner = EarlyExitRunner(net, config or ExitConfig.static(FINAL_EXIT), pieces, costs=costs)
         self._full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), pieces)
         self._compare_full = False
 
@@ -110,7 +113,8 @@ class LiveRunner:
         The configuration is checked against the model here, so a bad one raises in the caller.
         ``prepare=False`` leaves building a graph backend's new graphs to the next frame's thread.
         """
-        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT), self.pieces, prepare)
+        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT), self.pieces, prepare,
+                                 costs=self.costs)
         with self._lock:
             self._runner = runner
 
@@ -132,9 +136,9 @@ class LiveRunner:
         h, w = self.size
         return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
 
-    def _labels(self, runner: EarlyExitRunner, x: torch.Tensor):
+    def _labels(self, runner: EarlyExitRunner, x: torch.Tensor, spent_ms: float = 0.0):
         with torch.inference_mode():
-            out = runner.run(x)
+            out = runner.run(x, spent_ms=spent_ms)
             labels = out.labels[0].to(self._label_dtype).cpu().numpy()
         synchronize(self.device)
         return out, labels.view(np.uint16) if labels.dtype == np.int16 else labels
@@ -147,7 +151,7 @@ class LiveRunner:
         image = self.prepare(rgb)
         x = preprocess_frame(image, self.mean, self.std).unsqueeze(0).to(self.device)
         prepared = time.perf_counter()
-        out, labels = self._labels(runner, x)
+        out, labels = self._labels(runner, x, spent_ms=(prepared - start) * 1000.0)
         done = time.perf_counter()
         result = FrameResult(
             index=index, image=image, labels=labels, exit_id=out.exit_ids[0], exit_index=out.exit_index[0],
@@ -182,7 +186,8 @@ class LatestFrameReader:
     its own frame rate (``FALLBACK_FPS`` when it states none) and drops the same way;
     with ``realtime=False`` every frame is handed over in order (the reader waits for
     the consumer). An exception raised by the source is raised again by the next
-    ``get()`` (after the frame already waiting, if any); the reader has then ended. ``close()`` returns within ``join_timeout_s`` even when the source is
+    ``get()`` (after the frame already waiting, if any); the reader has then ended.
+    ``close()`` returns within ``join_timeout_s`` even when the source is
     blocked in a read; the thread then ends as soon as that read returns.
     """
 

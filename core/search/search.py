@@ -177,7 +177,8 @@ class _Collector:
             self.total += t
 
 
-def search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space: SearchSpace | None = None) -> SearchResult:
+def search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable,
+           space: SearchSpace | None = None) -> SearchResult:
     """Evaluate every configuration of ``space``; no network runs (see ``_search``)."""
     # The matrix products here are small: one BLAS thread is several times faster than many
     # threads contending for the cores (measured: 2.3 s against 11-44 s for 811k configurations).
@@ -285,6 +286,9 @@ def _search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space:
 
 def simulate(cache: CalibrationCache, config: ExitConfig) -> tuple[list[int], float]:
     """One configuration, image by image, from the cache: (exit index taken per image, mIoU %)."""
+    if config.mode == "deadline":
+        raise ConfigError("a deadline configuration's exit follows from the latency table: use "
+                          "core.search.deadline.predict_deadline")
     index = {e: j for j, e in enumerate(cache.exit_ids)}
     unknown = [e for e in config.exits if e not in index]
     if unknown:

@@ -23,7 +23,8 @@ from core.runtime.sources import FrameSource
 SIZE = (48, 64)
 FRAMES = 12
 FRAME_KEYS = {"frame": int, "exit": str, "latency_ms": float, "confidence": float}
-SUMMARY_KEYS = {"frames": int, "fps": float, "median_latency_ms": float, "p95_latency_ms": float, "exit_histogram": dict}
+SUMMARY_KEYS = {"frames": int, "fps": float, "median_latency_ms": float, "p95_latency_ms": float,
+                "exit_histogram": dict}
 
 
 def one_error_line(capsys) -> str:
@@ -229,7 +230,8 @@ def test_config_with_an_unknown_exit(tmp_path, capsys, model_dir, video, out, ex
 
 def test_missing_config(tmp_path, capsys, model_dir, video, out):
     config = tmp_path / "absent.json"
-    assert str(config) in bad_run(capsys, out, ["--model", str(model_dir), "--source", str(video), "--config", str(config)])
+    assert str(config) in bad_run(capsys, out, ["--model", str(model_dir), "--source", str(video),
+                                                "--config", str(config)])
 
 
 def test_missing_model(tmp_path, capsys, video, out):
@@ -372,3 +374,27 @@ def test_a_silent_stream_is_one_line_and_does_not_abort_the_process(model_dir, s
                                "--backend", "torch", "--quiet"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"mess run: error: {url}: no answer within 5 s"
+
+
+# --- deadline ----------------------------------------------------------------------------------
+
+def test_a_deadline_run_reports_its_deadline_and_depth(capsys, model_dir, video, out):
+    table = out.parent / "table.json"
+    assert main(["profile", "--model", str(model_dir), "--out", str(table), "--repeats", "2", "--warmup", "1",
+                 "--backend", "torch"]) == 0
+    code, printed, err = mess_run(capsys, model_dir, video, "--deadline-ms", "100000", "--latency-table", str(table),
+                                  "--backend", "torch", "--stats", str(out / "s.jsonl"))
+    assert code == 0, err
+    frames, summary = read_stats(out / "s.jsonl")
+    assert summary["deadline_ms"] == 100000 and summary["mean_exit_depth"] == 1.0       # time for everything
+    assert {f["exit"] for f in frames} == {"final"} and "deadline 100000 ms" in printed
+    code, _, err = mess_run(capsys, model_dir, video, "--deadline-ms", "0.001", "--latency-table", str(table),
+                            "--backend", "torch", "--stats", str(out / "s.jsonl"))
+    frames, summary = read_stats(out / "s.jsonl")
+    assert code == 0 and {f["exit"] for f in frames} == {"features.6:fcn-c64-b0"}      # the first rung always
+    assert summary["mean_exit_depth"] < 1.0
+
+
+def test_a_latency_table_without_a_deadline_is_refused(capsys, model_dir, video, out):
+    code, _, err = mess_run(capsys, model_dir, video, "--latency-table", str(out / "t.json"))
+    assert code == 2 and "--latency-table is for a deadline" in err

@@ -15,13 +15,15 @@ from core.jobs import run_job
 from core.models import load_model
 from core.errors import DataError
 from core.runtime.config import ExitConfig
-from core.runtime.early_exit import EarlyExitRunner
+from core.runtime.early_exit import config_steps
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model folder (default: the bundled model)")
-    parser.add_argument("--data", required=True, help="dataset folder (CamVid, image/mask folders, Cityscapes or VOC layout)")
-    parser.add_argument("--split", default="val", help="split(s) to evaluate, joined with '+' (default val; e.g. train+val)")
+    parser.add_argument("--data", required=True,
+                        help="dataset folder (CamVid, image/mask folders, Cityscapes or VOC layout)")
+    parser.add_argument("--split", default="val",
+                        help="split(s) to evaluate, joined with '+' (default val; e.g. train+val)")
     parser.add_argument("--sequences", default="", metavar="SEQ[,SEQ]",
                         help="only the frames of these sequences (file-name prefix, e.g. 0006R0): a held-out fold")
     parser.add_argument("--exclude-sequences", default="", metavar="SEQ[,SEQ]",
@@ -41,8 +43,8 @@ MAX_SEQUENCE_COLUMNS = 6
 
 def _print_report(report: dict) -> None:
     size = report["input_size"]
-    print(f"{report['model']} on {report['split']} ({report['images']} images, {size[1]}x{size[0]}, {report['device']}, "
-          f"backend {report['backend']} {report['precision']})")
+    print(f"{report['model']} on {report['split']} ({report['images']} images, {size[1]}x{size[0]}, "
+          f"{report['device']}, backend {report['backend']} {report['precision']})")
     sequences = report.get("sequences") or {}
     columns = list(sequences) if 1 < len(sequences) <= MAX_SEQUENCE_COLUMNS else []
     header = "".join(f" {(name or '(none)')[:9]:>9s}" for name in columns)
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit:
         dataset.samples = dataset.samples[: args.limit]
     if config is not None:
-        EarlyExitRunner(net, config)  # checks the configuration against the model before any work
+        config_steps(net, config)  # checks the configuration against the model before any work
     if len(dataset) == 0:
         raise DataError(f"{args.data}: split '{args.split}' has no images")
     first = dataset[0]["image"]
@@ -95,4 +97,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS.add("eval", Command("eval", "evaluate every exit of a model (and an exit configuration) on a dataset", configure, run))
+COMMANDS.add("eval", Command("eval", "evaluate every exit of a model (and an exit configuration) on a dataset",
+                             configure, run))

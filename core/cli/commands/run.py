@@ -18,6 +18,8 @@ from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError, MessError
 from core.models import load_model
 from core.runtime.config import ExitConfig
+from core.profile.costs import CostTable, measure_costs
+from core.runtime.early_exit import default_deadline_exits
 from core.runtime.live import FrameResult, LiveRunner
 from core.runtime.overlay import short_exit_name
 from core.runtime.player import Failed, Frame, LivePlayer, Opened, RecordingFailed
@@ -32,6 +34,31 @@ def _opacity(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"opacity {value} is outside 0..1")
     return value
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of milliseconds") from None
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"deadline {value} ms must be positive")
+    return value
+
+
+def deadline_costs(net, args, size, device, pieces):
+    """The latency table a deadline decides from: --latency-table (checked), else measured now."""
+    if args.latency_table:
+        table = CostTable.load(args.latency_table)
+        backend = pieces.backend if pieces is not None else "torch"
+        table.check_matches(net, args.latency_table, backend, pieces.precision if pieces is not None else "fp32")
+        if size is not None and tuple(table.input_size) != tuple(size):
+            raise ConfigError(f"{args.latency_table}: measured at {table.input_size[1]}x{table.input_size[0]}, "
+                              f"the frames are processed at {size[1]}x{size[0]}")
+        return table
+    if not args.quiet:
+        print("measuring the latency table the deadline decides from...", file=sys.stderr, flush=True)
+    return measure_costs(net, size or (360, 480), device, pieces=pieces)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +76,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare-full", action="store_true",
                         help="also run the full network on every frame, in the same loop: each stats line gets "
                              "full_latency_ms and the summary the full network's median latency and the speed-up")
+    parser.add_argument("--deadline-ms", type=_milliseconds, metavar="MS",
+                        help="each frame answers with the deepest kept exit that can finish within MS, decided "
+                             "from the latency table before each segment (the --config's exits, default the first "
+                             "head at each exit point and the final exit)")
+    parser.add_argument("--latency-table", help="with a deadline: the latency table to decide from (mess profile "
+                                                "with the same backend; default: measured at start)")
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="overlay opacity in --out, 0..1 (default 0.5)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="cuda, then mps, then cpu when auto")
     add_backend_arguments(parser)
@@ -147,7 +180,12 @@ def _print_summary(summary: dict, source: str) -> None:
           f"latency median {summary['median_latency_ms']:.1f} ms, p95 {summary['p95_latency_ms']:.1f} ms"
           + (f"; {summary['dropped']} frames dropped" if summary["dropped"] else ""))
     frames = max(1, summary["frames"])
-    print("  exits taken: " + ", ".join(f"{e} {n} ({100 * n / frames:.0f}%)" for e, n in summary["exit_histogram"].items()))
+    print("  exits taken: "
+          + ", ".join(f"{e} {n} ({100 * n / frames:.0f}%)" for e, n in summary["exit_histogram"].items()))
+    if "deadline_ms" in summary:
+        print(f"  deadline {summary['deadline_ms']:g} ms: p95 latency {summary['p95_latency_ms']:.1f} ms "
+              f"(x{summary['p95_latency_ms'] / summary['deadline_ms']:.2f} the deadline), mean exit depth "
+              f"{summary['mean_exit_depth']:.2f} (1 = the final exit)")
     if "speedup" in summary:
         print(f"  full network on the same frames: median {summary['full_median_latency_ms']:.1f} ms; "
               f"the configuration is x{summary['speedup']:.2f} as fast")
@@ -173,14 +211,21 @@ def run(args: argparse.Namespace) -> int:
         if process_size is None:
             raise ConfigError(f"--backend {args.backend} needs a fixed processing size: give --size HxW")
         pieces = backend_pieces(net, process_size, args)
+    if args.deadline_ms is not None:
+        exits = config.exits if config is not None else default_deadline_exits(net)
+        config = ExitConfig.deadline(exits, args.deadline_ms, config.policy if config is not None else None)
+    elif args.latency_table:
+        raise ConfigError("--latency-table is for a deadline (--deadline-ms, or a configuration of mode deadline)")
+    costs = deadline_costs(net, args, process_size, device, pieces) if config and config.mode == "deadline" else None
     # checks the configuration against the model
-    runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces)
+    runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces, costs=costs)
     player = LivePlayer(net, args.source, config=runner.config, loop=False, realtime=args.realtime,
                         compare_full=args.compare_full, opacity=args.opacity, runner=runner,
                         max_frames=args.max_frames, draw=False, record_drawing="processed")
     if args.out:
         player.start_recording(args.out)
     full_latencies: list[float] = []
+    depths: list[float] = []
     info = None
     progress = ProgressLine(None, args.quiet)
     stats_file = StatsFile(args.stats) if args.stats else None
@@ -195,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
                         progress.total = min(filter(None, (info.frame_count, args.max_frames)), default=None)
                     elif isinstance(event, Frame):
                         result = event.frame.result
+                        depths.append(result.exit_depth)
                         size = list(result.image.shape[:2])
                         if result.full_latency_ms is not None:
                             full_latencies.append(result.full_latency_ms)
@@ -217,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
             "model": str(model_dir), "size": size,
             "device": str(device), "exits": list(runner.config.exits), "interrupted": bool(interrupted),
             "backend": runner.backend, "precision": runner.precision,
+            "mean_exit_depth": statistics.fmean(depths) if depths else None,
+            **({"deadline_ms": runner.config.deadline_ms} if runner.config.mode == "deadline" else {}),
             **_full_comparison(stats["median_latency_ms"], full_latencies),
         }
         if stats_file is not None:
@@ -240,5 +288,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS.add("run", Command("run", "run a model live on a webcam, a file, a folder of images or a stream (early exit per frame)",
+COMMANDS.add("run", Command("run", "run a model live on a webcam, a file, a folder of images or a stream "
+                            "(early exit per frame)",
                             configure, run))

@@ -11,6 +11,7 @@ from core.cli.common import (add_backend_arguments, backend_pieces, parse_size, 
                              warn_about_table, write_json)
 from core.cli.progress import ProgressBar
 from core.device import DEVICE_CHOICES, select_device
+from core.errors import ConfigError
 from core.jobs import run_job
 from core.models import load_model
 from core.profile.costs import CostTable, measure_costs
@@ -37,6 +38,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--budget-ms", type=float, help="most accurate configuration within this mean latency")
     budget.add_argument("--budget-gflops", type=float, help="most accurate configuration within this mean GFLOPs")
+    budget.add_argument("--deadline-ms", type=float,
+                        help="a deadline configuration: every frame answers with the deepest kept exit that "
+                             "finishes within this many ms (two rungs: the cheapest exit, and the most accurate "
+                             "one that fits behind it by the latency table)")
     budget.add_argument("--max-drop", type=float, help="cheapest configuration at most this many mIoU points "
                                                        "below the full network")
     parser.add_argument("--cost", choices=("latency", "gflops"), default="latency",
@@ -84,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         table.check_matches(net, args.latency_table, args.backend, args.precision)
     warn_about_table(table, args.latency_table or "latency measured now")
     result = search(net.cpu(), cache, table, SearchSpace(max_early=args.max_early))
+    if args.deadline_ms is not None:
+        return _deadline(args, net, cache, table, result)
     if args.budget_ms is not None:
         budget = Budget("latency", args.budget_ms)
     elif args.budget_gflops is not None:
@@ -103,11 +110,30 @@ def run(args: argparse.Namespace) -> int:
     print(f"searched {result.count} configurations in {result.seconds:.2f} s on {cache.images} images")
     if cache.reference != LABELS:
         print(f"label-free calibration on {args.unlabelled}: mIoU below is the agreement with the final exit")
-    print(f"full network: mIoU {full['miou']:.2f} %, {full['mean_latency_ms']:.1f} ms, {full['mean_gflops']:.2f} GFLOPs")
+    print(f"full network: mIoU {full['miou']:.2f} %, {full['mean_latency_ms']:.1f} ms, "
+          f"{full['mean_gflops']:.2f} GFLOPs")
     print(f"chosen: {result.describe(chosen)}, {summary['mean_latency_ms']:.1f} ms mean "
           f"({summary['p95_latency_ms']:.1f} p95), {summary['mean_gflops']:.2f} GFLOPs -> {args.out}")
     if report is not None:
         print_held_out(report)
+    return 0
+
+
+def _deadline(args: argparse.Namespace, net, cache, table, result) -> int:
+    """--deadline-ms: the deadline configuration and what it is predicted to give."""
+    from core.search.deadline import best_deadline_config
+
+    if args.deadline_ms <= 0:
+        raise ConfigError(f"--deadline-ms {args.deadline_ms:g}: must be positive")
+    config, predicted = best_deadline_config(net.cpu(), cache, table, args.deadline_ms)
+    full = result.summary(result.full_index)
+    write_json(args.out, {**config.to_json(), "predicted": predicted, "full_network": full,
+                          "latency_table": table.device_description, "images": cache.images,
+                          "calibration_reference": cache.reference})
+    print(f"full network: mIoU {full['miou']:.2f} %, {full['mean_latency_ms']:.1f} ms")
+    print(f"deadline {args.deadline_ms:g} ms: {' > '.join(config.exits)}; by the latency table every frame answers "
+          f"at {predicted['exit']} ({predicted['mean_latency_ms']:.1f} ms), mIoU {predicted['miou']:.2f} % -> "
+          f"{args.out}")
     return 0
 
 
