@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -29,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", help="INI file for the settings (default: the user's settings)")
     parser.add_argument("--backend", help="execution backend: torch, onnxruntime or openvino (default: the last "
                                           "one chosen in the Runtime menu, else the fastest installed)")
-    parser.add_argument("--precision", choices=("fp32", "bf16"), help="backend precision (default: the last one, else fp32)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"),
+                        help="backend precision (default: the last one, else fp32)")
     parser.add_argument("--quit-after", type=int, metavar="MS",
                         help="close the window this many ms after it is shown (smoke tests)")
 

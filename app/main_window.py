@@ -145,7 +145,8 @@ class MainWindow(QMainWindow):
                  ("Space", "Live: pause"), (".", "Live: one step"), ("F", "Live: full network"),
                  ("B", "Live: side by side"), ("Ctrl+R", "Live: record"), ("F5", "Live: presentation mode"),
                  ("I", "Live: inspect this frame"), ("Ctrl+Shift+O", "Inspect: open an image or video"),
-                 ("Ctrl+S", "Inspect: save the grid"), ("Esc", "leave full screen or presentation mode"), ("Ctrl+Q", "quit"))
+                 ("Ctrl+S", "Inspect: save the grid"), ("Esc", "leave full screen or presentation mode"),
+                 ("Ctrl+Q", "quit"))
 
     def shortcuts_text(self) -> str:
         return "\n".join(f"{keys:<12} {what}" for keys, what in self.SHORTCUTS)
@@ -193,7 +194,8 @@ class MainWindow(QMainWindow):
     # --- model ------------------------------------------------------------------------
     def _on_model_changed_label(self) -> None:
         folder = self.state.folder
-        self._model_label.setText(f"{folder.name}  ·  {self.state.net.spec.backbone}  ·  {len(self.state.net.exit_ids())} exits")
+        self._model_label.setText(f"{folder.name}  ·  {self.state.net.spec.backbone}  ·  "
+                                  f"{len(self.state.net.exit_ids())} exits")
 
     def _on_model_changed(self) -> None:
         folder = self.state.folder
@@ -207,7 +209,8 @@ class MainWindow(QMainWindow):
         else:   # the model that stays open, not "loading ..." forever
             self._on_model_changed_label()
         self.statusBar().showMessage(message)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open the model", message, QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open the model", message, QMessageBox.StandardButton.Ok,
+                          self)
         box.setObjectName("model-error")
         box.open()  # not modal-blocking: the app (and a test) keeps running
 

@@ -98,7 +98,8 @@ def network_latency(runners: dict, images: list[torch.Tensor], repeats: int) -> 
 
 
 def accuracy(runners: dict, net, data: str, limit: int | None) -> dict:
-    dataset = open_dataset(data, "val", transform=eval_transform(net.spec.mean, net.spec.std, tuple(net.spec.input_size)))
+    dataset = open_dataset(data, "val",
+                           transform=eval_transform(net.spec.mean, net.spec.std, tuple(net.spec.input_size)))
     if limit:
         dataset.samples = dataset.samples[:limit]
     classes = net.spec.classes
@@ -191,7 +192,8 @@ def live(video: str, model: str, frames: int, repeats: int, threads: int, work: 
             record["ratio_to_torch"] = round(record["fps_median"] / base, 2)
     for backend in exports:
         mess_fps = result[f"mess run --backend {backend}"]["fps_median"]
-        result[f"run.py ({backend})"]["fraction_of_mess_run"] = round(result[f"run.py ({backend})"]["fps_median"] / mess_fps, 3)
+        result[f"run.py ({backend})"]["fraction_of_mess_run"] = round(
+            result[f"run.py ({backend})"]["fps_median"] / mess_fps, 3)
     return result
 
 
@@ -206,7 +208,8 @@ def main() -> None:
     parser.add_argument("--accuracy-limit", type=int, help="val images for the accuracy check (default: all)")
     parser.add_argument("--live-frames", type=int, default=150)
     parser.add_argument("--live-repeats", type=int, default=3)
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: network,accuracy,policy,pipeline,live")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated parts to skip: network,accuracy,policy,pipeline,live")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))

@@ -7,7 +7,8 @@ runtime adds no cost), and the runtime executing each early exit as a static
 configuration (the backbone stops there). It also reports the latency the
 per-piece cost table predicts for each exit. Writes JSON.
 
-    python benchmarks/early_exit_latency.py --backbone lraspp_mobilenet_v3_large --out benchmarks/results/early_exit_latency.json
+    python benchmarks/early_exit_latency.py --backbone lraspp_mobilenet_v3_large \\
+        --out benchmarks/results/early_exit_latency.json
 """
 
 from __future__ import annotations

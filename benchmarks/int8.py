@@ -57,7 +57,8 @@ def main() -> None:
     train = open_dataset(args.data, "train", transform=transform)
     val = open_dataset(args.data, "val", transform=transform)
     step = max(1, len(train) // args.calibration_images)
-    calibration = [train[i]["image"].unsqueeze(0).numpy() for i in range(0, len(train), step)][: args.calibration_images]
+    calibration = [train[i]["image"].unsqueeze(0).numpy()
+                   for i in range(0, len(train), step)][: args.calibration_images]
     store = GraphStore(net, size)
     last = len(net.segments) - 1
     segments_path, head_path = store.onnx(PieceKey.segments(0, last)), store.onnx(PieceKey.head(FINAL_EXIT))
@@ -79,7 +80,8 @@ def main() -> None:
     quantise_s = time.perf_counter() - start
     variants = {
         "fp32": fp32,
-        "bf16": {k: core.compile_model(m, "CPU", {**options, "INFERENCE_PRECISION_HINT": "bf16"}) for k, m in models.items()},
+        "bf16": {k: core.compile_model(m, "CPU", {**options, "INFERENCE_PRECISION_HINT": "bf16"})
+                 for k, m in models.items()},
         "int8": {k: core.compile_model(m, "CPU", options) for k, m in quantised.items()},
     }
 

@@ -136,7 +136,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     net, _ = load_model(args.model, inference=True)   # as mess run loads it
     runner = LiveRunner(net, size=args.size, device="cpu")
-    configs = {"full_network": ExitConfig.static(FINAL_EXIT), "searched": ExitConfig.from_json(config_json, str(config_path))}
+    configs = {"full_network": ExitConfig.static(FINAL_EXIT),
+               "searched": ExitConfig.from_json(config_json, str(config_path))}
     for config in configs.values():
         runner.set_config(config)
         runner.warmup(3)
@@ -188,7 +189,8 @@ def main() -> None:
             **({"max_drop_pp": args.max_drop} if args.max_drop is not None else {"budget_ms": args.budget_ms}),
             "calibration": (f"label-free (final exit as reference), {args.calibration_frames} frames evenly spaced "
                             f"over the frames after the first {args.frames} of the video (not timed)"
-                            if args.calibration == "video" else f"labelled: {os.path.relpath(args.data, ROOT)} val split")},
+                            if args.calibration == "video"
+                            else f"labelled: {os.path.relpath(args.data, ROOT)} val split")},
         "threads": torch.get_num_threads(),
         "device_description": describe_device(torch.device("cpu")),
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),

@@ -110,7 +110,8 @@ def main() -> None:
           f"in {result.seconds:.2f} s ({report['configs_per_second']:.0f}/s)")
     for name, row in rows.items():
         print(f"  {name:36s} mIoU {row['predicted']['miou']:6.2f} predicted / {row['measured']['miou']:6.2f} measured; "
-              f"{row['predicted']['mean_latency_ms']:6.1f} ms predicted / {row['measured']['mean_latency_ms']:6.1f} measured")
+              f"{row['predicted']['mean_latency_ms']:6.1f} ms predicted / "
+              f"{row['measured']['mean_latency_ms']:6.1f} measured")
     print(f"wrote {out}")
 
 

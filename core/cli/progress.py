@@ -13,7 +13,8 @@ def _clock(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
     seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60:02d}:{seconds % 60:02d}"
+    return (f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600
+            else f"{seconds // 60:02d}:{seconds % 60:02d}")
 
 
 class ProgressBar:
@@ -30,7 +31,8 @@ class ProgressBar:
             return
         filled = int(self.width * min(1.0, event.fraction))
         bar = "#" * filled + "." * (self.width - filled)
-        line = f"{event.stage:>8} [{bar}] {event.done}/{event.total} ETA {_clock(event.metrics.get('eta_s'))}  {event.message}"
+        line = (f"{event.stage:>8} [{bar}] {event.done}/{event.total} ETA {_clock(event.metrics.get('eta_s'))}  "
+                f"{event.message}")
         now = time.monotonic()
         if self.live:
             self.stream.write("\r" + line[:118].ljust(118))

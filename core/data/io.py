@@ -51,7 +51,8 @@ def is_palette_png(path: Path) -> bool:
             head = f.read(26)
     except OSError as e:
         raise DataError(f"{path}: cannot be opened ({e.strerror})") from None
-    return len(head) == 26 and head[:8] == _PNG_SIGNATURE and head[12:16] == b"IHDR" and head[25] == _PNG_PALETTE_COLOUR_TYPE
+    return (len(head) == 26 and head[:8] == _PNG_SIGNATURE and head[12:16] == b"IHDR"
+            and head[25] == _PNG_PALETTE_COLOUR_TYPE)
 
 
 def _read_palette_indices(path: Path) -> np.ndarray:

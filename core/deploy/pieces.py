@@ -78,7 +78,8 @@ class HeadPiece(nn.Module):
         return self.net.exit_logits(self.exit_id, features, dict(zip(self.tap_names, taps)))
 
 
-def feature_shapes(net: MultiExitNet, size: tuple[int, int]) -> tuple[list[tuple[int, ...]], dict[str, tuple[int, ...]]]:
+def feature_shapes(net: MultiExitNet,
+                   size: tuple[int, int]) -> tuple[list[tuple[int, ...]], dict[str, tuple[int, ...]]]:
     """Shapes (batch 1) of every segment's output and of every tap, at input ``size``."""
     outputs, taps = [], {}
     x = torch.zeros(1, 3, *size)

@@ -114,7 +114,8 @@ def cascade_steps(manifest: dict) -> tuple[list[host.Step], dict]:
         steps.append(host.Step(exit_id, by_exit[exit_id]["segment"], by_exit[exit_id]["stride"],
                                float(th_pix), float(th_img)))
     policy = config.get("policy", {})
-    return steps, {"measure": policy.get("confidence", "top1"), "edge_smoothing": bool(policy.get("edge_smoothing", True)),
+    return steps, {"measure": policy.get("confidence", "top1"),
+                   "edge_smoothing": bool(policy.get("edge_smoothing", True)),
                    "scale": float(policy.get("scale", 0.25)), "edge_dilation": int(policy.get("edge_dilation", 2))}
 
 

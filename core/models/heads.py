@@ -39,7 +39,8 @@ class HeadConfig:
             raise ConfigError(f"unknown head type '{self.kind}' (known: {', '.join(HEAD_TYPES.names())})")
         if self.crm not in CRM_CHOICES:
             raise ConfigError(f"unknown channel reduction '{self.crm}' (known: {', '.join(CRM_CHOICES)})")
-        if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or not 0 <= self.blocks <= MAX_EXTRA_BLOCKS:
+        if (isinstance(self.blocks, bool) or not isinstance(self.blocks, int)
+                or not 0 <= self.blocks <= MAX_EXTRA_BLOCKS):
             raise ConfigError(f"extra blocks must be a whole number 0..{MAX_EXTRA_BLOCKS}, got {self.blocks!r}")
 
     def key(self) -> str:

@@ -102,7 +102,8 @@ def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:
         raise ModelFormatError(f"{path}: not a model description (expected a JSON object)")
     version = data.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:
-        raise ModelFormatError(f"{path}: unknown format version {version!r} (this MESS Studio reads version {FORMAT_VERSION})")
+        raise ModelFormatError(f"{path}: unknown format version {version!r} "
+                               f"(this MESS Studio reads version {FORMAT_VERSION})")
     try:
         spec = ModelSpec.from_json(data.get("spec") or {}, source=str(path))
     except ModelFormatError:

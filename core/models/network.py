@@ -46,10 +46,12 @@ class MultiExitNet(nn.Module):
         point = self.exit_points.get(head_spec.point)
         if point is None:
             known = ", ".join(self.exit_points)
-            raise ConfigError(f"'{head_spec.point}' is not a candidate exit point of {self.spec.backbone} (points: {known})")
+            raise ConfigError(f"'{head_spec.point}' is not a candidate exit point of {self.spec.backbone} "
+                              f"(points: {known})")
         if head_spec.exit_id in self._head_specs:
             raise ConfigError(f"exit '{head_spec.exit_id}' is attached twice")
-        self.heads[_module_key(head_spec.exit_id)] = ExitHead(head_spec.head, point.channels, point.stride, self.spec.num_classes)
+        self.heads[_module_key(head_spec.exit_id)] = ExitHead(head_spec.head, point.channels, point.stride,
+                                                              self.spec.num_classes)
         self._head_specs[head_spec.exit_id] = head_spec
 
     def add_heads(self, head_specs: Iterable[ExitHeadSpec]) -> None:

@@ -118,7 +118,10 @@ class CostTable:
         try:
             if data.get("format_version") != COST_TABLE_VERSION:
                 raise ConfigError(f"{path}: unknown latency-table format version {data.get('format_version')!r}")
-            piece = lambda d: PieceCost(**{k: d.get(k) for k in ("gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms")})
+
+            def piece(d):
+                return PieceCost(**{k: d.get(k) for k in ("gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms")})
+
             known = {"input_size", "device", "device_description", "segments", "heads", "exit_ids", "weights_sha256",
                      "format_version", "output_ms", "backend", "precision"}
             return cls(tuple(data["input_size"]), data["device"], [piece(d) for d in data["segments"]],
@@ -165,7 +168,8 @@ def _flops(fn: Callable[[], torch.Tensor]) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def _time(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int, repeats: int) -> tuple[float, float, float]:
+def _time(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int,
+          repeats: int) -> tuple[float, float, float]:
     with torch.no_grad():
         for _ in range(warmup):
             fn()
@@ -177,7 +181,10 @@ def _time(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int, rep
             synchronize(device)
             samples.append((time.perf_counter() - start) * 1000.0)
     samples.sort()
-    pick = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]
+
+    def pick(q):
+        return samples[min(len(samples) - 1, int(q * len(samples)))]
+
     return statistics.median(samples), pick(0.1), pick(0.9)
 
 

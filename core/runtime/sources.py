@@ -87,7 +87,8 @@ class FrameSource(ABC):
 def to_rgb(frame: np.ndarray) -> np.ndarray:
     """An OpenCV frame (BGR, BGRA or grey; 8 or 16 bit) -> HxWx3 uint8 RGB."""
     if frame.dtype != np.uint8:
-        frame = cv2.convertScaleAbs(frame, alpha=255.0 / 65535.0) if frame.dtype == np.uint16 else frame.astype(np.uint8)
+        frame = (cv2.convertScaleAbs(frame, alpha=255.0 / 65535.0) if frame.dtype == np.uint16
+                 else frame.astype(np.uint8))
     if frame.ndim == 2 or frame.shape[2] == 1:
         return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
     if frame.shape[2] == 4:
@@ -145,7 +146,8 @@ class CaptureSource(FrameSource):
         except cv2.error as exc:
             ok, frame = False, None
             if not self.live:
-                raise SourceError(f"{self.name}: cannot decode the next frame ({str(exc).strip().splitlines()[-1]})") from None
+                raise SourceError(f"{self.name}: cannot decode the next frame "
+                                  f"({str(exc).strip().splitlines()[-1]})") from None
         finally:
             with self._lock:
                 self._reading = False
@@ -348,7 +350,8 @@ def _open_file(spec: str, timeout_s: float) -> FrameSource:
 
 
 SOURCES.add("webcam", SourceKind("webcam", "a webcam index: 0, 1, ...", _is_webcam, _open_webcam))
-SOURCES.add("rtsp", SourceKind("rtsp", "a network stream: rtsp://, rtsps://, http://, https://", _is_stream, _open_stream))
+SOURCES.add("rtsp", SourceKind("rtsp", "a network stream: rtsp://, rtsps://, http://, https://", _is_stream,
+                               _open_stream))
 SOURCES.add("folder", SourceKind("folder", "a folder of images, read in name order", _is_folder, _open_folder))
 SOURCES.add("file", SourceKind("file", "a video file (or one image)", _is_file, _open_file))
 

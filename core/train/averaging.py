@@ -44,5 +44,6 @@ class WeightAverage:
         average = cls()
         if COUNT_KEY in tensors:
             average.count = int(tensors[COUNT_KEY])
-            average.state = {key[len(PREFIX):]: value.clone() for key, value in tensors.items() if key.startswith(PREFIX)}
+            average.state = {key[len(PREFIX):]: value.clone() for key, value in tensors.items()
+                             if key.startswith(PREFIX)}
         return average

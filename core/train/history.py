@@ -162,7 +162,8 @@ class TrainingHistory:
             losses = self._epoch_steps.get((stage, epoch))
             loss = sum(losses.values()) / len(losses) if losses else None
             if metrics.get("averaged"):
-                return epoch_line(stage, epoch, metrics.get("epochs"), metrics["val_miou"], averaged=metrics["averaged"])
+                return epoch_line(stage, epoch, metrics.get("epochs"), metrics["val_miou"],
+                                  averaged=metrics["averaged"])
             return epoch_line(stage, epoch, metrics.get("epochs"), metrics["val_miou"], loss,
                               images_per_s=self._epoch_speed.get((stage, epoch)))
         return None

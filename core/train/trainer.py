@@ -20,11 +20,9 @@ as a run that was never interrupted.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -129,7 +127,8 @@ def prepare_run(config: TrainConfig, resume: bool, given: dict | None = None,
             setattr(stored, name, value)
         return stored, folder
     if folder.config.is_file():
-        raise ConfigError(f"{folder.root}: holds another run ({RUN_JSON}); use --resume to continue it, or another --out")
+        raise ConfigError(f"{folder.root}: holds another run ({RUN_JSON}); use --resume to continue it, "
+                          "or another --out")
     if folder.root.exists() and any(folder.root.iterdir()):
         raise ConfigError(f"{folder.root}: folder is not empty; choose an empty or new --out")
     return config, folder
@@ -217,7 +216,8 @@ class Trainer:
         if not config.data and not config.unlabelled:
             raise ConfigError("give --data DIR (labelled) or --unlabelled DIR|VIDEO")
         if config.unlabelled and config.runs_stage(1):
-            raise ConfigError("--unlabelled trains stage 2 only (self-distillation): use --stage 2 with --init-model DIR")
+            raise ConfigError("--unlabelled trains stage 2 only (self-distillation): "
+                              "use --stage 2 with --init-model DIR")
         if config.runs_stage(2) and not config.runs_stage(1) and not config.init_model:
             raise ConfigError("--stage 2 needs --init-model DIR (a model folder whose backbone is trained)")
         init_spec = load_model(config.init_model)[0].spec if config.init_model else None
@@ -312,7 +312,8 @@ class Trainer:
             epoch, step = int(info["epoch"]) + 1, int(info["step"])
         if self.resume:
             # Lines written after the checkpoint (a kill between the two) are dropped: they are redone.
-            self.log.trim(lambda r: r.get("stage", 0) < stage or (r.get("stage") == stage and r.get("epoch", -1) < epoch))
+            self.log.trim(lambda r: r.get("stage", 0) < stage
+                          or (r.get("stage") == stage and r.get("epoch", -1) < epoch))
         return epoch, step
 
     def _stage_done(self, stage: int, epochs: int) -> bool:
@@ -454,7 +455,8 @@ class Trainer:
             out = model(image, exits=[FINAL_EXIT, chosen])
             final = seg_loss(out[FINAL_EXIT].float(), mask, ignore, weights)
             side = seg_loss(out[chosen].float(), mask, ignore, weights)
-            return final + config.stage1_early_weight * side, {"loss_final": float(final.detach()), "loss_early": float(side.detach()),
+            return final + config.stage1_early_weight * side, {"loss_final": float(final.detach()),
+                                                                "loss_early": float(side.detach()),
                                                                 "early_exit": chosen}
 
         val = yield from self._loop(1, net, trainable, optimizer, config.epochs_stage1, config.lr, dataset, step_loss,
@@ -505,7 +507,8 @@ class Trainer:
                                                             weights, seg_loss)
             return total, {"loss_per_head": float(total.detach()) / len(early)}
 
-        val = yield from self._loop(2, net, trainable, optimizer, config.epochs_stage2, config.lr_stage2, dataset, step_loss)
+        val = yield from self._loop(2, net, trainable, optimizer, config.epochs_stage2, config.lr_stage2, dataset,
+                                    step_loss)
         if self.ctx.is_main:
             if val is None:
                 val = yield from _validate(net, config, self.device, self.cancel)

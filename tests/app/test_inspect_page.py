@@ -4,7 +4,6 @@ the Live page's 'Inspect' hands its frame over."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np

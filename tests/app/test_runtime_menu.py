@@ -22,7 +22,8 @@ def test_the_menu_lists_every_backend_and_persists_the_choice(window, settings, 
     need("onnxruntime")
     actions = window.backend_actions
     assert list(actions) == BACKENDS.names() == ["torch", "onnxruntime", "openvino"]
-    assert actions["torch"].isChecked() and window.findChild(type(window._backend_label), "backend-label").text() == "torch fp32"
+    assert (actions["torch"].isChecked()
+            and window.findChild(type(window._backend_label), "backend-label").text() == "torch fp32")
     for name, action in actions.items():
         assert action.isEnabled() == (name in available_backends()) and action.toolTip()
     with qtbot.waitSignal(window.state.backend_changed) as signal:
@@ -63,7 +64,7 @@ def test_the_live_page_plays_on_the_chosen_backend(window, page, qtbot, tmp_path
 
 def test_the_search_page_says_which_backend_measures(window):
     need("onnxruntime")
-    page = window.pages["search"]
+    page = window.pages["search"]  # noqa: F811
     assert page.here_radio.text().startswith("This machine, torch fp32")
     window.backend_actions["onnxruntime"].trigger()
     assert page.here_radio.text().startswith("This machine, onnxruntime fp32")

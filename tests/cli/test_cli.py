@@ -111,7 +111,8 @@ def test_no_command_prints_help_and_fails(capsys):
 
 def test_convert_creates_a_loadable_model(tmp_path, capsys):
     out = tmp_path / "tiny"
-    code = main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(out), "--heads", "light", "--input", "64x96"])
+    code = main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(out), "--heads", "light",
+                 "--input", "64x96"])
     stdout = capsys.readouterr().out
     assert code == 0
     assert str(out) in stdout

@@ -87,7 +87,8 @@ def cityscapes_label_ids(seed: int) -> np.ndarray:
     return CITYSCAPES_IDS[pick]
 
 
-def write_cityscapes(root: Path, split: str = "val", cities: tuple[str, ...] = ("aachen", "bonn")) -> dict[str, np.ndarray]:
+def write_cityscapes(root: Path, split: str = "val",
+                     cities: tuple[str, ...] = ("aachen", "bonn")) -> dict[str, np.ndarray]:
     """Returns {image file name: labelIds mask}."""
     out = {}
     for c, city in enumerate(cities):
@@ -100,7 +101,8 @@ def write_cityscapes(root: Path, split: str = "val", cities: tuple[str, ...] = (
     return out
 
 
-def write_voc(root: Path, split: str = "train", stems: tuple[str, ...] = ("2007_000032", "2007_000039")) -> dict[str, np.ndarray]:
+def write_voc(root: Path, split: str = "train",
+              stems: tuple[str, ...] = ("2007_000032", "2007_000039")) -> dict[str, np.ndarray]:
     """Returns {stem: palette indices}; each mask has classes 0, 15 (person) and the 255 border."""
     out = {}
     for i, stem in enumerate(stems):

@@ -25,7 +25,8 @@ from core.runtime.live import LiveRunner
 from tests.runtime.test_early_exit import SIZE, three_exit_config, trained_like
 
 FORMATS = {"onnx": "onnxruntime", "openvino": "openvino"}
-NO_TORCH = "import sys, runpy; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+NO_TORCH = ("import sys, runpy; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
+            "runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
 def need(fmt: str) -> None:

@@ -21,7 +21,8 @@ from core.models.heads import (
 
 KINDS = ("fcn", "dlb")
 ALL_CONFIGS = [HeadConfig(kind, crm, blocks, rdi)
-               for kind, crm, blocks, rdi in itertools.product(KINDS, CRM_CHOICES, range(MAX_EXTRA_BLOCKS + 1), (False, True))]
+               for kind, crm, blocks, rdi in itertools.product(KINDS, CRM_CHOICES, range(MAX_EXTRA_BLOCKS + 1),
+                                                               (False, True))]
 CHANNELS = (24, 160)
 STRIDES = (4, 8, 16, 32)
 IMAGE = (64, 96)

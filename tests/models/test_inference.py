@@ -69,7 +69,8 @@ def test_half_precision_storage_halves_the_file_and_loads_as_float32(tmp_path):
     net = make_tiny_net()
     save_model(net, tmp_path / "full")
     save_model(net, tmp_path / "half", half=True)
-    full, half = (tmp_path / "full" / "weights.safetensors").stat().st_size, (tmp_path / "half" / "weights.safetensors").stat().st_size
+    full, half = ((tmp_path / "full" / "weights.safetensors").stat().st_size,
+                  (tmp_path / "half" / "weights.safetensors").stat().st_size)
     assert half < 0.55 * full
     loaded, _ = load_model(tmp_path / "half")
     assert all(p.dtype == torch.float32 for p in loaded.parameters())

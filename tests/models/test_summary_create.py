@@ -30,8 +30,9 @@ def test_bundled_model_summary():
 
 def test_provenance_lines():
     assert "unknown origin" in describe_provenance({})
-    assert describe_provenance({"created_by": "mess convert", "weights": "random initialisation", "seed": 3,
-                                "trained": False}) == "converted by mess convert from random initialisation (untrained, seed 3)"
+    assert (describe_provenance({"created_by": "mess convert", "weights": "random initialisation", "seed": 3,
+                                 "trained": False})
+            == "converted by mess convert from random initialisation (untrained, seed 3)")
     line = describe_provenance({"created_by": "mess train", "stage": 1, "config": {"stage": "1", "epochs_stage1": 4,
                                                                                  "epochs_stage2": 9}})
     assert "4 epochs stage 1" in line and "stage 2" not in line.split("(stage 1)")[1]

@@ -127,7 +127,8 @@ def test_progress_reports_every_piece(net):
 def test_cascade_cost_adds_every_head_on_the_way(net, table):
     segments_to_final = sum(s.gflops for s in table.segments)
     left_at_final = cascade_cost(net, table, [HEAD_A, FINAL_EXIT], 1, "gflops")
-    assert left_at_final == pytest.approx(segments_to_final + table.heads[HEAD_A].gflops + table.heads[FINAL_EXIT].gflops)
+    assert left_at_final == pytest.approx(segments_to_final + table.heads[HEAD_A].gflops
+                                          + table.heads[FINAL_EXIT].gflops)
     left_at_a = cascade_cost(net, table, [HEAD_A, FINAL_EXIT], 0, "gflops")
     prefix_a = sum(s.gflops for s in table.segments[: net.exit_segment(HEAD_A) + 1])
     assert left_at_a == pytest.approx(prefix_a + table.heads[HEAD_A].gflops)

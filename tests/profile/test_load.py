@@ -28,7 +28,8 @@ def test_a_table_with_a_large_spread_or_measured_under_load_is_flagged():
 
 
 def test_the_probe_sees_another_process_using_the_cpu():
-    burner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 3\nwhile time.time() < end: pass"])
+    burner = subprocess.Popen([sys.executable, "-c",
+                               "import time\nend = time.time() + 3\nwhile time.time() < end: pass"])
     try:
         time.sleep(0.3)
         probe = LoadProbe()
@@ -51,4 +52,5 @@ def test_saved_tables_keep_the_load_and_the_cli_warns(tmp_path, capsys):
     assert loaded.extra["load"]["others_cpu_fraction"] == 0.6
     warn_about_table(loaded, str(path))
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"warning: {path}: measured while other processes used 60 % of the CPU; re-measure on an idle machine"]
+    assert err == [f"warning: {path}: measured while other processes used 60 % of the CPU; "
+                   "re-measure on an idle machine"]

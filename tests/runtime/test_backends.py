@@ -128,7 +128,8 @@ def test_unknown_backend_names_the_available_ones():
 
 def test_unavailable_backend_says_why(monkeypatch):
     monkeypatch.setattr(BACKENDS.get("onnxruntime"), "unavailable_reason", classmethod(lambda cls: "not installed"))
-    with pytest.raises(ConfigError, match=r"backend 'onnxruntime' is not available here \(not installed\); available: "):
+    with pytest.raises(ConfigError,
+                       match=r"backend 'onnxruntime' is not available here \(not installed\); available: "):
         get_backend("onnxruntime")
 
 
@@ -153,7 +154,8 @@ def test_graphs_of_two_structures_with_the_same_weights_do_not_share_a_cache_fol
     """mobilenet_v2 at output stride 8 and 16 has the same tensors (same seed): it once reused the other's graphs."""
     nets = [convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)],
                              options={"output_stride": stride}) for stride in (8, 16)]
-    assert {k: v.shape for k, v in nets[0].state_dict().items()} == {k: v.shape for k, v in nets[1].state_dict().items()}
+    assert ({k: v.shape for k, v in nets[0].state_dict().items()}
+            == {k: v.shape for k, v in nets[1].state_dict().items()})
     folders = {GraphStore(net, SIZE, root=tmp_path).folder for net in nets}
     assert len(folders) == 2
 

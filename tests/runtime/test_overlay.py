@@ -36,7 +36,8 @@ def test_colorize_uses_the_palette_and_blacks_out_the_rest():
     labels = np.array([[0, 1], [2, 255]], np.uint8)
     out = colorize(labels, PALETTE)
     assert out.shape == (2, 2, 3) and out.dtype == np.uint8
-    assert out[0, 0].tolist() == [10, 20, 30] and out[0, 1].tolist() == [200, 0, 0] and out[1, 0].tolist() == [0, 0, 255]
+    assert (out[0, 0].tolist() == [10, 20, 30] and out[0, 1].tolist() == [200, 0, 0]
+            and out[1, 0].tolist() == [0, 0, 255])
     assert out[1, 1].tolist() == [0, 0, 0]
     wide = colorize(np.array([[0, 1], [2, -1]], np.int64), np.array(PALETTE))
     assert wide[:, :].tolist()[0] == out.tolist()[0] and wide[1, 1].tolist() == [0, 0, 0]

@@ -4,66 +4,19 @@ from __future__ import annotations
 
 import itertools
 
-import cv2
 import numpy as np
 import pytest
-import torch
 
-from core.data import CLASS_SETS, ConfusionMatrix, eval_transform, open_dataset
+from core.data import CLASS_SETS, ConfusionMatrix
 from core.errors import ConfigError, ModelFormatError
 from core.models import HeadConfig, convert_backbone
 from core.profile.costs import measure_costs
-from core.runtime.config import ExitConfig
 from core.runtime.early_exit import EarlyExitRunner
 from core.runtime.policy import PolicySettings
-from core.search.calibration import CalibrationCache, calibrate
-from core.search.search import SearchSpace, search, simulate
-from core.jobs import run_job
-from tests.runtime.test_early_exit import trained_like
+from core.search.calibration import CalibrationCache
+from core.search.search import search, simulate
+from tests.search.calibrated import SIZE
 
-SIZE = (64, 96)
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    """Eight CamVid-style images: sky, road, a car; different layouts and noise per image."""
-    root = tmp_path_factory.mktemp("calib")
-    (root / "val").mkdir()
-    (root / "valannot").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        label = np.full(SIZE, 3, np.uint8)
-        horizon = 16 + 4 * i
-        label[:horizon] = 0
-        label[horizon + 4: horizon + 14, 8 * i: 8 * i + 30] = 8
-        label[-2:] = 11
-        palette = {0: (128, 128, 128), 3: (128, 64, 128), 8: (64, 0, 128), 11: (0, 0, 0)}
-        image = np.zeros((*SIZE, 3), np.uint8)
-        for value, colour in palette.items():
-            image[label == value] = colour
-        image = np.clip(image + rng.normal(0, 10 + 8 * i, image.shape), 0, 255).astype(np.uint8)
-        cv2.imwrite(str(root / "val" / f"{i:03d}.png"), image[..., ::-1])
-        cv2.imwrite(str(root / "valannot" / f"{i:03d}.png"), label)
-    net = model()
-    return open_dataset(root, "val", transform=eval_transform(net.spec.mean, net.spec.std))
-
-
-def model():
-    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"),
-                           [HeadConfig("fcn", "64", 0), HeadConfig("fcn", "half", 1, rdi=True)],
-                           points=["features.3", "features.6", "features.10"], seed=4).eval()
-    images = torch.rand(3, 3, *SIZE) * 4 - 2
-    return trained_like(net, images)
-
-
-@pytest.fixture(scope="module")
-def setup(dataset):
-    net = model()
-    cache = run_job(calibrate(net, dataset, torch.device("cpu"), weights_sha256="test"))
-    costs = measure_costs(net, SIZE, latency=True, warmup=1, repeats=2)
-    result = search(net, cache, costs, SearchSpace(max_early=2, th_pix=(0.3, 0.5, 0.7, 0.9),
-                                                    th_img=(0.2, 0.5, 0.8, 0.95)))
-    return net, cache, costs, result
 
 
 def run_for_real(net, dataset, config):
@@ -173,7 +126,8 @@ def test_cache_round_trip_and_staleness(setup, dataset, tmp_path):
     assert not loaded.is_valid_for("other-weights", cache.exit_ids, SIZE, PolicySettings(), loaded.image_paths)
     assert not loaded.is_valid_for("test", cache.exit_ids[1:], SIZE, PolicySettings(), loaded.image_paths)
     assert not loaded.is_valid_for("test", cache.exit_ids, (32, 48), PolicySettings(), loaded.image_paths)
-    assert not loaded.is_valid_for("test", cache.exit_ids, SIZE, PolicySettings(edge_smoothing=False), loaded.image_paths)
+    assert not loaded.is_valid_for("test", cache.exit_ids, SIZE, PolicySettings(edge_smoothing=False),
+                                   loaded.image_paths)
     assert not loaded.is_valid_for("test", cache.exit_ids, SIZE, PolicySettings(), paths[:-1])
     path.write_bytes(b"not an npz")
     with pytest.raises(ModelFormatError, match="calibration.npz: not a readable calibration cache"):

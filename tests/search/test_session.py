@@ -111,7 +111,8 @@ def test_budgets_choose_and_the_document_is_what_the_cli_writes(setup, tmp_path)
     result = search(net, cache, table, SPACE)
     full = result.summary(result.full_index)
     assert Budget("drop", 0.0).choose(result) == result.cheapest_within_drop(0.0, "latency")
-    assert Budget("gflops", full["mean_gflops"]).choose(result) == result.most_accurate_within(full["mean_gflops"], "gflops")
+    assert (Budget("gflops", full["mean_gflops"]).choose(result)
+            == result.most_accurate_within(full["mean_gflops"], "gflops"))
     assert Budget("latency", 1e9).axis == "latency" and Budget("drop", 1, "gflops").axis == "gflops"
     with pytest.raises(ConfigError, match="no configuration fits"):
         Budget("latency", 1e-9).choose(result)

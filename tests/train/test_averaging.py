@@ -131,7 +131,8 @@ def test_resume_of_a_cancelled_averaging_run_gives_the_uninterrupted_weights(swa
     assert [r["event"] for r in metrics_lines(out)] == [r["event"] for r in metrics_lines(reference)]
 
 
-@pytest.mark.parametrize("extra", [("--swa-epochs", "4"), ("--swa-epochs", "-1"), ("--swa-epochs", "1", "--swa-lr", "0")])
+@pytest.mark.parametrize("extra", [("--swa-epochs", "4"), ("--swa-epochs", "-1"),
+                                   ("--swa-epochs", "1", "--swa-lr", "0")])
 def test_bad_averaging_values_fail_before_any_write(tiny_data, tmp_path, extra):
     with pytest.raises(ConfigError) as caught:
         config_of(tiny_argv(tiny_data, tmp_path / "out", *extra, epochs=3))

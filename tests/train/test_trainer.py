@@ -81,7 +81,8 @@ def test_run_folder_holds_config_metrics_checkpoints_and_models(reference_run):
         path = out / "checkpoints" / f"stage{stage}.safetensors"
         assert path.is_file()
         info = read_info(path)
-        assert {k: info[k] for k in ("stage", "epoch", "step")} == {"stage": stage, "epoch": EPOCHS - 1, "step": TOTAL_STEPS}
+        assert ({k: info[k] for k in ("stage", "epoch", "step")}
+                == {"stage": stage, "epoch": EPOCHS - 1, "step": TOTAL_STEPS})
         assert info["record"]["epoch"] == EPOCHS - 1  # the epoch's metrics, for a validation a resume may redo
     assert (out / "stage1-model" / "model.json").is_file()
     assert (out / "model" / "model.json").is_file()
@@ -317,7 +318,7 @@ def test_resume_after_a_kill_between_the_last_checkpoint_and_the_model(reference
         shutil.rmtree(out / "stage1-model")
         (out / "checkpoints" / "stage2.safetensors").unlink()
         lines = (out / "metrics.jsonl").read_text().splitlines()
-        (out / "metrics.jsonl").write_text("".join(l + "\n" for l in lines if json.loads(l)["stage"] == 1))
+        (out / "metrics.jsonl").write_text("".join(line + "\n" for line in lines if json.loads(line)["stage"] == 1))
     result, events = resume_in_process(out)
     assert result == out / "model"
     assert not train_events(events, 1)

@@ -18,17 +18,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="model folder to create")
     parser.add_argument("--classes", default="camvid",
                         help=f"class set: {', '.join(CLASS_SETS.names())}, or a classes.json file (default camvid)")
-    parser.add_argument("--weights", help="local safetensors file with torchvision-named weights (nothing is downloaded)")
+    parser.add_argument("--weights",
+                        help="local safetensors file with torchvision-named weights (nothing is downloaded)")
     parser.add_argument("--heads", default="light",
                         help=f"head preset ({', '.join(HEAD_PRESETS.names())}) or comma-separated heads such as "
                              "fcn-c128-b2-rdi,dlb-c64-b1 (default light)")
     parser.add_argument("--points", help="comma-separated candidate points to attach heads at (default: all)")
-    parser.add_argument("--output-stride", type=int, help="backbone output stride (allowed values depend on the backbone)")
+    parser.add_argument("--output-stride", type=int,
+                        help="backbone output stride (allowed values depend on the backbone)")
     parser.add_argument("--final-head", help="final head for plain backbones: deeplabv3, fcn or lraspp")
     parser.add_argument("--input", type=parse_size, help="the input size HxW the model is meant for (e.g. 360x480)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
     parser.add_argument("--force", action="store_true", help="replace a model folder that exists")
-    parser.add_argument("--list", action="store_true", help="list backbones, their exit points and head presets, then exit")
+    parser.add_argument("--list", action="store_true",
+                        help="list backbones, their exit points and head presets, then exit")
 
 
 def _heads(text: str) -> list[HeadConfig]:
@@ -62,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.force:
         raise ConfigError(f"{out}: folder exists and is not empty (use --force to replace the model in it)")
     classes = CLASS_SETS.get(args.classes) if args.classes in CLASS_SETS else load_class_set(args.classes)
-    options = {k: v for k, v in (("output_stride", args.output_stride), ("final_head", args.final_head)) if v is not None}
+    options = {k: v for k, v in (("output_stride", args.output_stride), ("final_head", args.final_head))
+               if v is not None}
     points = [p.strip() for p in args.points.split(",")] if args.points else None
-    net = convert_backbone(args.backbone, classes, _heads(args.heads), points, options, args.weights, args.input, args.seed)
+    net = convert_backbone(args.backbone, classes, _heads(args.heads), points, options, args.weights, args.input,
+                           args.seed)
     size = args.input or (360, 480)
     costs = measure_costs(net, size, latency=False)
     save_model(net, out, provenance={"created_by": "mess convert", "backbone": args.backbone,
@@ -77,4 +82,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS.add("convert", Command("convert", "build a registered backbone as a MESS network (a model folder)", configure, run))
+COMMANDS.add("convert", Command("convert", "build a registered backbone as a MESS network (a model folder)",
+                                configure, run))

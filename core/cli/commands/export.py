@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                          "segment and head, re-configurable later)")
     parser.add_argument("--format", required=True, choices=list(FORMATS),
                         help="onnx (run by ONNX Runtime) or openvino (OpenVINO IR)")
-    parser.add_argument("--precision", default="fp32", choices=sorted({p for v in FORMAT_PRECISIONS.values() for p in v}),
+    parser.add_argument("--precision", default="fp32",
+                        choices=sorted({p for v in FORMAT_PRECISIONS.values() for p in v}),
                         help="fp32 (default), or bf16 for openvino (a run-time hint: bfloat16 kernels where the "
                              "CPU has them)")
     parser.add_argument("--input", type=parse_size, help="input size HxW (default: the model's, else 360x480)")

@@ -19,4 +19,5 @@ def run(args: argparse.Namespace) -> int:
     return run_app(args)
 
 
-COMMANDS.add("gui", Command("gui", "open the desktop application on a model (default: the bundled one)", configure, run))
+COMMANDS.add("gui", Command("gui", "open the desktop application on a model (default: the bundled one)",
+                            configure, run))

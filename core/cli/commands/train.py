@@ -48,7 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--swa-epochs", type=int, default=0,
                         help="stage 1: average the weights of its last N epochs (stochastic weight averaging; "
                              "the poly schedule then ends N epochs early)")
-    parser.add_argument("--swa-lr", type=float, help="constant learning rate of the averaged epochs (default: --lr / 10)")
+    parser.add_argument("--swa-lr", type=float,
+                        help="constant learning rate of the averaged epochs (default: --lr / 10)")
     parser.add_argument("--lr-stage2", type=float, default=defaults.lr_stage2, help="stage-2 learning rate")
     parser.add_argument("--loss", default=defaults.loss, choices=("weighted_ce", "ohem", "ce"))
     parser.add_argument("--stage2-heads", default=defaults.stage2_heads,
@@ -56,7 +57,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-stride", type=int, help="backbone output stride")
     parser.add_argument("--final-head", help="final head of a plain backbone (deeplabv3, fcn, lraspp)")
     parser.add_argument("--pretrained", help="safetensors file with torchvision-named weights for the backbone")
-    parser.add_argument("--init-model", help="trained model folder to start from: stage 1 fine-tunes its backbone, --stage 2 trains heads on it")
+    parser.add_argument("--init-model", help="trained model folder to start from: stage 1 fine-tunes its backbone, "
+                                             "--stage 2 trains heads on it")
     parser.add_argument("--unlabelled", help="images folder or video file: label-free stage 2 (self-distillation)")
     parser.add_argument("--classes", help="class set name or classes.json (default: the dataset's)")
     parser.add_argument("--val-limit", type=int, help="validate on the first N images only")
@@ -69,8 +71,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--recipe", help="a training recipe (JSON): several runs chained in OUT/phase-N, each starting "
                                          "from the previous one's model; the training options come from it "
-                                         "(only --data, --out, --resume, --device, --workers, --no-amp, --hold-out and --quiet "
-                                         "go with it)")
+                                         "(only --data, --out, --resume, --device, --workers, --no-amp, --hold-out "
+                                         "and --quiet go with it)")
 
 
 # Options a recipe may be combined with; every other training option is the recipe's to set.
@@ -78,7 +80,8 @@ RECIPE_COMPANIONS = ("data", "out", "resume", "device", "workers", "no_amp", "qu
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    options = {k: v for k, v in (("output_stride", args.output_stride), ("final_head", args.final_head)) if v is not None}
+    options = {k: v for k, v in (("output_stride", args.output_stride), ("final_head", args.final_head))
+               if v is not None}
     defaults = TrainConfig(data="", out="")
     epochs1 = args.epochs or defaults.epochs_stage1
     epochs2 = args.stage2_epochs or args.epochs or defaults.epochs_stage2

@@ -1,4 +1,5 @@
-"""PASCAL VOC: ``JPEGImages/*.jpg``, palette PNGs in ``SegmentationClass/``, split lists in ``ImageSets/Segmentation``."""
+"""PASCAL VOC: ``JPEGImages/*.jpg``, palette PNGs in ``SegmentationClass/``, split lists in
+``ImageSets/Segmentation``."""
 
 from __future__ import annotations
 

@@ -122,7 +122,8 @@ class BackboneAdapter:
             raise ConfigError(f"backbone '{self.name}' does not support output_stride {stride} (allowed: {allowed})")
         head = options.get("final_head", self.final_heads[0])
         if head not in self.final_heads:
-            raise ConfigError(f"backbone '{self.name}' cannot take final head '{head}' (allowed: {', '.join(self.final_heads)})")
+            raise ConfigError(f"backbone '{self.name}' cannot take final head '{head}' "
+                              f"(allowed: {', '.join(self.final_heads)})")
         return {"output_stride": stride, "final_head": head}
 
 

@@ -57,7 +57,8 @@ FinalHeadBuilder = Callable[[Block, dict[str, Block], int], nn.Module]
 FINAL_HEADS: Registry[FinalHeadBuilder] = Registry("final head")
 FINAL_HEADS.add("deeplabv3", lambda last, taps, nc: SingleInputHead(deeplabv3_head(last.channels, last.stride, nc)))
 FINAL_HEADS.add("fcn", lambda last, taps, nc: SingleInputHead(FCNHead(last.channels, nc)))
-FINAL_HEADS.add("lraspp", lambda last, taps, nc: LRASPPFinalHead(LRASPPHead(taps["low"].channels, last.channels, nc, 128)))
+FINAL_HEADS.add("lraspp", lambda last, taps, nc: LRASPPFinalHead(
+    LRASPPHead(taps["low"].channels, last.channels, nc, 128)))
 
 # The taps a final head needs, by tap name (adapters say which block feeds each).
 FINAL_HEAD_TAPS: dict[str, tuple[str, ...]] = {"deeplabv3": (), "fcn": (), "lraspp": ("low",), "native": ()}

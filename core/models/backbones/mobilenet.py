@@ -65,11 +65,13 @@ def _build(net: nn.Module, n_features: int, exits: list[str], low_tap: str, num_
 
 def build_mobilenet_v2(num_classes: int, options: dict, weights: Path | None = None) -> SlicedBackbone:
     # features.18 (1x1 conv to 1280 channels) is dropped, as DeepLab's MobileNetV2 does: 320 channels out.
-    return _build(tv_mobilenet_v2(weights=None), 18, ["features.3", "features.6", "features.10", "features.13", "features.16"],
+    return _build(tv_mobilenet_v2(weights=None), 18,
+                  ["features.3", "features.6", "features.10", "features.13", "features.16"],
                   "features.6", num_classes, options, weights)
 
 
 def build_mobilenet_v3_large(num_classes: int, options: dict, weights: Path | None = None) -> SlicedBackbone:
     # The 'low' tap (output stride 8, 40 channels) is features.4, as torchvision's LR-ASPP uses.
-    return _build(tv_mobilenet_v3_large(weights=None), 17, ["features.3", "features.6", "features.10", "features.12", "features.14"],
+    return _build(tv_mobilenet_v3_large(weights=None), 17,
+                  ["features.3", "features.6", "features.10", "features.12", "features.14"],
                   "features.4", num_classes, options, weights)

@@ -17,7 +17,7 @@ from torchvision.models import segmentation as tv_seg
 from core.models.backbones.base import Block, SlicedBackbone, slice_blocks
 from core.models.backbones.final_heads import LRASPPFinalHead, SingleInputHead
 from core.models.backbones.mobilenet import feature_blocks
-from core.models.backbones.resnet import resnet_blocks, resnet_exit_points
+from core.models.backbones.resnet import resnet_exit_points
 from core.models.pretrained import load_pretrained
 
 
@@ -56,7 +56,8 @@ MOBILENET_V3_EXITS = ["features.3", "features.6", "features.10", "features.12", 
 
 
 def build_deeplabv3_mobilenet_v3_large(num_classes: int, options: dict, weights: Path | None = None) -> SlicedBackbone:
-    model = tv_seg.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=num_classes, aux_loss=False)
+    model = tv_seg.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=num_classes,
+                                                aux_loss=False)
     _load(model, weights)
     blocks = feature_blocks([model.backbone[str(i)] for i in range(17)])
     return slice_blocks(blocks, MOBILENET_V3_EXITS, {}, SingleInputHead(model.classifier))
