@@ -92,7 +92,8 @@ def choose_robust(per_fold: list[SearchResult], kind: str, value: float, cost: s
         cheapest = int(np.argmin(worst_cost))
         unit = "ms" if axis == "latency" else "GFLOPs"
         raise ConfigError(f"no configuration fits {value:g} {unit} on every fold; the cheapest, "
-                          f"{per_fold[0].describe(cheapest)}, needs {worst_cost[cheapest]:.3g} {unit} on its worst fold")
+                          f"{per_fold[0].describe(cheapest)}, needs {worst_cost[cheapest]:.3g} {unit} "
+                          "on its worst fold")
     best = feasible[worst_miou[feasible] == worst_miou[feasible].max()]
     return int(best[np.argmin(worst_cost[best])])
 
@@ -101,7 +102,7 @@ def _check_record(name: str, images: int, index: int, chosen_on: SearchResult, h
     """One held-out fold: the configuration chosen on the other folds, there and on this fold."""
     predicted, predicted_full = chosen_on.summary(index), chosen_on.summary(chosen_on.full_index)
     held_out, held_out_full = held.summary(index), held.summary(held.full_index)
-    return {"fold": name, "images": images, "config": held.describe(index).rsplit(":", 1)[0],
+    return {"fold": name, "images": images, "index": int(index), "config": held.describe(index).rsplit(":", 1)[0],
             "predicted": predicted, "predicted_full": predicted_full,
             "held_out": held_out, "held_out_full": held_out_full,
             "predicted_drop_pp": predicted_full["miou"] - predicted["miou"],

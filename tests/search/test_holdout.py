@@ -10,7 +10,6 @@ from core.errors import ConfigError
 from core.search.holdout import choose_robust, held_out_check, make_folds, subset
 from core.search.search import SearchSpace, search, simulate
 from core.search.session import Budget, choose_checked
-from tests.search.test_search import dataset, setup  # noqa: F401  (fixtures)
 
 SPACE = SearchSpace(max_early=2, th_pix=(0.3, 0.5, 0.7, 0.9), th_img=(0.2, 0.5, 0.8, 0.95))
 
@@ -66,6 +65,7 @@ def test_the_check_measures_each_choice_on_the_fold_it_did_not_see(setup):
         others = search(net, subset(cache, report.folds.others(k)), costs, SPACE)
         record = report.checks["plain"][k]
         index = budget.choose(others)
+        assert record["index"] == index
         assert record["predicted"]["miou"] == pytest.approx(others.miou[index])
         _, held_miou = simulate(subset(cache, members), others.config(index))
         assert record["held_out"]["miou"] == pytest.approx(held_miou, abs=1e-9)
