@@ -671,7 +671,7 @@ class SearchPage(Page):
 
     def save_front(self, path: str | Path) -> bool:
         """Write what `mess search --pareto` writes, for the plot's cost axis."""
-        from core.models.io import write_json_atomic
+        from core.fileio import write_json_atomic
 
         if self.outcome is None:
             return False

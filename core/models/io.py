@@ -20,8 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from core.errors import MessError, ModelFormatError
-from core.fileio import (WriteError, commit, temp_beside, write_bytes_atomic, write_failure,  # noqa: F401
-                         write_json_atomic)
+from core.fileio import WriteError, commit, temp_beside, write_failure, write_json_atomic
 from core.models.network import MultiExitNet
 from core.models.pretrained import read_safetensors
 from core.models.spec import ModelSpec

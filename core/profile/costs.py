@@ -103,7 +103,7 @@ class CostTable:
         return found
 
     def save(self, path: Path) -> None:
-        from core.models.io import write_json_atomic
+        from core.fileio import write_json_atomic
 
         write_json_atomic(Path(path), self.to_json())
 

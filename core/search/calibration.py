@@ -67,7 +67,7 @@ class CalibrationCache:
     def save(self, path: Path) -> None:
         import io
 
-        from core.models.io import write_bytes_atomic
+        from core.fileio import write_bytes_atomic
 
         buffer = io.BytesIO()
         arrays = {"confusion": self.confusion, **{f"hist_{m}": h for m, h in self.histograms.items()}}

@@ -207,7 +207,7 @@ def config_document(result: SearchResult, index: int, table: CostTable, images: 
 def save_config(path: str | Path, result: SearchResult, index: int, table: CostTable, images: int,
                 reference: str = LABELS, held_out=None) -> None:
     """Write ``config_document`` atomically (ExitConfig.load reads it back)."""
-    from core.models.io import write_json_atomic
+    from core.fileio import write_json_atomic
 
     write_json_atomic(Path(path), config_document(result, index, table, images, reference, held_out))
 

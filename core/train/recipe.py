@@ -30,7 +30,7 @@ from pathlib import Path
 
 from core.errors import ConfigError, DataError
 from core.jobs import CancelToken, Job, Progress
-from core.models.io import write_json_atomic
+from core.fileio import write_json_atomic
 from core.train.config import TrainConfig
 from core.train.distributed import init_distributed
 from core.train.trainer import RunFolder, Trainer
