@@ -38,6 +38,11 @@ class _Relay(QObject):
     progress = Signal(int, int)
 
 
+def _hw(size) -> str:
+    """(H, W) -> 'H×W', the order the size fields and `mess convert --input` read."""
+    return f"{size[0]}×{size[1]}"
+
+
 def _parse_size(text: str) -> tuple[int, int] | None:
     """'HxW' -> (H, W) as `mess convert --input` reads it; '' -> None; a ConfigError otherwise."""
     import argparse
@@ -193,8 +198,10 @@ class ModelPage(Page):
                                     "such as fcn-c128-b2-rdi,dlb-c64-b1")
         form.addRow("Heads:", self.heads_combo)
         self.size_edit = QLineEdit("360x480", box)
-        self.size_edit.setToolTip("The input size HxW the model is meant for (empty: none)")
-        form.addRow("Input size:", self.size_edit)
+        self.size_edit.setPlaceholderText("H×W, e.g. 360x480 (empty: any)")
+        self.size_edit.setToolTip("The input size the model is meant for, height x width (HxW, as "
+                                  "'mess convert --input' reads it; empty: none)")
+        form.addRow("Input size (H×W):", self.size_edit)
         weights_row = QHBoxLayout()
         self.weights_edit = QLineEdit(box)
         self.weights_edit.setPlaceholderText("random initialisation")
@@ -295,7 +302,7 @@ class ModelPage(Page):
         labels["name"].setToolTip(str(info.folder))
         options = ", ".join(f"{k} {v}" for k, v in summary.backbone_options.items())
         labels["backbone"].setText(summary.backbone + (f" ({options})" if options else ""))
-        labels["input"].setText(f"{summary.input_size[1]}×{summary.input_size[0]} (W×H)" if summary.input_size
+        labels["input"].setText(f"{_hw(summary.input_size)} (H×W)" if summary.input_size
                                 else "any (the input's own size)")
         labels["exits"].setText(f"{summary.early_exits} early exits at {summary.points} points + final")
         labels["origin"].setText(summary.provenance)
@@ -313,7 +320,12 @@ class ModelPage(Page):
         self.classes_title.setText(f"Classes ({summary.class_set}, {len(summary.classes)}):")
         self.legend.set_classes(summary.classes)
         self.show_message(f"Opened {info.folder}")
+        # The previous model's diagram goes with its name: until the new model's costs are known the
+        # diagram says whose are coming, never shows another model's segments beside this one's name.
         self.table, self.table_source = None, ""
+        self.diagram.set_breakdown(None, f"Costs of {summary.name}: not measured yet.")
+        self.costs_label.setText(f"Costs of {summary.name}: not measured yet")
+        self.costs_label.setToolTip("")
         imported = self._imported.get(self._model_key())
         if imported is not None:
             self._show_table(*imported)
@@ -321,8 +333,7 @@ class ModelPage(Page):
             self.measure_here()
         else:
             self._pending_measure = True
-            self.diagram.set_breakdown(None, "Costs are measured when this page is shown.")
-            self.costs_label.setText("Costs: not measured yet")
+            self.diagram.set_breakdown(None, f"The costs of {summary.name} are measured when this page is shown.")
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -384,10 +395,11 @@ class ModelPage(Page):
         self.cost_progress.setVisible(True)
         self.cancel_costs_button.setVisible(True)
         self.measure_button.setEnabled(False)
-        self.costs_label.setText(f"Measuring FLOPs and latency at {size[1]}×{size[0]} on {device}, "
+        self.costs_label.setText(f"Measuring FLOPs and latency at {_hw(size)} (H×W) on {device}, "
                                  f"{backend} {precision}...")
         if self.diagram.breakdown is None:
-            self.diagram.set_breakdown(None, "Measuring the cost of every segment and head...")
+            self.diagram.set_breakdown(None, "Measuring the cost of every segment and head of "
+                                       f"{self.info_labels['name'].text()}...")
         model_key = self._measure_key()
         self._cost_worker = start_job(job, "measure-costs", self,
                                       succeeded=lambda table: self._measured(model_key, table),
@@ -453,11 +465,11 @@ class ModelPage(Page):
         metrics = (self.state.info.metrics or {}).get("val_miou") if self.state.info else None
         metrics = metrics if isinstance(metrics, dict) else None
         self.diagram.set_breakdown(cost_breakdown(self.state.net, table, metrics))
-        h, w = table.input_size
         where = f"from {Path(source).name}" if source else "measured here"
         spread = table.full_network_spread()
         numbers = f"; full network {spread[0]:.1f} ms (p10 {spread[1]:.1f}, p90 {spread[2]:.1f})" if spread else ""
-        self.costs_label.setText(f"Costs {where}: {table.device_description or table.device}, {w}×{h}{numbers}")
+        device = table.device_description or table.device
+        self.costs_label.setText(f"Costs {where}: {device}, {_hw(table.input_size)} (H×W){numbers}")
         self.costs_label.setToolTip(source or "measured on this machine, kept in memory for this session")
         self.measure_button.setText("Measure again" if not source else "Measure here")
         warnings = table.warnings()

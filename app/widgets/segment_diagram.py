@@ -135,7 +135,7 @@ class SegmentDiagram(QWidget):
         h, w = view.input_size
         full = f"full network {_gf(view.total_gflops)}" + (f", {_ms(total_ms)}" if total_ms is not None else "")
         room = max(self.width() - 2 * MARGIN, 200)
-        p.drawText(QPointF(MARGIN, MARGIN + 14), self._elide(f"Input {w}×{h}  ·  {full}", bold, room))
+        p.drawText(QPointF(MARGIN, MARGIN + 14), self._elide(f"Input {h}×{w} (H×W)  ·  {full}", bold, room))
         p.setFont(base)
         p.drawText(QPointF(MARGIN, MARGIN + 32), self._elide(f"kept exits: {self._kept_text(kept)}", base, room))
         p.setFont(small)

@@ -49,7 +49,7 @@ def test_shows_the_bundled_model_and_its_cost_diagram(page, tmp_path):
     labels = page.info_labels
     assert labels["name"].text() == BUNDLED_MODEL.name
     assert labels["backbone"].text().startswith("lraspp_mobilenet_v3_large")
-    assert labels["input"].text().startswith("480×360")
+    assert labels["input"].text() == "360×480 (H×W)", "sizes read H×W, as typed in the Convert form"
     assert "15 early exits at 5 points" in labels["exits"].text()
     assert "trained by mess train" in labels["origin"].text() and "epochs" in labels["origin"].text()
     final = read_model_json(BUNDLED_MODEL)[1].metrics["val_miou"]["final"]
@@ -61,7 +61,7 @@ def test_shows_the_bundled_model_and_its_cost_diagram(page, tmp_path):
     assert [len(p.heads) for p in view.points] == [3, 3, 3, 3, 3]
     assert view.has_latency and view.total_gflops > 1
     assert view.final.miou == pytest.approx(final, abs=0.01)
-    assert "measured here" in page.costs_label.text()
+    assert "measured here" in page.costs_label.text() and "360×480 (H×W)" in page.costs_label.text()
     page.grab().save(str(tmp_path / "model_page.png"))
     assert (tmp_path / "model_page.png").stat().st_size > 10_000
 
@@ -129,14 +129,19 @@ def test_open_button_goes_through_the_state_and_measuring_can_be_cancelled(page,
     assert page.message.text() in ("Measuring cancelled.", "Opened " + str(tiny_model))
 
 
-def test_convert_a_backbone_then_it_is_opened(page, qtbot, tmp_path):
-    out = tmp_path / "converted"
+def convert_tiny(qtbot, page: ModelPage, out) -> None:
+    """Convert mobilenet_v3_large with light heads at 48x64 into ``out`` through the form; wait until it is open."""
     page.backbone_combo.setCurrentText("mobilenet_v3_large")
     page.heads_combo.setCurrentText("light")
     page.size_edit.setText("48x64")
     page.out_field.set_text(str(out))
     with qtbot.waitSignal(page.state.model_changed, timeout=LOAD_TIMEOUT_MS * 2):
         qtbot.mouseClick(page.convert_button, Qt.MouseButton.LeftButton)
+
+
+def test_convert_a_backbone_then_it_is_opened(page, qtbot, tmp_path):
+    out = tmp_path / "converted"
+    convert_tiny(qtbot, page, out)
     assert page.state.folder == out and (out / "model.json").is_file()
     assert page.state.net.spec.backbone == "mobilenet_v3_large" and page.state.net.spec.input_size == (48, 64)
     assert page.info_labels["name"].text() == "converted"
@@ -151,6 +156,34 @@ def test_convert_a_backbone_then_it_is_opened(page, qtbot, tmp_path):
     page.heads_combo.setCurrentText("nonsense-heads")
     qtbot.mouseClick(page.convert_button, Qt.MouseButton.LeftButton)
     assert "nonsense-heads" in page.convert_status.text()
+
+
+def test_a_new_model_never_shows_beside_the_previous_models_diagram(page, qtbot, tmp_path, monkeypatch):
+    """Convert, then, the moment the new model is open: its name, its summary and the diagram are all its own
+    (the old diagram used to stay beside the new name until the new costs were measured, ~20 s)."""
+    monkeypatch.setattr(model_page, "COST_CACHE", CostCache())     # the new model's costs take a while
+    old = page.diagram.breakdown
+    assert old is not None and old.input_size == (360, 480)
+    seen = []
+
+    def look() -> None:          # connected after the page: runs once the page has taken the new model
+        breakdown = page.diagram.breakdown
+        seen.append((page.info_labels["name"].text(), page.info_labels["input"].text(),
+                     None if breakdown is None else breakdown.input_size, page.diagram.message,
+                     page.costs_label.text()))
+
+    page.state.model_changed.connect(look)
+    out = tmp_path / "fresh"
+    convert_tiny(qtbot, page, out)
+    page.state.model_changed.disconnect(look)
+    name, size, diagram_size, note, costs = seen[0]
+    assert name == "fresh"
+    assert diagram_size in (None, (48, 64)), "the previous model's diagram beside the new model's name"
+    if diagram_size is None:
+        assert "fresh" in note and "48×64" in costs
+    assert size == "48×64 (H×W)"
+    qtbot.waitUntil(lambda: page.table is not None, timeout=MEASURE_TIMEOUT_MS)
+    assert page.diagram.breakdown.input_size == (48, 64) and "48×64 (H×W)" in page.costs_label.text()
 
 
 def test_convert_settings_persist(qtbot, loaded_state, settings, tmp_path):
