@@ -11,7 +11,8 @@ both are usable from Python without Qt:
 resolution, not the model's processing size), scaled to fit ``box``, then draws the
 exit border and badge at that size so they stay crisp; with a full-network result
 (``LiveRunner.compare_full``) the full network's picture is put beside it, with its
-own latency on its badge.
+own latency on its badge. The two pictures go side by side or one above the other,
+whichever draws them larger in ``box`` (``pair_layout``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from core.data.classes import ClassSet
 from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.live import FrameResult
-from core.runtime.overlay import annotate, badge_text, blend, colorize, short_exit_name, side_by_side
+from core.runtime.overlay import annotate, badge_text, short_exit_name, side_by_side, stacked, style_overlay
 
 GAP = 6  # pixels between the two pictures of a side-by-side view
 Palette = ClassSet | Sequence[Sequence[int]] | np.ndarray
@@ -42,19 +43,28 @@ def fit_size(shape_hw: tuple[int, int], box_wh: tuple[int, int]) -> tuple[int, i
     return max(1, int(round(w * scale))), max(1, int(round(h * scale)))
 
 
+def pair_layout(shape_hw: tuple[int, int], box_wh: tuple[int, int], gap: int = GAP) -> tuple[str, tuple[int, int]]:
+    """How two pictures of ``shape_hw`` fit ``box_wh`` best: ("row" or "column", each picture's (width, height)).
+
+    Side by side in a wide box, one above the other in a tall one: whichever gives the larger pictures."""
+    box_w, box_h = box_wh
+    row = fit_size(shape_hw, (max(1, (box_w - gap) // 2), max(1, box_h)))
+    column = fit_size(shape_hw, (max(1, box_w), max(1, (box_h - gap) // 2)))
+    return ("row", row) if row[0] * row[1] >= column[0] * column[1] else ("column", column)
+
+
 def overlay_at(frame: np.ndarray, labels: np.ndarray, palette: Palette, opacity: float,
-               size_wh: tuple[int, int]) -> np.ndarray:
-    """``frame`` (HxWx3 RGB, any size) resized to ``size_wh`` with ``labels`` (any size) coloured and blended in.
+               size_wh: tuple[int, int], style: str = "plain") -> np.ndarray:
+    """``frame`` (HxWx3 RGB, any size) resized to ``size_wh`` with ``labels`` (any size) laid over in ``style``.
 
     The frame is resized smoothly, the label map by nearest neighbour (class boundaries stay sharp)."""
     w, h = size_wh
     if frame.shape[:2] != (h, w):
         shrinking = w < frame.shape[1]
         frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-    colour = colorize(labels, palette)
-    if colour.shape[:2] != (h, w):
-        colour = cv2.resize(colour, (w, h), interpolation=cv2.INTER_NEAREST)
-    return blend(np.ascontiguousarray(frame), colour, opacity)
+    if labels.shape[:2] != (h, w):
+        labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+    return style_overlay(np.ascontiguousarray(frame), labels, palette, opacity, style)
 
 
 def full_network_result(result: FrameResult) -> FrameResult | None:
@@ -71,28 +81,27 @@ def border_width(size_wh: tuple[int, int]) -> int:
 
 
 def compose(frame: np.ndarray, result: FrameResult, palette: Palette, opacity: float = 0.5,
-            box: tuple[int, int] | None = None, annotated: bool = True) -> np.ndarray:
-    """The Live picture of one result: the overlay on ``frame``, annotated, with the full network beside it
-    when ``result`` carries one; the whole fits ``box`` (width, height), or is at the frame's own size."""
+            box: tuple[int, int] | None = None, annotated: bool = True, style: str = "plain") -> np.ndarray:
+    """The Live picture of one result: the overlay on ``frame`` in ``style``, annotated, with the full network
+    beside it (or below, in a tall box) when ``result`` carries one; the whole fits ``box`` (width, height),
+    or is at the frame's own size."""
     pictures = [(result, badge_text(result))]
     full = full_network_result(result)
     if full is not None:
         pictures.append((full, f"full network  {full.latency_ms:.0f} ms"))
-    n = len(pictures)
     fh, fw = frame.shape[:2]
-    if box is None:
-        size = (fw, fh)
-    else:
-        box_w, box_h = box
-        size = fit_size((fh, fw), (max(1, (box_w - GAP * (n - 1)) // n), max(1, box_h)))
+    layout, size = "row", (fw, fh)
+    if box is not None and len(pictures) == 2:
+        layout, size = pair_layout((fh, fw), box)
+    elif box is not None:
+        size = fit_size((fh, fw), (max(1, box[0]), max(1, box[1])))
     drawn = []
     for item, text in pictures:
-        picture = overlay_at(frame, item.labels, palette, opacity, size)
+        picture = overlay_at(frame, item.labels, palette, opacity, size, style)
         drawn.append(annotate(picture, item, border=border_width(size), text=text) if annotated else picture)
-    out = drawn[0]
-    for other in drawn[1:]:
-        out = side_by_side(out, other, gap=GAP)
-    return out
+    if len(drawn) == 1:
+        return drawn[0]
+    return (side_by_side if layout == "row" else stacked)(drawn[0], drawn[1], gap=GAP)
 
 
 def exit_depths(net) -> dict[str, float]:

@@ -4,6 +4,12 @@ Used by ``mess run --out`` and by the GUI's Live page. ``render`` is the whole
 picture (frame, class colours blended in, the exit border and badge);
 ``colorize``, ``blend``, ``annotate`` and ``exit_colour`` are its pieces.
 
+Overlay styles (``OVERLAY_STYLES``): "plain" blends the class colours at the opacity;
+"outline" also draws every class boundary at full opacity, in the class colour lifted
+to a readable brightness (CamVid's dark Car and Pedestrian colours vanish over a road at
+50 %, their outlines do not); "high-contrast" blends a vivid palette instead (the class
+colours at full saturation and brightness, greys pushed to black or white).
+
 The exit colour is a bold ramp from the shallowest exit to the final one
 (green, yellow, orange, red), readable from the back of a room: an audience
 sees at a glance how deep each frame had to go.
@@ -51,6 +57,80 @@ def colorize(labels: np.ndarray, palette: ClassSet | Sequence[Sequence[int]] | n
     if labels.dtype == np.uint8:
         return lut[labels]
     return lut[np.where((labels >= 0) & (labels < n), labels, n).astype(np.intp)]
+
+
+OVERLAY_STYLES = ("plain", "outline", "high-contrast")
+MIN_OUTLINE_LUMA = 150.0          # an outline darker than this is lifted towards white
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def check_style(style: str) -> str:
+    if style not in OVERLAY_STYLES:
+        raise ValueError(f"overlay style must be one of {', '.join(OVERLAY_STYLES)}, got {style!r}")
+    return style
+
+
+def high_contrast_palette(palette: ClassSet | Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
+    """Each class colour made vivid: full saturation and brightness for a coloured class, black or white
+    for a grey one (by its brightness), so that no class is dark over a dark road."""
+    colours = _palette_array(palette).astype(np.float32) / 255.0
+    out = np.empty_like(colours)
+    for i, (r, g, b) in enumerate(colours):
+        high, low = max(r, g, b), min(r, g, b)
+        if high - low < 0.12:                                  # a grey: to the nearer extreme
+            out[i] = 1.0 if high >= 0.45 else 0.0
+        else:
+            out[i] = (colours[i] - low) / (high - low)         # hue kept, saturation and value 1
+    return np.round(out * 255).astype(np.uint8)
+
+
+def outline_palette(palette: ClassSet | Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
+    """The colour each class's boundary is drawn in: its own colour, mixed with white until at least
+    MIN_OUTLINE_LUMA bright (a dark class stays visible on a dark road)."""
+    colours = _palette_array(palette).astype(np.float32)
+    luma = _luma(colours)
+    mix = np.clip((MIN_OUTLINE_LUMA - luma) / np.maximum(255.0 - luma, 1e-6), 0.0, 1.0)[:, None]
+    return np.round(colours + mix * (255.0 - colours)).astype(np.uint8)
+
+
+def boundaries(labels: np.ndarray, thickness: int = 1) -> np.ndarray:
+    """HxW bool: the pixels next to a pixel of another class (4-neighbourhood), grown to ``thickness``."""
+    labels = np.asarray(labels)
+    edge = np.zeros(labels.shape, bool)
+    horizontal = labels[:, 1:] != labels[:, :-1]
+    vertical = labels[1:, :] != labels[:-1, :]
+    edge[:, 1:] |= horizontal
+    edge[:, :-1] |= horizontal
+    edge[1:, :] |= vertical
+    edge[:-1, :] |= vertical
+    if thickness > 1:
+        kernel = np.ones((thickness, thickness), np.uint8)
+        edge = cv2.dilate(edge.astype(np.uint8), kernel).astype(bool)
+    return edge
+
+
+def outline_width(shape_hw: tuple[int, int]) -> int:
+    """Boundary lines about 0.4 % of the picture's shorter side (at least 1 px)."""
+    return max(1, min(shape_hw) // 250)
+
+
+def fill_palette(palette: ClassSet | Sequence[Sequence[int]] | np.ndarray, style: str = "plain") -> np.ndarray:
+    """The colours the classes are filled with in ``style`` (what a legend shows)."""
+    return high_contrast_palette(palette) if check_style(style) == "high-contrast" else _palette_array(palette)
+
+
+def style_overlay(image: np.ndarray, labels: np.ndarray, palette: ClassSet | Sequence[Sequence[int]] | np.ndarray,
+                  opacity: float, style: str = "plain") -> np.ndarray:
+    """``image`` with the classes of ``labels`` (same HxW) laid over it in ``style`` (see OVERLAY_STYLES)."""
+    colours = fill_palette(palette, style)
+    out = blend(image, colorize(labels, colours), opacity)
+    if style == "outline":
+        edge = boundaries(labels, outline_width(labels.shape[:2]))
+        out[edge] = colorize(labels, outline_palette(colours))[edge]
+    return out
 
 
 def blend(image: np.ndarray, colour: np.ndarray, opacity: float) -> np.ndarray:
@@ -117,9 +197,9 @@ def annotate(image: np.ndarray, result: "FrameResult", *, border: int | None = N
 
 
 def render(result: "FrameResult", palette: ClassSet | Sequence[Sequence[int]] | np.ndarray,
-           opacity: float = 0.5, annotated: bool = True) -> np.ndarray:
-    """The frame of a FrameResult with its segmentation blended in at ``opacity``, annotated."""
-    picture = blend(result.image, colorize(result.labels, palette), opacity)
+           opacity: float = 0.5, annotated: bool = True, style: str = "plain") -> np.ndarray:
+    """The frame of a FrameResult with its segmentation laid over at ``opacity`` in ``style``, annotated."""
+    picture = style_overlay(result.image, result.labels, palette, opacity, style)
     return annotate(picture, result) if annotated else picture
 
 
@@ -129,6 +209,14 @@ def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 4) -> np.ndarra
         raise ValueError(f"side_by_side: heights differ ({left.shape[0]} and {right.shape[0]})")
     spacer = np.full((left.shape[0], gap, 3), 255, np.uint8)
     return np.concatenate([left, spacer, right], axis=1)
+
+
+def stacked(top: np.ndarray, bottom: np.ndarray, gap: int = 4) -> np.ndarray:
+    """Two same-width RGB images one above the other, with a white gap."""
+    if top.shape[1] != bottom.shape[1]:
+        raise ValueError(f"stacked: widths differ ({top.shape[1]} and {bottom.shape[1]})")
+    spacer = np.full((gap, top.shape[1], 3), 255, np.uint8)
+    return np.concatenate([top, spacer, bottom], axis=0)
 
 
 def legend(classes: ClassSet | tuple[Sequence[str], Sequence[Sequence[int]]]) -> list[tuple[str, RGB]]:

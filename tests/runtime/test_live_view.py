@@ -11,7 +11,7 @@ from core.models import FINAL_EXIT, HeadConfig, convert_backbone
 from core.runtime.config import ExitConfig
 from core.runtime.live import FrameResult, LiveRunner
 from core.runtime.live_view import (GAP, border_width, compose, describe_exits, exit_depths, fit_size,
-                                    full_network_result, overlay_at, uniform_thresholds, with_thresholds)
+                                    full_network_result, overlay_at, pair_layout, uniform_thresholds, with_thresholds)
 from core.runtime.overlay import exit_colour
 
 PALETTE = [(0, 0, 255), (255, 0, 0)]
@@ -60,7 +60,7 @@ def test_compose_draws_the_exit_border_at_display_size():
 
 def test_compose_side_by_side_with_the_full_network():
     frame = np.full((36, 48, 3), 128, np.uint8)
-    out = compose(frame, result(full=True), PALETTE, 1.0, box=(2 * 240 + GAP, 500))
+    out = compose(frame, result(full=True), PALETTE, 1.0, box=(2 * 240 + GAP, 200))    # a wide box: a row
     assert out.shape == (180, 2 * 240 + GAP, 3)
     assert out[90, 240 + GAP // 2].tolist() == [255, 255, 255]                  # the gap
     assert out[-1, -1].tolist() == list(exit_colour(1.0))                      # the full side: the final's red
@@ -68,6 +68,27 @@ def test_compose_side_by_side_with_the_full_network():
     full = full_network_result(result(full=True))
     assert full.exit_id == FINAL_EXIT and full.latency_ms == pytest.approx(45.6) and full.full_labels is None
     assert full_network_result(result()) is None
+
+
+def test_compose_stacks_the_full_network_below_in_a_tall_box():
+    frame = np.full((36, 48, 3), 128, np.uint8)
+    out = compose(frame, result(full=True), PALETTE, 1.0, box=(486, 500))
+    assert out.shape == (2 * 247 + GAP, 329, 3), "one above the other: larger than 240x180 side by side"
+    assert out[247 + GAP // 2, 160].tolist() == [255, 255, 255]                # the gap, across
+    assert out[-1, -1].tolist() == list(exit_colour(1.0)) and out[0, 0].tolist() == list(exit_colour(0.2))
+
+
+@pytest.mark.parametrize("frame_hw", [(720, 1280), (360, 480), (1080, 1920), (480, 640)])
+@pytest.mark.parametrize("box", [(1000, 625), (1280, 720), (1600, 780), (900, 700), (1920, 1000), (700, 900)])
+def test_side_by_side_pictures_cover_at_least_half_of_the_view(frame_hw, box):
+    """Two pictures fill at least half of the view whatever the aspects (a row only: 16:9 in 16:10, 45 %)."""
+    layout, (w, h) = pair_layout(frame_hw, box)
+    drawn = (2 * w + GAP) * h if layout == "row" else w * (2 * h + GAP)
+    assert drawn / (box[0] * box[1]) >= 0.48, (layout, w, h)
+    assert (2 * w + GAP <= box[0] and h <= box[1]) if layout == "row" else (w <= box[0] and 2 * h + GAP <= box[1])
+    out = compose(np.zeros((*frame_hw, 3), np.uint8), result(full=True), PALETTE, 0.5, box=box)
+    assert out.shape[1] <= box[0] and out.shape[0] <= box[1]
+    assert out.shape[0] * out.shape[1] == drawn
 
 
 def test_with_thresholds_sets_every_exit_and_validates():

@@ -16,11 +16,19 @@ from core.runtime.overlay import (
     blend,
     colorize,
     exit_colour,
+    OVERLAY_STYLES,
+    boundaries,
+    check_style,
     exit_legend,
+    fill_palette,
+    high_contrast_palette,
     legend,
+    outline_palette,
     render,
     short_exit_name,
     side_by_side,
+    stacked,
+    style_overlay,
 )
 
 PALETTE = [(10, 20, 30), (200, 0, 0), (0, 0, 255)]
@@ -126,3 +134,67 @@ def test_legends_and_side_by_side():
     assert [name for name, _ in exits] == ["features.3", FINAL_EXIT]
     both = side_by_side(np.zeros((10, 8, 3), np.uint8), np.zeros((10, 6, 3), np.uint8), gap=2)
     assert both.shape == (10, 16, 3)
+
+
+CAMVID_DARK = [(128, 64, 128), (64, 0, 128), (64, 64, 0), (128, 128, 128)]   # road, car, pedestrian, sky
+
+
+def road_with_a_car(h: int = 60, w: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """A dark road picture with a car (class 1) in the middle; the labels and the frame."""
+    labels = np.zeros((h, w), np.uint8)
+    labels[20:40, 30:50] = 1
+    return labels, np.full((h, w, 3), 70, np.uint8)
+
+
+def test_the_outline_style_draws_class_boundaries_at_full_opacity():
+    labels, frame = road_with_a_car()
+    out = style_overlay(frame, labels, CAMVID_DARK, 0.5, "outline")
+    outline = outline_palette(CAMVID_DARK)
+    assert out[20, 40].tolist() == outline[1].tolist(), "the car's boundary pixel in the car's outline colour"
+    assert out[19, 40].tolist() == outline[0].tolist(), "the road's side of the boundary in the road's"
+    assert out[30, 40].tolist() == style_overlay(frame, labels, CAMVID_DARK, 0.5, "plain")[30, 40].tolist()
+    edge = boundaries(labels)
+    assert edge[20, 40] and edge[39, 49] and not edge[30, 40] and not edge[5, 5]
+    assert edge.sum() == 76 + 80, "the car's own outer ring (20x20: 76 pixels) and the road's beside it (4 x 20)"
+
+
+def test_outline_colours_of_dark_classes_are_lifted_and_stand_out_on_a_dark_road():
+    outline = outline_palette(CAMVID_DARK).astype(float)
+    luma = outline @ np.array([0.299, 0.587, 0.114])
+    assert (luma >= 149).all(), "every outline at least medium bright"
+    assert outline_palette([(255, 255, 0)]).tolist() == [[255, 255, 0]], "a bright colour is kept"
+    labels, frame = road_with_a_car()
+    plain = style_overlay(frame, labels, CAMVID_DARK, 0.5, "plain")
+    lined = style_overlay(frame, labels, CAMVID_DARK, 0.5, "outline")
+    road = plain[5, 5].astype(int)
+    assert np.abs(lined[20, 40].astype(int) - road).sum() > 3 * np.abs(plain[30, 40].astype(int) - road).sum()
+
+
+def test_the_high_contrast_palette_is_vivid_and_keeps_hues():
+    vivid = high_contrast_palette(CAMVID_DARK)
+    assert vivid[1].tolist() == [128, 0, 255] and vivid[2].tolist() == [255, 255, 0]
+    assert vivid[3].tolist() == [255, 255, 255] and high_contrast_palette([(20, 20, 20)]).tolist() == [[0, 0, 0]]
+    labels, frame = road_with_a_car()
+    out = style_overlay(frame, labels, CAMVID_DARK, 1.0, "high-contrast")
+    assert out[30, 40].tolist() == [128, 0, 255]
+    assert fill_palette(CAMVID_DARK, "high-contrast").tolist() == vivid.tolist()
+    assert fill_palette(CAMVID_DARK, "outline").tolist() == [list(c) for c in CAMVID_DARK]
+
+
+def test_overlay_styles_are_checked_and_render_takes_one():
+    assert OVERLAY_STYLES == ("plain", "outline", "high-contrast") and check_style("outline") == "outline"
+    with pytest.raises(ValueError, match="plain, outline, high-contrast"):
+        check_style("neon")
+    r = result()
+    r.labels[100:200, 100:200] = 1
+    lined = render(r, PALETTE, 0.5, annotated=False, style="outline")
+    assert lined[100, 150].tolist() == outline_palette(PALETTE)[1].tolist()
+    assert render(r, PALETTE, 0.5, annotated=False)[100, 150].tolist() != lined[100, 150].tolist()
+
+
+def test_stacked_puts_one_picture_above_the_other():
+    top, bottom = np.zeros((10, 20, 3), np.uint8), np.full((5, 20, 3), 9, np.uint8)
+    out = stacked(top, bottom, gap=2)
+    assert out.shape == (17, 20, 3) and out[11].tolist() == [[255, 255, 255]] * 20 and out[-1, 0].tolist() == [9] * 3
+    with pytest.raises(ValueError):
+        stacked(top, np.zeros((5, 21, 3), np.uint8))
