@@ -27,6 +27,7 @@ from core.runtime.config import ExitConfig
 from core.runtime.live import FrameResult
 from core.runtime.player import LivePlayer, SourceInfo, one_line
 from core.runtime.sources import DEFAULT_TIMEOUT_S
+from core.threads import CORES
 
 __all__ = ["LiveFrame", "LiveWorker", "SourceInfo", "to_qimage", "lower_thread_priority"]
 
@@ -97,7 +98,7 @@ class LiveWorker(QObject):
         super().__init__(parent)
         self.player = LivePlayer(net, spec, kind, config=config, loop=loop, realtime=realtime, opacity=opacity,
                                  compare_full=compare_full, paused=paused, box=box, timeout_s=timeout_s,
-                                 backend=backend, precision=precision)
+                                 backend=backend, precision=precision, cores=CORES)
         self._lock = threading.Lock()
         self._pending: LiveFrame | None = None
         self.error: str | None = None

@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "one chosen in the Runtime menu, else the fastest installed)")
     parser.add_argument("--precision", choices=("fp32", "bf16"),
                         help="backend precision (default: the last one, else fp32)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="threads the network's work uses in all, 0 for every core (default: the last one "
+                             "chosen in Runtime > Threads, else every core); a training job beside the live "
+                             "view splits them")
     parser.add_argument("--quit-after", type=int, metavar="MS",
                         help="close the window this many ms after it is shown (smoke tests)")
 
@@ -60,6 +64,15 @@ def choose_backend(state, settings, backend: str | None, precision: str | None) 
         settings.remove("runtime/precision")
 
 
+def choose_threads(settings, threads: int | None) -> None:
+    """--threads, else the remembered setting: the app's limit on threads (core.threads.CORES)."""
+    from app.threads_menu import apply_threads, remembered_threads
+
+    if threads is not None and threads < 0:
+        raise SystemExit(f"mess gui: error: --threads must be 0 (every core) or more, got {threads}")
+    apply_threads(settings, remembered_threads(settings) if threads is None else threads)
+
+
 def run_app(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -74,6 +87,7 @@ def run_app(args: argparse.Namespace) -> int:
     settings = Settings(args.settings)
     state = AppState(device=args.device)
     choose_backend(state, settings, args.backend, args.precision)
+    choose_threads(settings, args.threads)
     window = MainWindow(settings, state)
     if args.page:
         window.show_page(args.page)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 from app.pages import Page, load_pages
 from app.settings import Settings
 from app.state import AppState
+from app.threads_menu import ThreadsMenu
 
 
 class MainWindow(QMainWindow):
@@ -108,6 +109,9 @@ class MainWindow(QMainWindow):
         self.bf16_action.toggled.connect(lambda on: self.choose_backend("openvino" if on else self.state.backend,
                                                                         "bf16" if on else "fp32"))
         menu.addAction(self.bf16_action)
+        menu.addSeparator()
+        self.threads_menu = ThreadsMenu(self.settings, menu)
+        menu.addMenu(self.threads_menu)
         self.state.backend_changed.connect(lambda *_: self._show_backend())
         self._show_backend()
 

@@ -34,6 +34,7 @@ from app.widgets.training_curves import TrainingCurves
 from app.workers import JobWorker, start_job
 from core.errors import MessError
 from core.jobs import Progress
+from core.threads import sharing_cores
 from core.train.config import TrainConfig
 from core.train.history import TrainingHistory, inspect_run, read_metrics
 from core.train.trainer import Trainer
@@ -52,7 +53,7 @@ def _clock(seconds: float | None) -> str:
 
 def _train_job(config: TrainConfig, resume: bool):
     """The worker's factory: the Trainer is made (and checks its input) on the worker thread."""
-    return lambda token: Trainer(config, resume=resume, cancel=token).run()
+    return lambda token: sharing_cores("train", lambda threads: Trainer(config, resume=resume, cancel=token).run())
 
 
 class TrainPage(Page):

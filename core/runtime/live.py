@@ -118,6 +118,16 @@ class LiveRunner:
         with self._lock:
             self._runner = runner
 
+    def set_pieces(self, pieces: RunnablePieces) -> None:
+        """Run on other pieces of the same model (the same backend with another thread count, say) from
+        the next frame, keeping the configuration; call it on the thread that runs the frames."""
+        with self._lock:
+            config = self._runner.config
+        runner = EarlyExitRunner(self.net, config, pieces, costs=self.costs)
+        full = EarlyExitRunner(self.net, ExitConfig.static(FINAL_EXIT), pieces)
+        with self._lock:
+            self.pieces, self._runner, self._full = pieces, runner, full
+
     @property
     def compare_full(self) -> bool:
         """Also run the full network on every frame (side-by-side view)."""

@@ -28,6 +28,7 @@ from core.runtime.live_view import compose
 from core.runtime.overlay import render
 from core.runtime.recorder import VideoRecorder
 from core.runtime.sources import DEFAULT_TIMEOUT_S, FrameSource, open_source
+from core.threads import CoreClaim, CoreShare, set_torch_threads
 
 HISTORY = 200                     # latency points kept for the plot
 RECORD_BOX = (1280, 720)          # recordings are the source's picture, at most this big
@@ -122,12 +123,15 @@ class LivePlayer:
                  loop: bool = True, realtime: bool = True, opacity: float = 0.5, compare_full: bool = False,
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  backend: str = "torch", precision: str = "fp32", runner: LiveRunner | None = None,
-                 max_frames: int | None = None, draw: bool = True, record_drawing: str = "source") -> None:
+                 max_frames: int | None = None, draw: bool = True, record_drawing: str = "source",
+                 cores: CoreShare | None = None) -> None:
         """``runner``: a LiveRunner made by the caller (its size, device and backend), else one is made on
         ``backend``; ``max_frames``: stop after that many; ``draw``: compose each frame's picture (False:
         Frame events carry none, for a player without a window); ``record_drawing``: what a recording
         shows, "source" (the source's picture at most RECORD_BOX, as the Live page does) or "processed"
-        (the annotated frame at the processing size, as `mess run --out` does)."""
+        (the annotated frame at the processing size, as `mess run --out` does); ``cores``: a share of the
+        process's cores to claim while playing (the app's, split with a training job), followed between
+        frames; None leaves the thread counts as they are."""
         if record_drawing not in RECORD_DRAWINGS:
             raise ValueError(f"record_drawing must be one of {RECORD_DRAWINGS}, got {record_drawing!r}")
         self.net = net
@@ -158,6 +162,10 @@ class LivePlayer:
         self._recorder: VideoRecorder | None = None
         self._outbox: list = []                    # events made by the steps of one pass, yielded after it
         self.runner: LiveRunner | None = None
+        self._cores = cores
+        self._claim: CoreClaim | None = None
+        self._cores_version = -1
+        self.threads: int | None = None            # the threads the model runs with, when a share decides
         self._stats = LiveStats()
         self._histogram = LiveStats()
         self._history: deque[tuple[int, float, float, float]] = deque(maxlen=HISTORY)
@@ -285,14 +293,44 @@ class LivePlayer:
     def _make_runner(self, config: ExitConfig | None) -> Iterator:
         """Job: the model on the chosen backend (graph backends need the model's fixed input size)."""
         size = tuple(self.net.spec.input_size) if self.net.spec.input_size else None
+        self._take_share()
         if self.backend == "torch" or size is None:
             if self.backend != "torch":
                 yield Message(f"This model has no fixed input size: running on torch, not {self.backend}.")
             return LiveRunner(self.net, config)
+        yield Message(f"Preparing the {self.backend} graphs...")
+        return LiveRunner(self.net, config, pieces=self._graph_pieces(size))
+
+    def _graph_pieces(self, size: tuple[int, int]):
         from core.runtime.backends import make_pieces
 
-        yield Message(f"Preparing the {self.backend} graphs...")
-        return LiveRunner(self.net, config, pieces=make_pieces(self.net, size, self.backend, self.precision))
+        return make_pieces(self.net, size, self.backend, self.precision, self.threads)
+
+    def _take_share(self) -> bool:
+        """Follow the share of the cores: returns whether the thread count changed (torch's threads of
+        this thread are set here; graph pieces are the caller's to rebuild)."""
+        if self._claim is None:
+            return False
+        self._cores_version = self._cores.version
+        threads = self._claim.threads
+        if threads == self.threads:
+            return False
+        self.threads = threads
+        set_torch_threads(threads)
+        return True
+
+    def _follow_share(self, runner: LiveRunner) -> None:
+        """Between frames: when a job started or ended beside the live view, use the new share."""
+        if self._claim is None or self._cores.version == self._cores_version or self._given_runner is not None:
+            return
+        if self._take_share() and runner.pieces is not None and runner.size is not None:
+            self._outbox.append(Message(f"Using {self.threads} thread{'s' * (self.threads != 1)} "
+                                        f"(the cores are shared with {', '.join(self._others())})"
+                                        if self._others() else f"Using {self.threads} threads"))
+            runner.set_pieces(self._graph_pieces(runner.size))
+
+    def _others(self) -> list[str]:
+        return [job for job in self._cores.jobs() if job != "live"]
 
     def play(self) -> Iterator:
         """The events of playing the source, until stop, the end or an error (then ``Failed``)."""
@@ -305,6 +343,8 @@ class LivePlayer:
             source = open_source(self.spec, self.kind, self.timeout_s)
             if self._stop.is_set():
                 return
+            if self._cores is not None and self._given_runner is None:
+                self._claim = self._cores.claim("live")
             with self._lock:
                 config = self._config
             if self._given_runner is not None:
@@ -328,6 +368,9 @@ class LivePlayer:
             yield from self._drain()
             yield self._fail(one_line(exc))
         finally:
+            if self._claim is not None:
+                self._claim.release()
+                self._claim = None
             if reader is not None:
                 reader.close()
             self._finish_recording()
@@ -360,6 +403,7 @@ class LivePlayer:
         held: tuple[int, np.ndarray] | None = None
         self._stats.start()
         while not self._stop.is_set():
+            self._follow_share(runner)
             yield from self._drain()
             self._service_recording()
             with self._lock:

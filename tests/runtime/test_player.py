@@ -2,90 +2,18 @@
 
 from __future__ import annotations
 
-import queue
-import threading
-from pathlib import Path
-
-import cv2
 import numpy as np
 import pytest
-import torch
 
-from core.data.classes import CLASS_SETS
-from core.models import FINAL_EXIT, HeadConfig, convert_backbone
+from core.models import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.player import (Ended, Failed, Frame, LivePlayer, Message, Opened, RecordingFailed,
                                  RecordingSaved, RecordingStarted)
-from tests.train.conftest import one_thread
+from tests.runtime.playing import Played
 
-SIZE = (48, 64)
+pytestmark = pytest.mark.usefixtures("single_thread")
+
 WAIT_S = 60
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    with one_thread():
-        yield
-
-
-@pytest.fixture(scope="module")
-def net():
-    torch.manual_seed(0)
-    return convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
-                            points=["features.6"], input_size=SIZE).eval()
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("player") / "clip.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (SIZE[1], SIZE[0]))
-    for i in range(5):
-        writer.write(np.full((*SIZE, 3), 30 + 40 * i, np.uint8))
-    writer.release()
-    return path
-
-
-class Played:
-    """play() on a thread, its events in a queue (as the Live page's worker runs it)."""
-
-    def __init__(self, player: LivePlayer) -> None:
-        self.player = player
-        self.events: queue.Queue = queue.Queue()
-        self.seen: list = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        for event in self.player.play():
-            self.events.put(event)
-        self.events.put(None)
-
-    def next(self, kind, timeout: float = WAIT_S):
-        """The next event of ``kind`` (the others are kept in ``seen``)."""
-        while True:
-            event = self.events.get(timeout=timeout)
-            assert event is not None, f"play() ended before a {kind.__name__}: {self.seen}"
-            self.seen.append(event)
-            if isinstance(event, kind):
-                return event
-
-    def quiet_for(self, seconds: float) -> list:
-        """What came within ``seconds`` (nothing, while paused)."""
-        got = []
-        try:
-            while True:
-                got.append(self.events.get(timeout=seconds))
-        except queue.Empty:
-            return got
-
-    def finish(self) -> list:
-        self.player.stop()
-        self.thread.join(WAIT_S)
-        rest = []
-        while not self.events.empty():
-            rest.append(self.events.get())
-        self.seen += [e for e in rest if e is not None]
-        return self.seen
 
 
 def test_a_file_plays_every_frame_then_ends(net, clip):
