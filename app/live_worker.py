@@ -5,7 +5,7 @@ reads, runs the model, draws and records; this adapter only turns each drawn pic
 QImage and each event into a signal. Frames are handed to the UI through one slot:
 ``frame_ready`` is emitted only when the slot was empty, and a frame the UI has not taken yet is
 replaced by the newer one, so the UI never has more than one frame queued and always draws the
-newest. Controls (pause, step, thresholds, opacity, side by side, recording) are the player's
+newest. Controls (pause, step, thresholds, opacity, overlay style, side by side, recording) are the player's
 thread-safe calls.
 """
 
@@ -24,6 +24,7 @@ from PySide6.QtGui import QImage
 
 from core.runtime import player as events
 from core.runtime.config import ExitConfig
+from core.runtime.exit_words import ExitShare
 from core.runtime.live import FrameResult
 from core.runtime.player import LivePlayer, SourceInfo, one_line
 from core.runtime.sources import DEFAULT_TIMEOUT_S
@@ -66,6 +67,9 @@ class LiveFrame:
     frame_count: int | None
     exits: tuple[str, ...]
     refreshed: bool = False
+    loop_pass: int = 1
+    dropped_in_pass: int = 0
+    share: ExitShare | None = None
 
 
 class _Thread(QThread):
@@ -94,11 +98,12 @@ class LiveWorker(QObject):
     def __init__(self, net, spec: str, kind: str | None = None, *, config: ExitConfig | None = None,
                  loop: bool = True, realtime: bool = True, opacity: float = 0.5, compare_full: bool = False,
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 parent: QObject | None = None, backend: str = "torch", precision: str = "fp32") -> None:
+                 parent: QObject | None = None, backend: str = "torch", precision: str = "fp32",
+                 overlay: str = "plain", costs=None) -> None:
         super().__init__(parent)
         self.player = LivePlayer(net, spec, kind, config=config, loop=loop, realtime=realtime, opacity=opacity,
                                  compare_full=compare_full, paused=paused, box=box, timeout_s=timeout_s,
-                                 backend=backend, precision=precision, cores=CORES)
+                                 backend=backend, precision=precision, cores=CORES, overlay=overlay, costs=costs)
         self._lock = threading.Lock()
         self._pending: LiveFrame | None = None
         self.error: str | None = None
@@ -106,8 +111,8 @@ class LiveWorker(QObject):
         self._thread.setObjectName("mess-live")
         player = self.player
         # The controls and statistics are the player's (thread-safe).
-        for name in ("set_config", "set_compare_full", "set_opacity", "set_box", "set_loop", "set_realtime",
-                     "set_paused", "step", "start_recording", "stop_recording", "history", "histogram",
+        for name in ("set_config", "set_compare_full", "set_opacity", "set_overlay", "set_box", "set_loop",
+                     "set_realtime", "set_paused", "step", "start_recording", "stop_recording", "history", "histogram",
                      "reset_histogram", "summary"):
             setattr(self, name, getattr(player, name))
         self._signals = {events.Opened: lambda e: self.opened.emit(e.info),
@@ -169,7 +174,8 @@ class LiveWorker(QObject):
     def _deliver(self, frame: events.PlayerFrame) -> None:
         shown = LiveFrame(result=frame.result, image=to_qimage(frame.picture), processed=frame.processed,
                           fps=frame.fps, dropped_total=frame.dropped_total, frame_count=frame.frame_count,
-                          exits=frame.exits, refreshed=frame.refreshed)
+                          exits=frame.exits, refreshed=frame.refreshed, loop_pass=frame.loop_pass,
+                          dropped_in_pass=frame.dropped_in_pass, share=frame.share)
         with self._lock:
             replaced = self._pending is not None
             self._pending = shown

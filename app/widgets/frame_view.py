@@ -2,16 +2,20 @@
 
 The pictures come already drawn at this view's size (the Live worker fits them to
 ``box()``), so painting is a plain copy; a picture of another size (the view was just
-resized) is scaled with the fast transformation until the next one arrives.
+resized) is scaled with the fast transformation until the next one arrives. Over the picture
+it can show a ``notice`` (a lasting line at the bottom, such as a hint) and ``flash`` a short
+text at the top for a moment (a threshold changed by a key).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 BACKGROUND = QColor(18, 18, 22)
+BANNER = QColor(0, 0, 0, 185)
+FLASH_MS = 1800
 
 
 class FrameView(QWidget):
@@ -24,6 +28,11 @@ class FrameView(QWidget):
         self.hint = hint
         self._image: QImage | None = None
         self.frames_shown = 0
+        self.notice = ""
+        self.flash_text = ""
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(lambda: self.flash(""))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 200)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -39,6 +48,26 @@ class FrameView(QWidget):
         self._image = image
         if image is not None:
             self.frames_shown += 1
+        self.update()
+
+    def clear(self, hint: str) -> None:
+        """No picture: ``hint`` instead (the previous source's frame does not stay on screen)."""
+        self.hint = hint
+        self.set_image(None)
+
+    def set_notice(self, text: str) -> None:
+        """A lasting line over the bottom of the picture ('' removes it)."""
+        if text != self.notice:
+            self.notice = text
+            self.update()
+
+    def flash(self, text: str, ms: int = FLASH_MS) -> None:
+        """``text`` over the top of the picture for ``ms`` milliseconds ('' removes it now)."""
+        self.flash_text = text
+        if text:
+            self._flash_timer.start(ms)
+        else:
+            self._flash_timer.stop()
         self.update()
 
     def set_hint(self, hint: str) -> None:
@@ -75,7 +104,25 @@ class FrameView(QWidget):
             painter.setPen(QColor(190, 190, 200))
             painter.drawText(self.rect().adjusted(20, 20, -20, -20),
                              Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.hint)
+        if self.flash_text:
+            self._banner(painter, self.flash_text, top=True, scale=1.6)
+        if self.notice:
+            self._banner(painter, self.notice, top=False, scale=1.1)
         painter.end()
+
+    def _banner(self, painter: QPainter, text: str, top: bool, scale: float) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * scale)
+        font.setBold(top)
+        painter.setFont(font)
+        width = self.width() - 40
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        bounds = painter.boundingRect(QRect(0, 0, width, self.height()), flags, text)
+        height = bounds.height() + 16
+        area = QRect(10, 10 if top else self.height() - height - 10, self.width() - 20, height)
+        painter.fillRect(area, BANNER)
+        painter.setPen(QColor(255, 236, 120) if not top else QColor(255, 255, 255))
+        painter.drawText(area.adjusted(10, 8, -10, -8), flags, text)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -1,19 +1,19 @@
 """The Live page's per-frame numbers in large type, readable from the back of a room.
 
-Six tiles: the exit taken (on the exit's own colour, green shallow to red final), the
-latency, the rolling FPS, the confidence, the frames dropped and the frame counter.
+Six tiles: the exit taken (on the exit's own colour, green shallow to red final, its detail in
+plain words), the latency, the rolling FPS, the confidence, the frames dropped and the frame
+counter (both per pass through a looped file); the texts are core.runtime.live_readout's.
 ``set_max_scale`` lets them grow (presentation mode); the type always shrinks to fit the tiles.
 """
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from core.runtime.overlay import exit_colour, short_exit_name, text_colour
+from core.runtime.live_readout import TOOLTIPS, Readouts
+from core.runtime.overlay import text_colour
 
 NEUTRAL = "#2b2d33"
 TILES = (("exit", "Exit taken"), ("latency", "Latency"), ("fps", "FPS"), ("confidence", "Confidence"),
@@ -24,14 +24,6 @@ MIN_SCALE = 0.5
 WIDE_VALUES = {"exit": "features.12", "latency": "999 ms", "fps": "30.0", "confidence": "100 %",
                "dropped": "9999", "frame": "9999"}
 STRETCH = {"exit": 6, "latency": 4}           # the rest: 3
-TOOLTIPS = {
-    "exit": "The exit this frame left at, and how deep in the network it is (green: shallow, red: the final exit)",
-    "latency": "Time for this frame: resize, preprocess, the network up to its exit, labels",
-    "fps": "Frames processed per second, over the last 2 seconds",
-    "confidence": "Image confidence at the exit taken: the share of pixels at least th_pix confident",
-    "dropped": "Frames skipped since the start because the model was slower than the video",
-    "frame": "The frame's number in the source (of its length, for a file or folder)",
-}
 
 
 class _Tile(QFrame):
@@ -64,7 +56,7 @@ class _Tile(QFrame):
 
 
 class LiveReadouts(QWidget):
-    """``show_frame(...)`` fills the tiles; ``clear()`` empties them."""
+    """``show(readouts)`` fills the tiles; ``clear()`` empties them."""
 
     def __init__(self, columns: int = 6, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -131,22 +123,12 @@ class LiveReadouts(QWidget):
             tile.detail.setText("")
         self.tiles["exit"].set_colours(NEUTRAL, "#ffffff")
 
-    def show_frame(self, *, exit_id: str, exit_index: int, exits: int, depth: float, latency_ms: float,
-                   full_latency_ms: float | None, fps: float, confidence: float, dropped: int, index: int,
-                   frame_count: int | None, paused: bool = False) -> None:
+    def show(self, readouts: Readouts) -> None:
+        """Fill the tiles with one frame's texts (core.runtime.live_readout.frame_readouts)."""
+        for key, tile in self.tiles.items():
+            tile.value.setText(readouts.values[key])
+            tile.detail.setText(readouts.details[key])
         tile = self.tiles["exit"]
-        tile.value.setText(short_exit_name(exit_id))
-        tile.detail.setText(f"exit {exit_index + 1} of {exits}  ·  {depth * 100:.0f} % deep")
-        tile.setToolTip(f"{TOOLTIPS['exit']}\n{exit_id}")
-        colour = exit_colour(depth)
+        tile.setToolTip(readouts.exit_tooltip)
+        colour = readouts.exit_colour
         tile.set_colours("#%02x%02x%02x" % colour, "#%02x%02x%02x" % text_colour(colour))
-        self.tiles["latency"].value.setText(f"{latency_ms:.0f} ms")
-        self.tiles["latency"].detail.setText(
-            f"full network {full_latency_ms:.0f} ms" if full_latency_ms is not None and math.isfinite(full_latency_ms)
-            else "")
-        # Paused (or stepping), the rolling rate of the last seconds means nothing: say so instead of 0.0-0.6.
-        self.tiles["fps"].value.setText("paused" if paused else f"{fps:.1f}")
-        self.tiles["confidence"].value.setText(f"{confidence * 100:.0f} %")
-        self.tiles["dropped"].value.setText(f"{dropped}")
-        self.tiles["frame"].value.setText(f"{index + 1}")
-        self.tiles["frame"].detail.setText(f"of {frame_count}" if frame_count else "")

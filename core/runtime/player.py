@@ -4,7 +4,9 @@
 ``Failed``, ``RecordingStarted``, ``RecordingSaved``, ``RecordingFailed``). It owns the source and
 its reader (core.runtime.live.LatestFrameReader keeps only the newest frame), pause, step, loop,
 real-time pacing, configuration and threshold changes, the full-network comparison, drawing the
-picture (core.runtime.live_view.compose), recording and statistics. Controls are thread-safe
+picture (core.runtime.live_view.compose, in an overlay style), recording and statistics, and the
+cost of each exit against the full network (a latency table given, else FLOPs counted once per
+model: ``core.runtime.exit_words``). Controls are thread-safe
 calls from any thread; the loop reads them once per frame. The Live page's worker
 (app/live_worker.py) only runs ``play()`` on a thread and turns events into Qt signals.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,10 +25,12 @@ import numpy as np
 
 from core.errors import MessError, SourceError
 from core.models.spec import FINAL_EXIT
+from core.profile.costs import CostTable, measure_costs
 from core.runtime.config import ExitConfig
+from core.runtime.exit_words import ExitShare, exit_share, has_latencies
 from core.runtime.live import FALLBACK_FPS, FrameResult, LatestFrameReader, LiveRunner, LiveStats
 from core.runtime.live_view import compose
-from core.runtime.overlay import render
+from core.runtime.overlay import check_style, render
 from core.runtime.recorder import VideoRecorder
 from core.runtime.sources import DEFAULT_TIMEOUT_S, FrameSource, open_source
 from core.threads import CoreClaim, CoreShare, set_torch_threads
@@ -35,6 +40,16 @@ RECORD_BOX = (1280, 720)          # recordings are the source's picture, at most
 POLL_S = 0.1                      # how often a waiting loop looks at its controls
 WARMUP_FRAMES = 2                 # blank frames through the model before the first real one
 RECORD_DRAWINGS = ("source", "processed")
+_FLOPS_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # net -> {size: FLOPs-only CostTable}
+
+
+def flops_table(net, size: tuple[int, int]) -> CostTable:
+    """The FLOPs of every segment and head of ``net`` at ``size`` (counted once per model and size)."""
+    tables = _FLOPS_TABLES.setdefault(net, {})
+    if size not in tables:
+        device = next(net.parameters()).device
+        tables[size] = measure_costs(net, size, device, latency=False)
+    return tables[size]
 
 
 def one_line(exc: BaseException) -> str:
@@ -65,6 +80,9 @@ class PlayerFrame:
     frame_count: int | None       # the source's length (file, folder), None when live or unknown
     exits: tuple[str, ...]        # the kept exits of the configuration that ran it
     refreshed: bool = False       # the paused frame run again (new thresholds, opacity...): not counted
+    loop_pass: int = 1            # which pass through the source (a looped file or folder starts again: 2, 3...)
+    dropped_in_pass: int = 0      # frames dropped in this pass (what the FRAME counter's pass dropped)
+    share: ExitShare | None = None  # the exit taken against the full network (None: no cost table)
 
 
 @dataclass(frozen=True)
@@ -124,17 +142,24 @@ class LivePlayer:
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  backend: str = "torch", precision: str = "fp32", runner: LiveRunner | None = None,
                  max_frames: int | None = None, draw: bool = True, record_drawing: str = "source",
-                 cores: CoreShare | None = None) -> None:
+                 cores: CoreShare | None = None, overlay: str = "plain", costs: CostTable | None = None) -> None:
         """``runner``: a LiveRunner made by the caller (its size, device and backend), else one is made on
         ``backend``; ``max_frames``: stop after that many; ``draw``: compose each frame's picture (False:
         Frame events carry none, for a player without a window); ``record_drawing``: what a recording
         shows, "source" (the source's picture at most RECORD_BOX, as the Live page does) or "processed"
         (the annotated frame at the processing size, as `mess run --out` does); ``cores``: a share of the
         process's cores to claim while playing (the app's, split with a training job), followed between
-        frames; None leaves the thread counts as they are."""
+        frames; None leaves the thread counts as they are; ``overlay``: the overlay style
+        (core.runtime.overlay.OVERLAY_STYLES); ``costs``: a latency table to state each exit's share of the
+        network from (else, when drawing, FLOPs counted at the processing size)."""
         if record_drawing not in RECORD_DRAWINGS:
             raise ValueError(f"record_drawing must be one of {RECORD_DRAWINGS}, got {record_drawing!r}")
         self.net = net
+        self._given_costs = costs
+        self.cost_table: CostTable | None = None
+        self._overlay = check_style(overlay)
+        self._pass = 1
+        self._pass_dropped_base = 0
         self._given_runner = runner
         self.max_frames = max_frames
         self.draw = draw
@@ -206,6 +231,12 @@ class LivePlayer:
     def set_opacity(self, opacity: float) -> None:
         with self._lock:
             self._opacity = float(opacity)
+        self._ask_refresh("draw")
+
+    def set_overlay(self, style: str) -> None:
+        """The overlay style from the next picture (ValueError for an unknown one)."""
+        with self._lock:
+            self._overlay = check_style(style)
         self._ask_refresh("draw")
 
     def set_box(self, box: tuple[int, int] | None) -> None:
@@ -360,6 +391,7 @@ class LivePlayer:
                 self._histogram = LiveStats(exits=runner.config.exits)
             runner.warmup(WARMUP_FRAMES)           # the first runs allocate: not the latency of a frame
             self.exit_depths = dict(runner.exit_depths)
+            self.cost_table = self._exit_costs(runner)
             self.info = SourceInfo(source.name, source.kind, source.live, source.fps, source.frame_count)
             yield Opened(self.info)
             opened = yield from self._loop_frames(source, runner)
@@ -377,6 +409,15 @@ class LivePlayer:
             if source is not None:
                 source.close()
         yield from self._drain()
+
+    def _exit_costs(self, runner: LiveRunner) -> CostTable | None:
+        """The table exits are worded by: the one given, the runner's measured one, else FLOPs (when drawing)."""
+        for table in (self._given_costs, runner.costs):
+            if table is not None and has_latencies(table):
+                return table
+        if not self.draw or runner.size is None:
+            return None
+        return flops_table(self.net, tuple(runner.size))
 
     def _drain(self) -> Iterator:
         yield from self.take_events()
@@ -485,6 +526,8 @@ class LivePlayer:
             raise SourceError(f"{source.name}: no frame could be read")
         source.close()
         source = open_source(self.spec, self.kind, self.timeout_s)
+        self._pass += 1
+        self._pass_dropped_base = self._stats.dropped
         return source, 0, True
 
     def _handle(self, runner: LiveRunner, image: np.ndarray, index: int, dropped: int) -> None:
@@ -515,12 +558,15 @@ class LivePlayer:
 
     def _deliver(self, image: np.ndarray, result: FrameResult, runner: LiveRunner, refreshed: bool) -> None:
         with self._lock:
-            opacity, box = self._opacity, self._box
-        picture = compose(image, result, self.palette, opacity, box) if self.draw else None
+            opacity, box, style = self._opacity, self._box, self._overlay
+        picture = compose(image, result, self.palette, opacity, box, style=style) if self.draw else None
+        exits = tuple(runner.config.exits)
         self._outbox.append(Frame(PlayerFrame(
             result=result, picture=picture, processed=self._stats.frames, fps=self._stats.rolling_fps,
             dropped_total=self._stats.dropped, frame_count=self.info.frame_count if self.info else None,
-            exits=tuple(runner.config.exits), refreshed=refreshed)))
+            exits=exits, refreshed=refreshed, loop_pass=self._pass,
+            dropped_in_pass=self._stats.dropped - self._pass_dropped_base,
+            share=exit_share(self.net, self.cost_table, exits, result.exit_index))))
 
     # --- recording (the player's thread) ------------------------------------------------------------
     def _service_recording(self) -> None:
@@ -531,12 +577,12 @@ class LivePlayer:
 
     def _write_recording(self, image: np.ndarray, result: FrameResult) -> None:
         with self._lock:
-            path, opacity = self._record_path, self._opacity
+            path, opacity, style = self._record_path, self._opacity, self._overlay
         alone = replace(result, full_labels=None, full_latency_ms=None)     # the early-exit picture only
         if path is not None and self._recorder is None:
             with self._lock:
                 self._record_path = None
-            picture = self._recording_picture(image, alone, opacity, None)
+            picture = self._recording_picture(image, alone, opacity, None, style)
             fps = (self.info.fps if self.info else None) or FALLBACK_FPS
             try:
                 recorder = VideoRecorder(path, fps, picture.shape[:2])
@@ -550,7 +596,7 @@ class LivePlayer:
         if recorder is None:
             return
         h, w = recorder.size
-        picture = self._recording_picture(image, alone, opacity, (w, h))
+        picture = self._recording_picture(image, alone, opacity, (w, h), style)
         try:
             for _ in range(1 + result.dropped):  # dropped frames: hold the picture, keep real time (as mess run)
                 recorder.write(picture)
@@ -559,14 +605,14 @@ class LivePlayer:
             self._abort_recording()
 
     def _recording_picture(self, image: np.ndarray, result: FrameResult, opacity: float,
-                           box: tuple[int, int] | None) -> np.ndarray:
+                           box: tuple[int, int] | None, style: str = "plain") -> np.ndarray:
         """A recorded frame: the source's picture fitted to ``box`` (first: to RECORD_BOX), or the
         annotated frame at the processing size."""
         if self.record_drawing == "processed":
-            return render(result, self.palette, opacity)
+            return render(result, self.palette, opacity, style=style)
         if box is None:
             box = (min(image.shape[1], RECORD_BOX[0]), min(image.shape[0], RECORD_BOX[1]))
-        return compose(image, result, self.palette, opacity, box)
+        return compose(image, result, self.palette, opacity, box, style=style)
 
     def _finish_recording(self) -> None:
         with self._lock:
