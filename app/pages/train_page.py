@@ -44,7 +44,7 @@ SHUTDOWN_WAIT_MS = 120_000
 
 def _clock(seconds: float | None) -> str:
     if seconds is None:
-        return "--:--"
+        return "estimating..."      # too few steps timed yet (core.train.pace)
     seconds = int(seconds)
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -58,8 +58,9 @@ class TrainingCurves(QWidget):
         self.history = TrainingHistory()
         self._drawn = -1
         self.loss_plot = _plot("Training loss", "stage 1 loss")
-        self.loss_plot.setToolTip("Thin: the loss of every step; thick: smoothed; dots: epoch means of the run's "
-                                  "earlier sessions. Stage 2 has its own scale on the right.")
+        self.loss_plot.setToolTip("Thin: the loss of every step (earlier sessions' too, from metrics.jsonl); thick: "
+                                  "smoothed; line with dots: epoch means, where a run's metrics have no step losses. "
+                                  "Stage 2 has its own scale on the right.")
         self._stage2_box = self._second_axis()
         self.miou_plot = _plot("Validation mIoU", "mIoU (%)")
         self.miou_plot.setToolTip("Validation mIoU of every exit after each epoch; stage-1 heads dashed (they are "
@@ -182,8 +183,9 @@ class TrainingCurves(QWidget):
                 item = pg.PlotDataItem(pen=pg.mkPen(faint, width=1))
             elif kind == "smooth":
                 item = pg.PlotDataItem(pen=pg.mkPen(colour, width=2))
-            else:
-                item = pg.PlotDataItem(pen=None, symbol="o", symbolSize=6, symbolBrush=colour, symbolPen="w")
+            else:       # epoch means (runs written before step losses were kept): a line, as steps are
+                item = pg.PlotDataItem(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6, symbolBrush=colour,
+                                       symbolPen="w")
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
             self._loss_box(stage).addItem(item)

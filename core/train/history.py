@@ -2,8 +2,9 @@
 
 The GUI's Train page (and a notebook) feeds it the Progress events of a running
 ``Trainer`` job and the records of a run's ``metrics.jsonl``; it keeps the loss
-per step, the epoch mean losses of earlier sessions and the validation mIoU per
-exit and epoch, on one x axis: epochs since the start of the run (stage 2
+per step (seen live, or kept in an epoch's metrics line, so a resumed or reopened
+run draws the same curve), the epoch mean losses of runs written before step
+losses were kept, and the validation mIoU per exit and epoch, on one x axis: epochs since the start of the run (stage 2
 continues after stage 1's last epoch). ``epoch_line`` writes the one-line
 summary of an epoch as ``mess train`` prints it.
 """
@@ -180,8 +181,8 @@ class TrainingHistory:
         if record.get("event") != "epoch":
             return None
         stage, epoch = int(record["stage"]), int(record["epoch"]) + 1
-        if record.get("loss") is not None:
-            self.epoch_losses.setdefault(stage, {})[epoch] = float(record["loss"])
+        if not self._add_recorded_steps(stage, epoch, record) and record.get("loss") is not None:
+            self.epoch_losses.setdefault(stage, {})[epoch] = float(record["loss"])   # a run written before
         self._add_val(stage, epoch, record.get("val_miou") or {})
         return epoch_line(stage, epoch, self.epochs(stage), record.get("val_miou"), record.get("loss"),
                           record.get("seconds"), record.get("images_per_s"))
@@ -189,6 +190,23 @@ class TrainingHistory:
     def load_records(self, records: list[dict]) -> list[str]:
         """Take a run's earlier records; returns their log lines."""
         return [line for line in (self.add_record(r) for r in records) if line is not None]
+
+    def _add_recorded_steps(self, stage: int, epoch: int, record: dict) -> bool:
+        """An earlier epoch's step losses (metrics.jsonl keeps them), placed as the live steps were;
+        False when the record has none (a run written before they were kept)."""
+        losses, steps, every = record.get("step_losses"), record.get("steps_in_epoch"), record.get(
+            "steps_per_loss_point", 1)
+        if not (isinstance(losses, list) and losses and isinstance(steps, int) and steps > 0
+                and isinstance(every, int) and every > 0):
+            return False
+        points = self.steps.setdefault(stage, [])
+        last_step = int(record["step"])
+        for index, loss in enumerate(losses):
+            into_epoch = min(steps, (index + 1) * every)     # the step a point ends at, counted in its epoch
+            points.append((last_step - steps + into_epoch, self.offset(stage) + epoch - 1 + into_epoch / steps,
+                           float(loss)))
+        self.version += 1
+        return True
 
     def _add_step(self, stage: int, epoch: int, epochs: int, step: int, total: int, loss: float,
                   images_per_s: float | None) -> None:
@@ -216,7 +234,7 @@ class TrainingHistory:
 
     # --- output ---------------------------------------------------------------------
     def loss_curve(self, stage: int) -> tuple[list[float], list[float]]:
-        """(x, loss) of every step seen live in this stage."""
+        """(x, loss) of every step of this stage: seen live, or kept in metrics.jsonl by earlier sessions."""
         points = self.steps.get(stage, [])
         return [p[1] for p in points], [p[2] for p in points]
 
@@ -225,7 +243,7 @@ class TrainingHistory:
         return xs, smooth(ys, weight)
 
     def epoch_loss_curve(self, stage: int) -> tuple[list[float], list[float]]:
-        """(x, mean loss) of the epochs known from metrics.jsonl (earlier sessions of the run)."""
+        """(x, mean loss) of earlier epochs whose metrics.jsonl lines have no step losses (older runs)."""
         items = sorted(self.epoch_losses.get(stage, {}).items())
         return [self.offset(stage) + e for e, _ in items], [v for _, v in items]
 

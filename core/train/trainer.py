@@ -32,7 +32,7 @@ from torch.nn.parallel import DistributedDataParallel
 from core.data import CLASS_SETS, ClassSet, load_class_set
 from core.errors import ConfigError, DataError
 from core.evaluation import exit_confusions
-from core.jobs import ETA, CancelToken, Cancelled, Job, Progress
+from core.jobs import CancelToken, Cancelled, Job, Progress
 from core.models import BACKBONES, ExitHeadSpec, HeadConfig, MultiExitNet, convert_backbone, load_model, save_model
 from core.fileio import write_json_atomic
 from core.models.spec import FINAL_EXIT
@@ -48,6 +48,7 @@ from core.train.losses import (
     self_distillation_loss,
 )
 from core.train.averaging import WeightAverage
+from core.train.pace import StagePace, loss_points
 from core.train.schedule import averaging_lr
 
 RUN_JSON = "run.json"
@@ -339,14 +340,14 @@ class Trainer:
         path = self.folder.checkpoint(stage)
         average = WeightAverage.from_tensors(load_extra(path)) if self.resume and path.is_file() else WeightAverage()
         val = yield from self._validate_pending(stage, net, epochs, total_steps)
-        eta = ETA()
-        steps_done_here = 0
+        pace = StagePace()          # this session's steps only: a resumed run's earlier epochs do not count
         for epoch in range(start_epoch, epochs):
             sampler.set_epoch(epoch)
             if hasattr(dataset, "set_epoch"):
                 dataset.set_epoch(epoch)
             self._train_mode(stage, net)
             losses, seen, started = [], 0, time.monotonic()
+            pace.epoch_started()
             for batch in loader:
                 if self.ctx.broadcast_flag(self.cancel.cancelled):
                     raise Cancelled("cancelled")
@@ -362,17 +363,20 @@ class Trainer:
                 self.scaler.step(optimizer)
                 self.scaler.update()
                 step += 1
-                steps_done_here += 1
+                pace.step_done()
                 seen += image.shape[0] * self.ctx.world_size
                 losses.append(float(loss.detach()))
                 elapsed = time.monotonic() - started
                 yield Progress(f"stage{stage}", step, total_steps, f"epoch {epoch + 1}/{epochs}", {
                     "stage": stage, "epoch": epoch + 1, "epochs": epochs, "step": step, "loss": losses[-1],
                     **parts, "lr": lr, "images_per_s": seen / elapsed if elapsed > 0 else None,
-                    "eta_s": eta.seconds_left(steps_done_here, total_steps - step + steps_done_here)})
+                    "eta_s": pace.seconds_left(total_steps - step, validations_left=epochs - epoch)})
+            points, every = loss_points(losses)
             record = {"event": "epoch", "stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(losses)),
                       "lr": lr, "seconds": time.monotonic() - started,
-                      "images_per_s": seen / max(1e-9, time.monotonic() - started)}
+                      "images_per_s": seen / max(1e-9, time.monotonic() - started),
+                      # the loss curve of the epoch, so a view of the run draws it after a resume or a restart
+                      "steps_in_epoch": len(losses), "step_losses": points, "steps_per_loss_point": every}
             if epoch >= epochs - average_epochs:
                 average.update(net.state_dict())
             if self.ctx.is_main:
@@ -381,7 +385,9 @@ class Trainer:
                 save_checkpoint(path, net.state_dict(), optimizer,
                                 {"stage": stage, "epoch": epoch, "step": step, "record": record}, self.scaler,
                                 extra=average.tensors())
+                validating = time.monotonic()
                 val = yield from self._validate_and_log(stage, net, record, epochs, step, total_steps)
+                pace.validated(time.monotonic() - validating)
             self.ctx.barrier()
         if average.count:
             net.load_state_dict(average.state)

@@ -115,6 +115,35 @@ def test_a_tiny_run_shows_curves_progress_and_log_then_opens_its_model(page, qtb
     assert page.form.backbone.currentData() == "mobilenet_v3_large"
 
 
+def test_a_reopened_run_draws_its_loss_as_lines_like_a_live_one_and_the_first_eta_is_estimating(
+        page, qtbot, data, tmp_path, loaded_state, settings):
+    out = tmp_path / "run"
+    fill_tiny_run(qtbot, page, data, out, epochs1=2, epochs2=1)
+    formats: list[str] = []
+    set_format = page.progress.setFormat
+    page.progress.setFormat = lambda text: (formats.append(text), set_format(text))
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, page)
+    assert "Finished" in page.message.text(), page.log.toPlainText()
+    steps = [f for f in formats if f.startswith("stage 1 ") and " · step " in f]
+    assert "ETA estimating..." in steps[0], "one step timed (with the start-up in it) is no estimate"
+    assert "ETA estimating..." not in steps[-1] and "ETA 0" in steps[-1]    # 3 steps timed by stage 1's last
+    live = {stage: page.curves.history.loss_curve(stage) for stage in (1, 2)}
+    page.save_settings()
+    reopened = TrainPage(loaded_state, settings)     # the app started again on the same run folder
+    qtbot.addWidget(reopened)
+    assert reopened.form.out.text() == str(out)
+    reopened.curves.redraw_if_changed()
+    items = reopened.curves.loss_items
+    assert ("epoch", 1) not in items and ("epoch", 2) not in items, "restored epochs drawn as dots"
+    for stage in (1, 2):
+        xs, ys = live[stage]
+        assert list(items[("raw", stage)].xData) == pytest.approx(xs)
+        assert list(items[("raw", stage)].yData) == pytest.approx(ys, rel=1e-5)
+        assert items[("smooth", stage)].opts["pen"] is not None and len(items[("smooth", stage)].xData) == len(xs)
+    reopened.shutdown()
+
+
 def test_cancel_keeps_a_checkpoint_and_resume_runs_to_the_end(page, qtbot, data, tmp_path):
     out = tmp_path / "run"
     fill_tiny_run(qtbot, page, data, out, epochs1=4, epochs2=1)
@@ -142,7 +171,8 @@ def test_cancel_keeps_a_checkpoint_and_resume_runs_to_the_end(page, qtbot, data,
     log = page.log.toPlainText()
     assert f"earlier epochs of the run ({len(epochs_before)})" in log
     page.curves.redraw_if_changed()
-    assert page.curves.loss_point_count() >= len(epochs_before)   # the earlier epochs' mean losses
+    assert page.curves.loss_point_count() == 3 * len(epochs_before)    # the earlier epochs' steps, as lines
+    assert ("epoch", 1) not in page.curves.loss_items
     wait_idle(qtbot, page)
     assert "Finished" in page.message.text(), page.log.toPlainText()
     log = page.log.toPlainText()

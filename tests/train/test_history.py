@@ -79,6 +79,26 @@ def test_redone_steps_replace_the_ones_after_the_checkpoint():
     assert len(xs) == 6 and ys == [9.0, 9.0, 9.0, 1.0, 1.0, 1.0]
 
 
+def test_records_with_step_losses_give_the_steps_and_older_records_their_epoch_means():
+    history = TrainingHistory(epochs_stage1=3, epochs_stage2=1, runs_stage1=True)
+    history.load_records([
+        {"event": "epoch", "stage": 1, "epoch": 0, "step": 4, "loss": 2.5, "steps_in_epoch": 4,
+         "step_losses": [4.0, 3.0, 2.0, 1.0], "steps_per_loss_point": 1},
+        {"event": "epoch", "stage": 1, "epoch": 1, "step": 8, "loss": 1.0, "steps_in_epoch": 4,
+         "step_losses": [1.5, 0.5], "steps_per_loss_point": 3},        # binned: 3 steps, then the last one
+    ])
+    xs, ys = history.loss_curve(1)
+    assert xs == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.75, 2.0]) and ys == [4.0, 3.0, 2.0, 1.0, 1.5, 0.5]
+    assert [p[0] for p in history.steps[1]] == [1, 2, 3, 4, 7, 8]
+    assert history.epoch_loss_curve(1) == ([], [])
+    for step in (9, 10):                          # the resumed run goes on after them
+        history.add_progress(step_event(1, step, 0.25, epochs=3, per_epoch=4))
+    assert history.loss_curve(1)[0][-2:] == pytest.approx([2.25, 2.5])
+    older = TrainingHistory(epochs_stage1=3, epochs_stage2=1, runs_stage1=True)
+    older.load_records([{"event": "epoch", "stage": 1, "epoch": 0, "step": 4, "loss": 2.5}])
+    assert older.loss_curve(1) == ([], []) and older.epoch_loss_curve(1) == ([1], [2.5])
+
+
 def test_smooth_is_a_debiased_moving_average():
     assert smooth([]) == []
     assert smooth([4.0]) == [4.0]
@@ -126,6 +146,9 @@ def test_a_real_run_gives_curves_from_its_events_and_the_same_lines_from_its_met
     earlier = replay.load_records(read_metrics(info.metrics))
     assert len(earlier) == 2 * EPOCHS
     assert [line.split(":")[0] for line in earlier] == [line.split(":")[0] for line in lines]
-    assert replay.epoch_loss_curve(2)[0] == [EPOCHS + 1, EPOCHS + 2]
+    for stage in (1, 2):      # the run's step losses come back from metrics.jsonl: the same curve as live
+        assert replay.loss_curve(stage)[0] == pytest.approx(live.loss_curve(stage)[0])
+        assert replay.loss_curve(stage)[1] == pytest.approx(live.loss_curve(stage)[1], rel=1e-5)
+        assert replay.epoch_loss_curve(stage) == ([], [])
     for key, points in live.val.items():
         assert replay.val[key] == pytest.approx(points)
