@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -12,6 +13,11 @@ from app.pages import Page, load_pages
 from app.settings import Settings
 from app.state import AppState
 from app.threads_menu import ThreadsMenu
+from app.widgets.config_dialog import apply_config_file, choose_and_apply_config
+from core.errors import MessError
+from core.runtime.config_file import ConfigFile, remembered_config
+
+CONFIG_KEY = "live/config"    # the applied exit configuration and the weights it is for (ConfigFile JSON)
 
 
 class MainWindow(QMainWindow):
@@ -44,6 +50,7 @@ class MainWindow(QMainWindow):
         self.state.model_loading.connect(lambda folder: self._model_label.setText(f"loading {Path(folder).name}..."))
         self.state.model_changed.connect(self._on_model_changed)
         self.state.model_failed.connect(self._on_model_failed)
+        self.state.config_changed.connect(self._remember_config)
         if "inspect" in self.pages:
             self.state.inspect_requested.connect(lambda *_: self.show_page("inspect"))
         if self.state.net is not None:
@@ -61,6 +68,12 @@ class MainWindow(QMainWindow):
         open_action = QAction("&Open model folder...", self, shortcut=QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self.choose_model)
         file_menu.addAction(open_action)
+        self.load_config_action = QAction("&Load configuration...", self, shortcut=QKeySequence("Ctrl+Shift+L"))
+        self.load_config_action.setObjectName("load-config")
+        self.load_config_action.setToolTip("Read an exit configuration JSON ('mess search --out', the Search page's "
+                                           "Save) and run it on the Live page, as 'mess run --config' does")
+        self.load_config_action.triggered.connect(self.choose_config)
+        file_menu.addAction(self.load_config_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
@@ -123,8 +136,6 @@ class MainWindow(QMainWindow):
         return precision if precision in BACKENDS.get(backend).precisions else "fp32"
 
     def choose_backend(self, backend: str, precision: str) -> None:
-        from core.errors import MessError
-
         try:
             self.state.set_backend(backend, precision)
         except MessError as exc:
@@ -144,6 +155,7 @@ class MainWindow(QMainWindow):
         self._backend_label.setText(f"{backend} {precision}")
 
     SHORTCUTS = (("Ctrl+1..5", "Model, Train, Search, Live, Inspect page"), ("Ctrl+O", "open a model folder"),
+                 ("Ctrl+Shift+L", "load an exit configuration (runs on Live)"),
                  ("F11", "full screen"), ("F1", "this list"), ("Ctrl+M", "Model: measure (again)"),
                  ("Ctrl+L", "Model: load a latency table"), ("Ctrl+Return", "Live: start / stop"),
                  ("Space", "Live: pause"), (".", "Live: one step"), ("F", "Live: full network"),
@@ -195,6 +207,42 @@ class MainWindow(QMainWindow):
         if folder:
             self.state.open_model(folder)
 
+    # --- exit configuration -----------------------------------------------------------------
+    def choose_config(self) -> None:
+        choose_and_apply_config(self, self.settings, self.state, self._show_status)
+
+    def load_config(self, path: str | Path) -> bool:
+        """Apply a configuration file (AppState.load_config); a refusal is one line in the status bar."""
+        return apply_config_file(self.state, path, self._show_status)
+
+    def _show_status(self, text: str, error: bool = False) -> None:
+        self.statusBar().showMessage(text, 20000 if error else 10000)
+
+    def _remember_config(self, config) -> None:
+        """The applied configuration, with the weights it is for, persists (restored by _restore_config)."""
+        origin = self.state.config_origin()
+        if config is None or origin is None:
+            self.settings.remove(CONFIG_KEY)
+        else:
+            self.settings.set(CONFIG_KEY, json.dumps(ConfigFile("", config, origin).to_json()))
+
+    def _restore_config(self) -> None:
+        """Apply the configuration remembered for the open model's weights (none is applied yet)."""
+        text = self.settings.get(CONFIG_KEY, "")
+        if not text or self.state.config is not None or self.state.net is None:
+            return
+        try:
+            config = remembered_config(text, f"{self.settings.path} [{CONFIG_KEY}]", self.state.info.weights_sha256,
+                                       self.state.net.exit_ids())
+        except MessError as exc:
+            self.settings.remove(CONFIG_KEY)
+            print(f"MESS Studio: {exc}; forgotten", flush=True)
+            return
+        if config is not None:
+            self.state.set_config(config)
+            self.statusBar().showMessage(f"Restored the configuration applied last time: {' › '.join(config.exits)}",
+                                         10000)
+
     # --- model ------------------------------------------------------------------------
     def _on_model_changed_label(self) -> None:
         folder = self.state.folder
@@ -206,6 +254,7 @@ class MainWindow(QMainWindow):
         self._on_model_changed_label()
         self.settings.set("model", str(folder))
         self.statusBar().showMessage(f"opened {folder}", 5000)
+        self._restore_config()
 
     def _on_model_failed(self, message: str) -> None:
         if self.state.net is None:

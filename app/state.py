@@ -99,5 +99,27 @@ class AppState(QObject):
         self.config = config
         self.config_changed.emit(config)
 
+    def load_config(self, path: str | Path) -> str:
+        """Read a configuration file (`mess search --out`, the Search page's Save), check it against the
+        open model (its exits; the weights' SHA-256 it records) and apply it: the Live page runs it.
+        A ConfigError (one line naming the file) leaves the applied configuration as it was; the
+        returned line says what was applied (and, for an older file, that the weights were not checked)."""
+        from core.errors import ConfigError
+        from core.runtime.config_file import ConfigFile
+
+        if self.net is None or self.info is None:
+            raise ConfigError(f"{path}: open a model before loading a configuration for it")
+        loaded = ConfigFile.load(path)
+        note = loaded.check(self.info.weights_sha256, self.net.exit_ids())
+        self.set_config(loaded.config)
+        applied = f"Applied {Path(path).name}: {' › '.join(loaded.config.exits)} ({loaded.config.mode})"
+        return f"{applied}; note: {note}" if note else applied
+
+    def config_origin(self):
+        """The open model as a configuration file records it (core.runtime.config_file.ConfigOrigin)."""
+        from core.runtime.config_file import ConfigOrigin
+
+        return ConfigOrigin(str(self.folder), self.info.weights_sha256) if self.info is not None else None
+
     def wait(self, ms: int = 30_000) -> bool:
         return all(loader.wait(ms) for loader in self._loaders)

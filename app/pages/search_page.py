@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFileDia
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from app.pages import PAGES, Page, PageEntry
+from app.widgets.config_dialog import CONFIG_DIR_KEY, apply_config_file, choose_and_apply_config
 from app.widgets.exit_bars import ExitBars
 from app.widgets.folder_field import FolderField
 from app.widgets.pareto_plot import ParetoPlot, describe_config
@@ -276,6 +277,11 @@ class SearchPage(Page):
                                     "'mess search --out' does — Ctrl+S")
         self.save_button.setShortcut(QKeySequence("Ctrl+S"))
         self.save_button.clicked.connect(self.choose_save_path)
+        self.load_button = QPushButton("Load configuration...", box)
+        self.load_button.setToolTip("Read an exit configuration JSON ('mess search --out', or saved here), check it "
+                                    "against the open model and run it on the Live page (File menu: Ctrl+Shift+L)")
+        self.load_button.setEnabled(self.state.net is not None)
+        self.load_button.clicked.connect(self.choose_config_to_load)
         self.save_front_button = QPushButton("Save front...", box)
         self.save_front_button.setToolTip("Write the Pareto front and search statistics, "
                                           "as 'mess search --pareto' does")
@@ -283,6 +289,7 @@ class SearchPage(Page):
         for button in (self.apply_button, self.save_button, self.save_front_button):
             button.setEnabled(False)
             buttons.addWidget(button)
+        buttons.addWidget(self.load_button)
         left.addLayout(buttons)
         left.addStretch(1)
         layout.addLayout(left, 3)
@@ -453,6 +460,7 @@ class SearchPage(Page):
                                 "(measured now, once per model)")
 
     def _on_model_changed(self) -> None:
+        self.load_button.setEnabled(self.state.net is not None)
         if self.running():
             self.cancel()
         self.outcome = None
@@ -634,23 +642,30 @@ class SearchPage(Page):
         self.state.set_config(config)
         self.show_message(f"Applied to Live: {' › '.join(config.exits)}")
 
+    def choose_config_to_load(self) -> None:
+        choose_and_apply_config(self, self.settings, self.state, self.show_message)
+
+    def load_config(self, path: str | Path) -> bool:
+        """Apply a configuration file to the Live page (AppState.load_config); one line on failure."""
+        return apply_config_file(self.state, path, self.show_message)
+
     def choose_save_path(self) -> None:
         if self.chosen is None:
             return
-        start = self.settings.get("search/save_dir", str(self.state.folder or ""))
+        start = self.settings.get(CONFIG_DIR_KEY, str(self.state.folder or ""))
         path, _ = QFileDialog.getSaveFileName(self, "Save the exit configuration", str(Path(start) / "config.json"),
                                               "Exit configurations (*.json);;All files (*)")
         if path:
-            self.settings.set("search/save_dir", str(Path(path).parent))
+            self.settings.set(CONFIG_DIR_KEY, str(Path(path).parent))
             self.save_config(path)
 
     def save_config(self, path: str | Path) -> bool:
         """Write what `mess search --out` writes for the chosen configuration."""
-        if self.outcome is None or self.chosen is None:
+        if self.outcome is None or self.chosen is None or self.state.info is None:
             return False
         try:
             save_config(path, self.outcome.result, self.chosen, self.outcome.table, self.outcome.images,
-                        self.outcome.reference, self.report_for(self.chosen))
+                        self.outcome.reference, self.report_for(self.chosen), self.state.config_origin())
         except MessError as exc:      # core.fileio.WriteError: one line naming the file
             self.show_message(str(exc), error=True)
             return False
@@ -663,7 +678,7 @@ class SearchPage(Page):
     def choose_front_path(self) -> None:
         if self.outcome is None:
             return
-        start = self.settings.get("search/save_dir", str(self.state.folder or ""))
+        start = self.settings.get(CONFIG_DIR_KEY, str(self.state.folder or ""))
         path, _ = QFileDialog.getSaveFileName(self, "Save the Pareto front", str(Path(start) / "pareto.json"),
                                               "JSON (*.json);;All files (*)")
         if path:

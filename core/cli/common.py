@@ -96,6 +96,13 @@ def warn_about_table(table, source: str) -> None:
         print(f"warning: {source}: {warning}; re-measure on an idle machine", file=sys.stderr)
 
 
+def note(message: str) -> None:
+    """One stderr line the user should know about but that does not stop the command."""
+    import sys
+
+    print(f"note: {message}", file=sys.stderr)
+
+
 def write_json(path: str | Path, data: dict) -> None:
     path = Path(path)
     try:

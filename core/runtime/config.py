@@ -9,7 +9,8 @@ from pathlib import Path
 from core.errors import ConfigError
 from core.runtime.policy import PolicySettings
 
-CONFIG_FORMAT_VERSION = 1
+CONFIG_FORMAT_VERSION = 2          # 2: a configuration file may record its model and weights' SHA-256
+READABLE_VERSIONS = (1, 2)         # 1: files written before that (loaded, the weights check skipped)
 MODES = ("dynamic", "static", "deadline")
 
 
@@ -82,9 +83,9 @@ class ExitConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: not an exit configuration (expected a JSON object)")
         version = data.get("format_version")
-        if version != CONFIG_FORMAT_VERSION:
+        if type(version) is not int or version not in READABLE_VERSIONS:
             raise ConfigError(f"{source}: unknown exit-config format version {version!r} "
-                              f"(expected {CONFIG_FORMAT_VERSION})")
+                              f"(expected {' or '.join(map(str, READABLE_VERSIONS))})")
         if "exits" not in data:
             raise ConfigError(f"{source}: the exit configuration has no 'exits'")
         exits = data["exits"]

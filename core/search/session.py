@@ -25,6 +25,7 @@ from core.jobs import CancelToken, Job, Progress
 from core.models.io import ModelInfo
 from core.models.network import MultiExitNet
 from core.profile.costs import CostTable
+from core.runtime.config_file import ConfigOrigin
 from core.search.calibration import CALIBRATION_FILE, FINAL_EXIT_REFERENCE, LABELS, CalibrationCache, calibrate
 from core.search.search import SearchResult
 
@@ -192,11 +193,13 @@ def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationD
 
 
 def config_document(result: SearchResult, index: int, table: CostTable, images: int,
-                    reference: str = LABELS, held_out=None) -> dict:
-    """What `mess search --out` writes: the ExitConfig, plus its predicted mIoU and cost, the full
+                    reference: str = LABELS, held_out=None, origin: ConfigOrigin | None = None) -> dict:
+    """What `mess search --out` writes: the ExitConfig, the model it was searched for (``origin``: its
+    folder and weights' SHA-256, checked when the file is loaded), its predicted mIoU and cost, the full
     network's for comparison, the latency table's device, the number of calibration images and
     what the mIoU is measured against ("labels", or "final exit" for a label-free calibration)."""
-    document = {**result.config(index).to_json(), "predicted": result.summary(index),
+    document = {**result.config(index).to_json(), **(origin.to_json() if origin is not None else {}),
+                "predicted": result.summary(index),
                 "full_network": result.summary(result.full_index), "latency_table": table.device_description,
                 "images": images, "calibration_reference": reference}
     if held_out is not None:               # core.search.holdout.HeldOutReport
@@ -205,11 +208,11 @@ def config_document(result: SearchResult, index: int, table: CostTable, images: 
 
 
 def save_config(path: str | Path, result: SearchResult, index: int, table: CostTable, images: int,
-                reference: str = LABELS, held_out=None) -> None:
-    """Write ``config_document`` atomically (ExitConfig.load reads it back)."""
+                reference: str = LABELS, held_out=None, origin: ConfigOrigin | None = None) -> None:
+    """Write ``config_document`` atomically (ConfigFile.load reads it back)."""
     from core.fileio import write_json_atomic
 
-    write_json_atomic(Path(path), config_document(result, index, table, images, reference, held_out))
+    write_json_atomic(Path(path), config_document(result, index, table, images, reference, held_out, origin))
 
 
 def pareto_document(result: SearchResult, cost: str, images: int, reference: str = LABELS) -> dict:

@@ -140,3 +140,118 @@ def test_a_model_load_superseded_by_a_newer_one_is_dropped(qtbot, monkeypatch, t
         qtbot.wait(300)                   # the slow load's queued result arrives (and must be dropped)
         assert state.folder == BUNDLED_MODEL and failures == []
     state.wait()
+
+
+# --- File > Load configuration, and the applied configuration across restarts ------------------------------
+def write_config(path, exits, weights_sha256=None, model="bundled"):
+    """A configuration file as `mess search --out` writes it (``weights_sha256`` None: an older file)."""
+    from core.fileio import write_json_atomic
+    from core.runtime.config import ExitConfig
+    from core.runtime.config_file import ConfigOrigin
+
+    config = ExitConfig(list(exits), th_pix=[0.5] * len(exits), th_img=[0.5] * len(exits))
+    origin = ConfigOrigin(model, weights_sha256).to_json() if weights_sha256 else {"format_version": 1}
+    write_json_atomic(path, {**config.to_json(), **origin})
+    return config
+
+
+def test_file_menu_loads_a_configuration_and_the_live_page_gets_it(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    state = window.state
+    file_menu = window.menuBar().actions()[0].menu()
+    assert window.load_config_action in file_menu.actions()
+    assert window.load_config_action.shortcut().toString() == "Ctrl+Shift+L"
+    exits = state.net.exit_ids()
+    config = write_config(tmp_path / "c.json", [exits[0], exits[-1]], state.info.weights_sha256)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(tmp_path / "c.json"), "")))
+    live_got = []
+    state.config_changed.connect(live_got.append)     # what the Live page listens to
+    with qtbot.waitSignal(state.config_changed, timeout=5000):
+        qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert state.config == config and live_got == [config]
+    assert "Applied c.json" in window.statusBar().currentMessage()
+    assert "Ctrl+Shift+L" in window.shortcuts_text()
+
+
+def test_a_configuration_for_other_weights_or_exits_is_refused_in_one_line(window, tmp_path):
+    state = window.state
+    exits = state.net.exit_ids()
+    state.set_config(None)
+    other = "c3" * 32
+    write_config(tmp_path / "other.json", [exits[0], exits[-1]], other)
+    assert not window.load_config(tmp_path / "other.json")
+    message = window.statusBar().currentMessage()
+    assert "other.json" in message and other[:12] in message and state.info.weights_sha256[:12] in message
+    assert "\n" not in message and state.config is None, "nothing applied"
+    write_config(tmp_path / "exits.json", ["features.99:fcn-c64-b0", exits[-1]], state.info.weights_sha256)
+    assert not window.load_config(tmp_path / "exits.json")
+    assert "features.99:fcn-c64-b0" in window.statusBar().currentMessage() and state.config is None
+    (tmp_path / "broken.json").write_text("{")
+    assert not window.load_config(tmp_path / "broken.json") and state.config is None
+
+
+def test_an_older_configuration_file_loads_with_a_note(window, tmp_path):
+    exits = window.state.net.exit_ids()
+    config = write_config(tmp_path / "old.json", [exits[0], exits[-1]])
+    assert window.load_config(tmp_path / "old.json")
+    assert window.state.config == config
+    assert "not checked against the model" in window.statusBar().currentMessage()
+
+
+def other_weights(folder):
+    """The bundled model's architecture (the same exits) with other weights."""
+    import torch
+
+    from core.models import save_model
+    from core.models.io import load_model
+
+    net, _ = load_model(BUNDLED_MODEL)
+    with torch.no_grad():
+        next(net.parameters()).add_(0.01)
+    save_model(net, folder)
+    return folder
+
+
+def open_window(qtbot, path, model):
+    state = AppState(device="cpu", backend="torch")
+    win = MainWindow(Settings(path), state)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(state.model_changed, timeout=LOAD_TIMEOUT_MS):
+        state.open_model(model)
+    return win
+
+
+def test_the_applied_configuration_is_restored_for_the_same_weights_only(qtbot, tmp_path, loaded_state):
+    path = str(tmp_path / "persist.ini")
+    first = MainWindow(Settings(path), loaded_state)
+    qtbot.addWidget(first)
+    exits = loaded_state.net.exit_ids()
+    config = write_config(tmp_path / "c.json", [exits[0], exits[-1]], loaded_state.info.weights_sha256)
+    assert first.load_config(tmp_path / "c.json")
+    first.close()
+    again = open_window(qtbot, path, BUNDLED_MODEL)
+    assert again.state.config == config, "the same model: applied again"
+    assert "Restored" in again.statusBar().currentMessage()
+    again.close()
+    other = open_window(qtbot, path, other_weights(tmp_path / "other"))
+    assert other.state.net.exit_ids() == exits and other.state.config is None, "other weights: not applied"
+    other.close()
+    cleared = open_window(qtbot, path, BUNDLED_MODEL)
+    assert cleared.state.config == config
+    cleared.state.set_config(None)        # the full network chosen: nothing to restore next time
+    cleared.close()
+    last = open_window(qtbot, path, BUNDLED_MODEL)
+    assert last.state.config is None
+    last.close()
+
+
+def test_a_damaged_remembered_configuration_is_forgotten(qtbot, tmp_path, capsys):
+    path = str(tmp_path / "bad.ini")
+    settings = Settings(path)
+    settings.set("live/config", '{"format_version": 2, "exits": 3}')
+    settings.sync()
+    win = open_window(qtbot, path, BUNDLED_MODEL)
+    assert win.state.config is None and Settings(path).get("live/config", "") == ""
+    assert "'exits' must be a list" in capsys.readouterr().out
+    win.close()

@@ -183,8 +183,9 @@ def test_save_the_configuration_and_apply_it_to_live(searched, qtbot, tmp_path, 
     assert ExitConfig.load(path) == result.config(page.chosen)
     saved = json.loads(path.read_text())
     expected = config_document(result, page.chosen, page.outcome.table, page.outcome.images,
-                               held_out=page.report_for(page.chosen))
+                               held_out=page.report_for(page.chosen), origin=page.state.config_origin())
     assert saved == json.loads(json.dumps(expected))
+    assert saved["weights_sha256"] == page.state.info.weights_sha256 and saved["model"] == str(page.state.folder)
     assert set(saved["predicted"]) >= {"miou", "mean_latency_ms", "mean_gflops"}
     front_path = tmp_path / "front.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(front_path), "")))
@@ -196,6 +197,16 @@ def test_save_the_configuration_and_apply_it_to_live(searched, qtbot, tmp_path, 
     (tmp_path / "blocker").write_text("a file, not a folder")
     assert not page.save_config(tmp_path / "blocker" / "config.json")
     assert "cannot write" in page.status.text()
+    # The saved file loads back (Load configuration...): checked against the model, applied to Live.
+    page.state.set_config(None)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    with qtbot.waitSignal(page.state.config_changed) as loaded:
+        qtbot.mouseClick(page.load_button, Qt.MouseButton.LeftButton)
+    assert loaded.args[0] == result.config(page.chosen) and "Applied config.json" in page.status.text()
+    saved["weights_sha256"] = "0" * 64
+    (tmp_path / "other.json").write_text(json.dumps(saved))
+    assert not page.load_config(tmp_path / "other.json")
+    assert "made for other weights" in page.status.text() and page.state.config == loaded.args[0]
 
 
 @pytest.fixture(scope="module")

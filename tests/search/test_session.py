@@ -17,6 +17,7 @@ from core.models import HeadConfig, convert_backbone, save_model
 from core.models.io import load_model
 from core.profile.costs import measure_costs
 from core.runtime.config import ExitConfig
+from core.runtime.config_file import ConfigFile, ConfigOrigin
 from core.search.calibration import CALIBRATION_FILE
 from core.search.search import SearchSpace, search
 from core.search.session import (Budget, calibration_cache, calibration_size, check_latency_table, choose_checked,
@@ -120,10 +121,12 @@ def test_budgets_choose_and_the_document_is_what_the_cli_writes(setup, tmp_path)
         Budget("speed", 1.0)
     chosen, report, note = choose_checked(net, cache, table, SPACE, result, Budget("drop", 100.0, "gflops"))
     assert (report is None) == (note is not None)
-    document = config_document(result, chosen, table, cache.images, held_out=report)
+    origin = ConfigOrigin(str(root / "model"), info.weights_sha256)
+    document = config_document(result, chosen, table, cache.images, held_out=report, origin=origin)
     assert set(document["predicted"]) >= {"miou", "mean_latency_ms", "mean_gflops"}
-    save_config(tmp_path / "gui.json", result, chosen, table, cache.images, held_out=report)
+    save_config(tmp_path / "gui.json", result, chosen, table, cache.images, held_out=report, origin=origin)
     assert ExitConfig.load(tmp_path / "gui.json") == result.config(chosen)
+    assert ConfigFile.load(tmp_path / "gui.json").origin == origin
     assert json.loads((tmp_path / "gui.json").read_text()) == json.loads(json.dumps(document))
     front = pareto_document(result, "gflops", cache.images)
     assert front["configs_evaluated"] == result.count and len(front["front"]) == len(result.pareto_front("gflops"))
@@ -137,6 +140,8 @@ def test_budgets_choose_and_the_document_is_what_the_cli_writes(setup, tmp_path)
     cli = json.loads(out.read_text())
     assert set(cli) == set(document)
     assert cli["images"] == 6 and cli["latency_table"] == table.device_description
+    assert cli["format_version"] == 2 and cli["model"] == str(model_dir)
+    assert cli["weights_sha256"] == info.weights_sha256
 
 
 def test_cli_limit_calibrates_on_fewer_images(setup, tmp_path, capsys):

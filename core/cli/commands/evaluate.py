@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, write_json
+from core.cli.common import add_backend_arguments, backend_pieces, note, parse_size, resolve_model, write_json
 from core.cli.progress import ProgressBar
 from core.data import eval_transform, open_dataset
 from core.data.sequences import parse_sequences
@@ -14,7 +14,7 @@ from core.evaluation import evaluate
 from core.jobs import run_job
 from core.models import load_model
 from core.errors import DataError
-from core.runtime.config import ExitConfig
+from core.runtime.config_file import ConfigFile
 from core.runtime.early_exit import config_steps
 
 
@@ -71,8 +71,9 @@ def _print_report(report: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model(args.model)
     device = select_device(args.device)
-    config = ExitConfig.load(args.config) if args.config else None
-    net, _ = load_model(model_dir, device, inference=True)
+    config_file = ConfigFile.load(args.config) if args.config else None
+    net, info = load_model(model_dir, device, inference=True)
+    config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
     spec = net.spec
     dataset = open_dataset(args.data, args.split, layout=args.layout,
                            transform=eval_transform(spec.mean, spec.std, args.input),

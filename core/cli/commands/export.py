@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import parse_size, positive_int, resolve_model
+from core.cli.common import note, parse_size, positive_int, resolve_model
 from core.cli.progress import ProgressBar
 from core.errors import ConfigError
 from core.deploy.export import FORMAT_PRECISIONS, FORMATS, MANIFEST, export_model
 from core.jobs import run_job
 from core.models import load_model
 from core.profile.costs import CostTable
-from core.runtime.config import ExitConfig
+from core.runtime.config_file import ConfigFile
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
 
     configure_threads(args.threads)
     model_dir = resolve_model(args.model)
-    config = ExitConfig.load(args.config) if args.config else None
+    config_file = ConfigFile.load(args.config) if args.config else None
     net, info = load_model(model_dir, "cpu", inference=True)
+    config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
     table = None
     if args.latency_table:
         loaded = CostTable.load(args.latency_table)

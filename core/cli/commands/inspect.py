@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, parse_size, resolve_model, write_json
+from core.cli.common import add_backend_arguments, backend_pieces, note, parse_size, resolve_model, write_json
 from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError
 from core.models import load_model
-from core.runtime.config import ExitConfig
+from core.runtime.config_file import ConfigFile
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -48,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise ConfigError(f"--out {out}: the grid is a picture, name it .png or .jpg")
     model_dir = resolve_model(args.model)
-    config = ExitConfig.load(args.config) if args.config else None
+    config_file = ConfigFile.load(args.config) if args.config else None
     device = select_device(args.device)
-    net, _ = load_model(model_dir, device, inference=True)
+    net, info = load_model(model_dir, device, inference=True)
+    config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
     spec = net.spec
     image = read_frame(args.image, args.frame)
     label = read_label(args.label, image, args.image, spec.classes) if args.label else None

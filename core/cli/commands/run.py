@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TextIO
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, parse_size, positive_int, resolve_model
+from core.cli.common import add_backend_arguments, backend_pieces, note, parse_size, positive_int, resolve_model
 from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError, MessError
 from core.models import load_model
 from core.runtime.config import ExitConfig
+from core.runtime.config_file import ConfigFile
 from core.profile.costs import CostTable, measure_costs
 from core.runtime.early_exit import default_deadline_exits
 from core.runtime.live import FrameResult, LiveRunner
@@ -194,7 +195,7 @@ def _print_summary(summary: dict, source: str) -> None:
 def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model(args.model)
     device = select_device(args.device)
-    config = ExitConfig.load(args.config) if args.config else None
+    config_file = ConfigFile.load(args.config) if args.config else None
     if args.out:
         check_video_path(args.out)
     if args.out and args.stats and Path(args.out).resolve() == Path(args.stats).resolve():
@@ -204,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{option} {path}: is a folder, not a file")
         if path and Path(path).resolve() == Path(args.source).resolve():
             raise ConfigError(f"{option} {path}: is the --source itself")
-    net, _ = load_model(model_dir, device, inference=True)
+    net, info = load_model(model_dir, device, inference=True)
+    config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
     process_size = args.size or (tuple(net.spec.input_size) if net.spec.input_size else None)
     pieces = None
     if process_size is not None or args.backend not in (None, "torch"):

@@ -15,6 +15,7 @@ from core.errors import ConfigError
 from core.jobs import run_job
 from core.models import load_model
 from core.profile.costs import CostTable, measure_costs
+from core.runtime.config_file import ConfigOrigin
 from core.search.calibration import LABELS
 from core.search.search import SearchSpace, search
 from core.search.holdout import DEFAULT_RULE, RULES, TIME_BLOCKS
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     warn_about_table(table, args.latency_table or "latency measured now")
     result = search(net.cpu(), cache, table, SearchSpace(max_early=args.max_early))
     if args.deadline_ms is not None:
-        return _deadline(args, net, cache, table, result)
+        return _deadline(args, net, cache, table, result, ConfigOrigin(str(model_dir), info.weights_sha256))
     if args.budget_ms is not None:
         budget = Budget("latency", args.budget_ms)
     elif args.budget_gflops is not None:
@@ -103,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         _warn(f"note: {note}")
     summary = result.summary(chosen)
     full = result.summary(result.full_index)
-    write_json(args.out, config_document(result, chosen, table, cache.images, cache.reference, report))
+    write_json(args.out, config_document(result, chosen, table, cache.images, cache.reference, report,
+                                         ConfigOrigin(str(model_dir), info.weights_sha256)))
     if args.pareto:
         write_json(args.pareto, pareto_document(result, "latency" if args.budget_gflops is None else "gflops",
                                                 cache.images, cache.reference))
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _deadline(args: argparse.Namespace, net, cache, table, result) -> int:
+def _deadline(args: argparse.Namespace, net, cache, table, result, origin: ConfigOrigin) -> int:
     """--deadline-ms: the deadline configuration and what it is predicted to give."""
     from core.search.deadline import best_deadline_config
 
@@ -127,7 +129,7 @@ def _deadline(args: argparse.Namespace, net, cache, table, result) -> int:
         raise ConfigError(f"--deadline-ms {args.deadline_ms:g}: must be positive")
     config, predicted = best_deadline_config(net.cpu(), cache, table, args.deadline_ms)
     full = result.summary(result.full_index)
-    write_json(args.out, {**config.to_json(), "predicted": predicted, "full_network": full,
+    write_json(args.out, {**config.to_json(), **origin.to_json(), "predicted": predicted, "full_network": full,
                           "latency_table": table.device_description, "images": cache.images,
                           "calibration_reference": cache.reference})
     print(f"full network: mIoU {full['miou']:.2f} %, {full['mean_latency_ms']:.1f} ms")
