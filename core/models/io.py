@@ -11,7 +11,6 @@ ever unpickled. Saving writes temporary files and renames them into place.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from safetensors.torch import save_file
 
 from core.errors import MessError, ModelFormatError
 from core.fileio import WriteError, commit, temp_beside, write_failure, write_json_atomic
+from core.jsonio import read_json
 from core.models.network import MultiExitNet
 from core.models.pretrained import read_safetensors
 from core.models.spec import ModelSpec
@@ -94,8 +94,6 @@ def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:
         raise ModelFormatError(f"{folder}: model folder not found")
     if not path.is_file():
         raise ModelFormatError(f"{path}: not found (a model folder holds model.json and {WEIGHTS_FILE})")
-    from core.jsonio import read_json
-
     data = read_json(path, "model description", ModelFormatError, max_bytes=16 << 20)
     if not isinstance(data, dict):
         raise ModelFormatError(f"{path}: not a model description (expected a JSON object)")
@@ -116,14 +114,6 @@ def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:
                                "without it cannot be checked: save it again with mess convert or mess train")
     info = ModelInfo(folder, data.get("provenance", {}), data.get("metrics", {}), digest)
     return spec, info
-
-
-def update_metrics(folder: str | Path, metrics: dict) -> None:
-    """Merge ``metrics`` into model.json's metrics, atomically."""
-    path = Path(folder) / MODEL_JSON
-    data = json.loads(path.read_text())
-    data.setdefault("metrics", {}).update(metrics)
-    write_json_atomic(path, data)
 
 
 def load_model(folder: str | Path, device: str | torch.device = "cpu",

@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 
 from core.errors import ModelFormatError
 from core.fileio import WriteError, commit, temp_beside, write_failure
+from core.jsonio import parse_json
 from core.models.pretrained import read_safetensors
 from safetensors import SafetensorError, safe_open
 
@@ -105,7 +106,10 @@ def _read_meta(path: Path) -> dict:
         raise ModelFormatError(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
     if raw is None:
         raise ModelFormatError(f"{path}: not a MESS training checkpoint")
-    return json.loads(raw)
+    meta = parse_json(raw, str(path), "checkpoint's metadata", ModelFormatError)
+    if not isinstance(meta, dict):
+        raise ModelFormatError(f"{path}: the checkpoint's metadata is not a JSON object")
+    return meta
 
 
 def read_info(path: Path) -> dict:
