@@ -265,6 +265,20 @@ def test_a_source_that_fails_mid_run_leaves_nothing(capsys, model_dir, out, monk
     assert "webcam 0" in line and "stopped" in line
 
 
+def test_the_overlay_style_of_the_out_video(capsys, model_dir, video, out):
+    videos = {}
+    for style in ("plain", "high-contrast"):
+        code, _, err = mess_run(capsys, model_dir, video, "--max-frames", "2", "--opacity", "1",
+                                "--overlay", style, "--out", str(out / f"{style}.avi"))
+        assert code == 0, err
+        videos[style] = read_frames(out / f"{style}.avi")
+    plain, vivid = (np.stack(v).astype(float) for v in videos.values())
+    assert np.abs(plain - vivid).mean() > 10, "the high-contrast palette is another picture"
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--model", str(model_dir), "--source", str(video), "--overlay", "neon"])
+    assert info.value.code == 2
+
+
 def test_max_frames_must_be_positive(capsys, model_dir, video):
     with pytest.raises(SystemExit) as info:
         main(["run", "--model", str(model_dir), "--source", str(video), "--max-frames", "0"])

@@ -22,7 +22,7 @@ from core.runtime.config_file import ConfigFile
 from core.profile.costs import CostTable, measure_costs
 from core.runtime.early_exit import default_deadline_exits
 from core.runtime.live import FrameResult, LiveRunner
-from core.runtime.overlay import short_exit_name
+from core.runtime.overlay import OVERLAY_STYLES, short_exit_name
 from core.runtime.player import Failed, Frame, LivePlayer, Opened, RecordingFailed
 from core.runtime.recorder import check_video_path, temp_file_beside
 
@@ -84,6 +84,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-table", help="with a deadline: the latency table to decide from (mess profile "
                                                 "with the same backend; default: measured at start)")
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="overlay opacity in --out, 0..1 (default 0.5)")
+    parser.add_argument("--overlay", choices=OVERLAY_STYLES, default="plain",
+                        help="overlay style in --out: plain (the palette blended at the opacity), outline (also "
+                             "every class boundary at full opacity) or high-contrast (vivid class colours); "
+                             "default plain")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="cuda, then mps, then cpu when auto")
     add_backend_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress line")
@@ -222,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
     # checks the configuration against the model
     runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces, costs=costs)
     player = LivePlayer(net, args.source, config=runner.config, loop=False, realtime=args.realtime,
-                        compare_full=args.compare_full, opacity=args.opacity, runner=runner,
+                        compare_full=args.compare_full, opacity=args.opacity, overlay=args.overlay, runner=runner,
                         max_frames=args.max_frames, draw=False, record_drawing="processed")
     if args.out:
         player.start_recording(args.out)
