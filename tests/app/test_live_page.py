@@ -186,6 +186,8 @@ def test_thresholds_move_the_exits_while_running(page, qtbot, clip, loaded_state
     wait_frames(qtbot, page, 2)
     assert page.last_frame.result.exit_id == FIRST_EXIT and page.readouts.text("exit") == "features.3"
     assert "exit 1 of 2" in page.readouts.detail("exit")
+    words = page.readouts.detail("exit")            # in plain words, from FLOPs (no latency table measured)
+    assert "% of the network" in words and "x faster" in words and "FLOPs" in page.readouts.tiles["exit"].toolTip()
     page.sliders.sliders["th_pix"].setValue(100)
     page.sliders.sliders["th_img"].setValue(100)
     assert runner.config.th_pix == [1.0, 1.0] and runner.config.th_img == [1.0, 1.0]
@@ -400,7 +402,7 @@ def test_side_by_side_shows_both_latencies(page, qtbot, clip):
     assert page.readouts.detail("latency").startswith("full network") and page.readouts.detail("latency").endswith("ms")
     assert page.readouts.text("latency").endswith("ms")
     wide = page.view.image().width() / page.view.image().height()
-    assert wide > 1.8 * narrow, "two pictures side by side"
+    assert wide > 1.8 * narrow or wide < narrow / 1.8, "two pictures, side by side or one above the other"
     full_line = page.latency_plot.full_line
     qtbot.waitUntil(lambda: full_line.xData is not None and len(full_line.xData) > 0, timeout=FRAME_TIMEOUT_MS)
     qtbot.mouseClick(page.side_button, Qt.MouseButton.LeftButton)
@@ -430,6 +432,9 @@ def test_presentation_mode_with_f5_and_escape(window, page, qtbot, clip):
 def test_settings_persist(page, qtbot, clip, tmp_path, loaded_state):
     page.source.set_source("file", clip)
     page.opacity_slider.setValue(70)
+    assert page.overlay_combo.currentData() == "outline", "outlines by default"
+    page.overlay_combo.setCurrentIndex(page.overlay_combo.findData("high-contrast"))
+    assert page.controls.overlay == "high-contrast"
     page.loop_check.setChecked(False)
     page.record_dir.set_text(str(tmp_path / "rec"))
     path = str(tmp_path / "live.ini")
@@ -440,6 +445,7 @@ def test_settings_persist(page, qtbot, clip, tmp_path, loaded_state):
     qtbot.addWidget(again)
     assert (again.source.kind(), again.source.spec()) == ("file", str(clip))
     assert again.opacity_slider.value() == 70 and again.opacity_label.text() == "70 %"
+    assert again.controls.overlay == "high-contrast" and again.overlay_combo.currentData() == "high-contrast"
     assert not again.loop_check.isChecked() and not again.realtime_check.isChecked()
     assert again.record_dir.text() == str(tmp_path / "rec")
     again.source.set_source("rtsp", "rtsp://cam.local/stream")
@@ -486,3 +492,58 @@ def test_a_real_video_plays_in_real_time(page, qtbot, videos_root, tmp_path):
     image = page.view.image()
     assert abs(image.width() / image.height() - 16 / 9) < 0.05, "shown at the video's own aspect"
     page.window().grab().save(str(tmp_path / "live.png"))
+
+
+def test_in_presentation_mode_f_b_and_the_threshold_keys_work(window, page, qtbot, clip, loaded_state):
+    loaded_state.set_config(two_exits(0.9))
+    play(qtbot, page, "file", clip)
+    qtbot.keyClick(page, Qt.Key.Key_F5)
+    assert page.presenting and not page.full_button.isVisible()
+    assert page.exit_legend.isVisible(), "the exit colours are explained in presentation mode"
+    assert page.exit_legend.texts() == ["exit 1 of 2 · features.3", "exit 2 of 2 · final"]
+    qtbot.keyClick(page, Qt.Key.Key_F)
+    assert page._worker.config is None and page.controls.full_network and page.full_button.isChecked()
+    assert page.exit_legend.texts() == ["exit 1 of 1 · final"]
+    qtbot.keyClick(page, Qt.Key.Key_F)
+    assert page._worker.config.exits == [FIRST_EXIT, FINAL_EXIT] and not page.full_button.isChecked()
+    qtbot.keyClick(page, Qt.Key.Key_B)
+    assert page.controls.side_by_side and page.side_button.isChecked()
+    qtbot.waitUntil(lambda: page.last_frame.result.full_latency_ms is not None, timeout=FRAME_TIMEOUT_MS)
+    qtbot.keyClick(page, Qt.Key.Key_B)
+    assert not page.controls.side_by_side
+    qtbot.keyClick(page, Qt.Key.Key_Down)
+    runner = page._worker._runner
+    assert runner.config.th_img == [0.85, 0.85] and runner.config.th_pix == [0.9, 0.9]
+    assert "th_img 0.85" in page.view.flash_text and page.sliders.th_img == 0.85, "shown on the frame"
+    qtbot.keyClick(page, Qt.Key.Key_Minus)
+    qtbot.keyClick(page, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
+    assert runner.config.th_img == [0.8, 0.8] and runner.config.th_pix == [0.95, 0.95]
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    assert not page.presenting and not page.exit_legend.isVisible()
+    qtbot.keyClick(page, Qt.Key.Key_Down)
+    assert runner.config.th_img == [0.8, 0.8], "outside presentation mode Up and Down are the widgets' keys"
+
+
+def test_a_configuration_that_never_fires_says_what_to_do(page, qtbot, clip, loaded_state):
+    loaded_state.set_config(two_exits(1.0))              # nothing is ever confident enough to leave early
+    page.controls.watch.frames = 4                       # (the page waits for 30 frames; the clip has 8)
+    play(qtbot, page, "file", clip)
+    qtbot.waitUntil(lambda: bool(page.view.notice), timeout=FRAME_TIMEOUT_MS)
+    assert "No frame left early" in page.view.notice and "lower th_img" in page.view.notice
+    assert "calibrate on this footage" in page.status.text() and not page.has_error
+    page.sliders.sliders["th_pix"].setValue(0)
+    page.sliders.sliders["th_img"].setValue(0)
+    qtbot.waitUntil(lambda: page.last_frame.result.exit_id == FIRST_EXIT, timeout=FRAME_TIMEOUT_MS)
+    assert page.view.notice == ""
+    qtbot.mouseClick(page.full_button, Qt.MouseButton.LeftButton)
+    wait_frames(qtbot, page, 6)
+    assert page.view.notice == "", "the full network is not a configuration that fails to fire"
+
+
+def test_a_failed_source_clears_the_previous_frame_and_readouts(page, qtbot, clip, tmp_path):
+    play(qtbot, page, "file", clip)
+    assert page.view.image() is not None and page.readouts.text("exit") == "final"
+    page.source.set_source("file", str(tmp_path / "missing.mp4"))
+    qtbot.waitUntil(lambda: page.has_error, timeout=20_000)
+    assert page.view.image() is None and "missing.mp4" in page.view.hint, "the error, where the frame was"
+    assert page.readouts.text("exit") == "–" and page.readouts.text("frame") == "–" and page.last_frame is None
