@@ -13,7 +13,11 @@ Opening never takes longer than ``timeout_s`` (5 s by default): OpenCV is
 asked for that open/read timeout, and the open runs on a helper thread that is
 abandoned if OpenCV does not honour it. A live source (webcam, stream) that
 stops delivering frames raises ``SourceError`` from ``read()``: for a live
-source there is no normal end.
+source there is no normal end. A live read is watched the same way: one that
+has not returned ``READ_GRACE_S`` after the timeout (a half-open stream, a
+driver that ignores the timeout) is abandoned and raises ``SourceError``.
+OpenCV's own warnings (FFmpeg's "Stream timeout triggered"...) stay off while
+a live source reads: the one-line error says what happened.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 STREAM_SCHEMES: tuple[str, ...] = ("rtsp", "rtsps", "http", "https")
 DEFAULT_TIMEOUT_S = 5.0
+READ_GRACE_S = 1.0   # how much longer than the timeout a live read may block before it is abandoned
 _URL = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
@@ -96,16 +101,28 @@ def to_rgb(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
 
+_QUIET_LOCK = threading.Lock()
+_quiet: dict[str, int] = {"depth": 0, "previous": 0}
+
+
 @contextmanager
 def _quiet_opencv() -> Iterator[None]:
-    """OpenCV's own warnings off while a capture opens (the SourceError says what failed)."""
+    """OpenCV's own warnings off while a capture opens or a live source reads (the SourceError says
+    what failed). OpenCV's log level is one for the process: the first of overlapping users (threads)
+    turns it off, the last one restores it."""
     logging = cv2.utils.logging
-    previous = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    with _QUIET_LOCK:
+        if _quiet["depth"] == 0:
+            _quiet["previous"] = logging.getLogLevel()
+            logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+        _quiet["depth"] += 1
     try:
         yield
     finally:
-        logging.setLogLevel(previous)
+        with _QUIET_LOCK:
+            _quiet["depth"] -= 1
+            if _quiet["depth"] == 0:
+                logging.setLogLevel(_quiet["previous"])
 
 
 def _nominal(value: float, low: float, high: float) -> float | None:
@@ -122,12 +139,15 @@ def make_capture(target: int | str, api: int, params: Sequence[int]) -> Any:
 class CaptureSource(FrameSource):
     """A source read through cv2.VideoCapture, opened and checked by ``open_capture``."""
 
-    def __init__(self, capture: Any, first: np.ndarray, name: str, kind: str, live: bool) -> None:
+    def __init__(self, capture: Any, first: np.ndarray, name: str, kind: str, live: bool,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._capture = capture
         self._pending: np.ndarray | None = first
         self._lock = threading.Lock()
         self._reading = False
         self._closed = False
+        self._stalled = False
+        self.timeout_s = timeout_s
         self.name, self.kind, self.live = name, kind, live
         self.fps = _nominal(capture.get(cv2.CAP_PROP_FPS), 0.0, 1000.0)
         count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
@@ -140,9 +160,11 @@ class CaptureSource(FrameSource):
             if self._pending is not None:
                 frame, self._pending = self._pending, None
                 return to_rgb(frame)
+            if self._stalled:
+                raise SourceError(self._stall_message())
             self._reading = True
         try:
-            ok, frame = self._capture.read()
+            ok, frame = self._watched_read() if self.live else self._capture.read()
         except cv2.error as exc:
             ok, frame = False, None
             if not self.live:
@@ -150,8 +172,10 @@ class CaptureSource(FrameSource):
                                   f"({str(exc).strip().splitlines()[-1]})") from None
         finally:
             with self._lock:
-                self._reading = False
-                release_now = self._closed
+                stalled = self._stalled   # then the abandoned read still runs, and ends the reading
+                if not stalled:
+                    self._reading = False
+                release_now = self._closed and not stalled
         if release_now:  # closed by another thread while this read blocked
             self._capture.release()
             return None
@@ -169,6 +193,46 @@ class CaptureSource(FrameSource):
             if self._reading:  # the blocked read releases the capture when it returns
                 return
         self._capture.release()
+
+    def _stall_message(self) -> str:
+        return (f"{self.name}: no frame for {self.timeout_s + READ_GRACE_S:g} s "
+                f"(the stream or camera stopped answering)")
+
+    def _watched_read(self) -> tuple[bool, Any]:
+        """``capture.read()`` of a live source on a helper thread, abandoned (SourceError) if it blocks past
+        the timeout: OpenCV's read timeout holds for FFmpeg streams only, and not for every stall. The
+        abandoned read goes on; when it returns it releases the capture if the source was closed meanwhile."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def worker() -> None:
+            try:
+                with _quiet_opencv():
+                    box["result"] = self._capture.read()
+            except BaseException as exc:  # noqa: BLE001 - raised again by the caller
+                box["error"] = exc
+            finally:
+                with self._lock:
+                    done.set()
+                    abandoned = box.get("abandoned", False)
+                    if abandoned:
+                        self._reading = False
+                    release = abandoned and self._closed
+                if release:
+                    self._capture.release()
+
+        thread = threading.Thread(target=worker, name=f"read {self.name}", daemon=True)
+        thread.start()
+        if not done.wait(self.timeout_s + READ_GRACE_S):
+            with self._lock:
+                if not done.is_set():
+                    box["abandoned"] = self._stalled = True
+            if box.get("abandoned"):
+                abandon(thread)
+                raise SourceError(self._stall_message())
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
 
 
 _ABANDONED: list[threading.Thread] = []
@@ -232,7 +296,7 @@ def open_capture(target: int | str, api: int, name: str, kind: str, live: bool,
         capture.release()
         what = "delivered no frame" if live else "has no frame OpenCV can decode"
         raise SourceError(f"{name}: opened, but {what} within {timeout_s:g} s" if live else f"{name}: {what}")
-    return CaptureSource(capture, frame, name, kind, live)
+    return CaptureSource(capture, frame, name, kind, live, timeout_s=timeout_s)
 
 
 def _masked_url(url: str) -> str:

@@ -1,0 +1,99 @@
+"""A full disk: one line naming the file, exit 2, the previous file as it was, no partial file left.
+
+A 64 KiB tmpfs where root can mount one (moved here from tests/test_fileio.py), else skipped; the
+patched-writer cases (fsync failing with ENOSPC) run everywhere.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+
+import pytest
+
+from core.fileio import WriteError, write_bytes_atomic, write_json_atomic
+from tests.faults.conftest import hidden_files, one_line, write_clip
+
+
+def test_a_full_disk_is_one_line_and_the_previous_file_stays(tiny_disk):
+    target = tiny_disk / "report.json"
+    write_json_atomic(target, {"old": True})
+    with pytest.raises(WriteError) as err:
+        write_bytes_atomic(target, b"x" * (1 << 20))
+    message = str(err.value)
+    assert message.startswith(f"{target}: cannot write (No space left on device)") and "\n" not in message
+    assert target.read_text().strip().startswith("{") and '"old": true' in target.read_text()
+    assert [p.name for p in tiny_disk.iterdir()] == ["report.json"], "no temporary file left"
+
+
+def test_a_video_recorded_onto_a_full_disk_is_refused_not_reported_as_saved(tiny_disk):
+    import numpy as np
+
+    from core.errors import MessError
+    from core.runtime.recorder import VideoRecorder
+
+    recorder = VideoRecorder(tiny_disk / "o.mp4", 10.0, (96, 128))
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        recorder.write(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    with pytest.raises(MessError, match=r"o.mp4: the video could not be written completely \(.* bytes free"):
+        recorder.close()
+    assert list(tiny_disk.iterdir()) == []
+
+
+def test_mess_run_and_eval_on_a_full_disk_say_so_in_one_line(tiny_disk, tmp_path, capsys, model_dir):
+    from core.cli.main import main
+
+    model = model_dir
+    clip = write_clip(tmp_path / "clip.mp4", 300)     # noise: its overlay video is far more than 64 KiB
+    capsys.readouterr()
+    code = main(["run", "--model", str(model), "--source", str(clip), "--backend", "torch", "--quiet",
+                 "--out", str(tiny_disk / "o.mp4"), "--stats", str(tiny_disk / "s.jsonl")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and ("could not be written completely" in err or "cannot write" in err)
+    left = sorted(p.name for p in tiny_disk.iterdir())
+    assert left in ([], ["s.jsonl"]), "no video, no hidden partial file"
+    if left:   # the stats were finished before the video failed: complete, ending with the summary
+        assert '"summary"' in (tiny_disk / "s.jsonl").read_text().splitlines()[-1]
+    code = main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(tiny_disk / "m"), "--heads", "light"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "No space left on device" in err
+
+
+# --- a patched writer: the disk fills up during the flush (runs without root) -------------------
+
+def fill_the_disk(monkeypatch) -> None:
+    """From now on every fsync of an atomic write fails as on a full disk."""
+    import core.fileio
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(core.fileio.os, "fsync", no_space)
+
+
+def test_a_json_report_on_a_full_disk_keeps_the_previous_one(tmp_path, monkeypatch):
+    target = tmp_path / "report.json"
+    target.write_text('{"old": true}\n')
+    fill_the_disk(monkeypatch)
+    with pytest.raises(WriteError) as err:
+        write_json_atomic(target, {"new": True})
+    assert str(err.value) == (f"{target}: cannot write (No space left on device); "
+                              "the previous file, if any, is unchanged")
+    assert json.loads(target.read_text()) == {"old": True} and hidden_files(tmp_path) == []
+
+
+def test_mess_convert_over_a_model_on_a_full_disk_keeps_the_old_model(tmp_path, capsys, monkeypatch):
+    from core.cli.main import main
+
+    out = tmp_path / "m"
+    argv = ["convert", "--backbone", "mobilenet_v3_large", "--out", str(out), "--heads", "light", "--force"]
+    assert main(argv + ["--seed", "1"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    fill_the_disk(monkeypatch)
+    code = main(argv + ["--seed", "2"])
+    line = one_line(capsys.readouterr().err)
+    assert code == 2 and "No space left on device" in line, line
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "the old model folder is unchanged"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"] and hidden_files(tmp_path) == []
