@@ -52,6 +52,26 @@ def set_torch_threads(threads: int) -> None:
     torch.set_num_threads(max(1, int(threads)))
 
 
+LOAD_SAMPLE_S = 0.2     # how long a command looks at the other processes' load before choosing its threads
+
+
+def free_cores(sample_s: float = LOAD_SAMPLE_S) -> tuple[int, float]:
+    """(the cores other processes leave free, the cores they kept busy) over ``sample_s`` seconds.
+
+    A command that runs on every core beside a busy process waits on its slowest thread at every
+    step; on the cores left free it runs at their full speed. At least one core is free."""
+    import time
+
+    from core.profile.load import LoadProbe
+
+    probe = LoadProbe()
+    time.sleep(sample_s)
+    load = probe.stop()
+    cores = available_cores()
+    busy = float(load.get("others_cpu_fraction", 0.0)) * float(load.get("cpu_count", cores))
+    return max(1, min(cores, int(cores - busy + 0.5))), busy
+
+
 PRIORITY_JOB = "live"   # with other jobs running, the live view keeps the larger half: its latency is seen
 
 

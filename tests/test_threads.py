@@ -78,3 +78,19 @@ def test_a_job_that_fails_or_is_closed_releases_its_claim():
     assert share.jobs() == ("train",)
     job.close()
     assert share.jobs() == ()
+
+
+@pytest.mark.parametrize("others, cores, expected", [(0.0, 2, 2), (0.5, 2, 1), (1.0, 2, 1), (0.2, 4, 3),
+                                                     (0.05, 2, 2)])
+def test_free_cores_are_the_cores_other_processes_leave(monkeypatch, others, cores, expected):
+    import core.profile.load
+    import core.threads
+
+    class Probe:
+        def stop(self):
+            return {"others_cpu_fraction": others, "cpu_count": cores, "source": "test"}
+
+    monkeypatch.setattr(core.profile.load, "LoadProbe", Probe)
+    monkeypatch.setattr(core.threads, "available_cores", lambda: cores)
+    free, busy = core.threads.free_cores(sample_s=0.0)
+    assert free == expected and busy == pytest.approx(others * cores)

@@ -76,7 +76,8 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="numeric precision of the backend (default fp32; bf16 on openvino where the CPU has it)")
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                        help="CPU threads for the network (default: all cores)")
+                        help="CPU threads for the network (default: all cores; mess run: the cores that other "
+                             "processes leave free, measured at its start)")
 
 
 def backend_pieces(net, size: tuple[int, int], args: argparse.Namespace):

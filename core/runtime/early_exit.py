@@ -12,6 +12,7 @@ default, or ONNX Runtime / OpenVINO pieces) only runs segments, heads and labels
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from core.runtime.backends.base import RunnablePieces
 from core.runtime.backends.torch_backend import TorchPieces
 from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
-from core.runtime.host import Step, run_cascade, run_deadline
+from core.runtime.host import Step, run_anytime, run_cascade, run_deadline
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ExitResult:
     confidence: list[float]
     labels: torch.Tensor
     logits: torch.Tensor | None = None
+    confident: list[bool] | None = None     # anytime mode: whether the thresholds would let it leave here
 
 
 def config_steps(net: MultiExitNet, config: ExitConfig) -> list[Step]:
@@ -143,6 +145,23 @@ class EarlyExitRunner:
             labels=labels,
             logits=logits,
         )
+
+    def refinements(self, images: torch.Tensor) -> Iterator[ExitResult]:
+        """Anytime mode: every kept exit's result in depth order, each as soon as it is ready (a generator;
+        close it to stop early). Each result's ``exit_index`` is the exit it comes from for every image, and
+        ``confident`` says whether the thresholds would have let the image leave there."""
+        batch = int(images.shape[0])
+        device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
+        size = (int(images.shape[-2]), int(images.shape[-1]))
+        with torch.no_grad():
+            for refinement in run_anytime(self.pieces, self.steps, images, size, self._policy):
+                part = refinement.labels
+                part = part if isinstance(part, torch.Tensor) else torch.from_numpy(np.asarray(part))
+                step = self.steps[refinement.step]
+                yield ExitResult(exit_index=[refinement.step] * batch, exit_ids=[step.exit_id] * batch,
+                                 confidence=refinement.confidence.tolist(),
+                                 labels=part.to(device=device, dtype=torch.int64),
+                                 confident=refinement.confident.tolist())
 
 
 @torch.no_grad()

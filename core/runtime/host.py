@@ -21,7 +21,7 @@ import time
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -274,6 +274,30 @@ def run_cascade(pieces: Pieces, steps: Sequence[Step], images: Any, batch: int, 
         active = active[stay]
         state = pieces.keep(state, stay)
     return out
+
+
+@dataclass
+class Refinement:
+    """One kept exit's answer for every image of the batch, as soon as that exit has run."""
+
+    step: int                     # index of the kept exit
+    labels: Any                   # the backend's labels of every image (B, H, W)
+    confidence: np.ndarray        # image confidence of each image at this exit
+    confident: np.ndarray         # whether each image would leave here under the thresholds (True at the last)
+
+
+def run_anytime(pieces: Pieces, steps: Sequence[Step], images: Any, input_hw: Sequence[int],
+                policy: dict) -> Iterator[Refinement]:
+    """Anytime inference: a generator of every kept exit's labels in depth order, each as soon as it is
+    ready; every image goes on to the last kept exit unless the consumer stops (closes the generator),
+    for example when the next frame has arrived. The policy's decision is reported, not acted on."""
+    state = pieces.start(images)
+    for k, step in enumerate(steps):
+        state = pieces.advance(state, step.segment)
+        handle, low = pieces.head(state, step.exit_id)
+        frac = image_confidence(confidence_histograms(low, input_hw, step.stride, **policy), step.th_pix)
+        confident = np.ones(len(frac), dtype=bool) if k == len(steps) - 1 else frac >= step.th_img
+        yield Refinement(k, pieces.labels(handle, step.exit_id, None), np.asarray(frac, dtype=np.float64), confident)
 
 
 def run_deadline(pieces: Pieces, steps: Sequence[Step], images: Any, batch: int, *, step_ms: Sequence[float],

@@ -59,6 +59,18 @@ class FrameResult:
     dropped: int = 0  # frames the reader dropped since the previous result
     full_labels: np.ndarray | None = None  # the full network's labels, when compare_full
     full_latency_ms: float | None = None
+    refinements: list["Refinement"] | None = None  # anytime mode: every kept exit's answer, in order
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """Anytime mode: one kept exit's answer for a frame and when it was ready (ms from the frame's start)."""
+
+    exit_id: str
+    exit_index: int
+    latency_ms: float
+    confidence: float
+    confident: bool      # whether the thresholds would have let the frame leave here
 
 
 class LiveRunner:
@@ -71,7 +83,8 @@ class LiveRunner:
 
     def __init__(self, net: MultiExitNet, config: ExitConfig | None = None, size: tuple[int, int] | None = None,
                  device: torch.device | str | None = None, pieces: RunnablePieces | None = None,
-                 costs=None) -> None:
+                 costs=None, anytime: bool = False) -> None:
+        """``anytime``: every kept exit answers in turn (``refine``); ``process`` then runs to the last one."""
         # OpenCV's thread pool (resizing) only competes with torch's threads for the same cores:
         # measured on 2 cores, one OpenCV thread gives 7-12 % more frames per second end to end.
         cv2.setNumThreads(1)
@@ -93,6 +106,7 @@ class LiveRunner:
         self._runner = EarlyExitRunner(net, config or ExitConfig.static(FINAL_EXIT), pieces, costs=costs)
         self._full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), pieces)
         self._compare_full = False
+        self.anytime = bool(anytime)
 
     @property
     def backend(self) -> str:
@@ -154,7 +168,10 @@ class LiveRunner:
         return out, labels.view(np.uint16) if labels.dtype == np.int16 else labels
 
     def process(self, rgb: np.ndarray, index: int = 0, dropped: int = 0) -> FrameResult:
-        """One HxWx3 uint8 RGB frame -> its FrameResult."""
+        """One HxWx3 uint8 RGB frame -> its FrameResult (in anytime mode: at the last kept exit, with every
+        refinement's time)."""
+        if self.anytime:
+            return self.process_anytime(rgb, index=index, dropped=dropped)
         start = time.perf_counter()
         with self._lock:
             runner, compare = self._runner, self._compare_full
@@ -171,6 +188,38 @@ class LiveRunner:
         if compare:
             _, result.full_labels = self._labels(self._full, x)
             result.full_latency_ms = (time.perf_counter() - done + prepared - start) * 1000.0
+        return result
+
+    def refine(self, rgb: np.ndarray, index: int = 0, dropped: int = 0) -> Iterator[FrameResult]:
+        """Anytime mode: a generator of the frame's FrameResult at every kept exit in depth order, each as
+        soon as that exit's labels are ready (``latency_ms`` counts from the frame's start); close it to
+        stop early. Each result's ``refinements`` lists the answers so far."""
+        start = time.perf_counter()
+        with self._lock:
+            runner = self._runner
+        image = self.prepare(rgb)
+        x = preprocess_frame(image, self.mean, self.std).unsqueeze(0).to(self.device)
+        answers: list[Refinement] = []
+        with torch.inference_mode():
+            for out in runner.refinements(x):
+                labels = out.labels[0].to(self._label_dtype).cpu().numpy()
+                synchronize(self.device)
+                latency = (time.perf_counter() - start) * 1000.0
+                exit_id = out.exit_ids[0]
+                answers.append(Refinement(exit_id, out.exit_index[0], latency, float(out.confidence[0]),
+                                          bool(out.confident[0])))
+                yield FrameResult(
+                    index=index, image=image, labels=labels.view(np.uint16) if labels.dtype == np.int16 else labels,
+                    exit_id=exit_id, exit_index=out.exit_index[0], exit_depth=self.exit_depths[exit_id],
+                    latency_ms=latency, confidence=float(out.confidence[0]), dropped=dropped,
+                    refinements=list(answers),
+                )
+
+    def process_anytime(self, rgb: np.ndarray, index: int = 0, dropped: int = 0) -> FrameResult:
+        """Anytime mode to the last kept exit: its FrameResult, with every refinement's time in ``refinements``."""
+        result = None
+        for result in self.refine(rgb, index=index, dropped=dropped):
+            pass
         return result
 
     def warmup(self, frames: int = 2) -> None:

@@ -395,3 +395,29 @@ def test_threads_given_are_used_without_looking_at_the_load(capsys, monkeypatch,
     code, _, err = mess_run(capsys, model_dir, video, "--max-frames", "2", "--threads", "1")
     assert code == 0, err
     assert torch.get_num_threads() == 1 and "cores busy" not in err
+
+
+# --- anytime mode ------------------------------------------------------------------------------
+
+def test_anytime_mode_records_every_refinement_s_time(tmp_path, capsys, model_dir, video, out, exits):
+    config = tmp_path / "two.json"
+    ExitConfig([exits[0], FINAL_EXIT], th_pix=[0.0, 0.0], th_img=[0.0, 0.0]).save(config)   # would leave early
+    code, stdout, err = mess_run(capsys, model_dir, video, "--config", str(config), "--max-frames", "3",
+                                 "--mode", "anytime", "--stats", str(out / "s.jsonl"))
+    assert code == 0, err
+    frames, summary = read_stats(out / "s.jsonl")
+    check_contract(frames, summary)
+    for frame in frames:
+        steps = frame["refinements"]
+        assert [s["exit"] for s in steps] == [exits[0], FINAL_EXIT] and frame["exit"] == FINAL_EXIT
+        assert steps[0]["latency_ms"] < steps[1]["latency_ms"] <= frame["latency_ms"]
+        assert steps[0]["confident"] is True
+    assert summary["mode"] == "anytime" and set(summary["refinements"]) == {exits[0], FINAL_EXIT}
+    assert summary["refinements"][exits[0]]["confident_fraction"] == 1.0
+    assert "anytime:" in stdout and "ready at" in stdout
+
+
+def test_anytime_mode_refuses_a_deadline_or_the_full_network_comparison(capsys, model_dir, video, out):
+    for extra in (["--deadline-ms", "20"], ["--compare-full"]):
+        line = bad_run(capsys, out, ["--model", str(model_dir), "--source", str(video), "--mode", "anytime", *extra])
+        assert "--mode anytime" in line

@@ -25,6 +25,22 @@ from core.runtime.live import FrameResult, LiveRunner
 from core.runtime.overlay import OVERLAY_STYLES, short_exit_name
 from core.runtime.player import Failed, Frame, LivePlayer, Opened, RecordingFailed
 from core.runtime.recorder import check_video_path, temp_file_beside
+from core.threads import configure_threads
+
+
+RUN_MODES = ("exit", "anytime")
+
+
+def anytime_summary(refinements: list[list]) -> dict:
+    """Anytime mode: for each kept exit, the median time its answer was ready and how often it was confident."""
+    by_exit: dict[str, list] = {}
+    for frame in refinements:
+        for answer in frame:
+            by_exit.setdefault(answer.exit_id, []).append(answer)
+    return {"mode": "anytime", "refinements": {
+        exit_id: {"median_ready_ms": round(statistics.median(a.latency_ms for a in answers), 3),
+                  "confident_fraction": round(sum(a.confident for a in answers) / len(answers), 4)}
+        for exit_id, answers in by_exit.items()}}
 
 
 def _opacity(text: str) -> float:
@@ -83,6 +99,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "head at each exit point and the final exit)")
     parser.add_argument("--latency-table", help="with a deadline: the latency table to decide from (mess profile "
                                                 "with the same backend; default: measured at start)")
+    parser.add_argument("--mode", choices=RUN_MODES, default="exit",
+                        help="exit: each frame leaves at the first confident kept exit (default); anytime: every "
+                             "kept exit answers in turn, each as soon as it is ready, and --stats records when "
+                             "each refinement was ready")
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="overlay opacity in --out, 0..1 (default 0.5)")
     parser.add_argument("--overlay", choices=OVERLAY_STYLES, default="plain",
                         help="overlay style in --out: plain (the palette blended at the opacity), outline (also "
@@ -120,6 +140,9 @@ class StatsFile:
             "confidence": round(result.confidence, 5), "exit_index": result.exit_index,
             "exit_depth": round(result.exit_depth, 4), "dropped": result.dropped,
             **({"full_latency_ms": round(result.full_latency_ms, 3)} if result.full_latency_ms is not None else {}),
+        **({"refinements": [{"exit": r.exit_id, "latency_ms": round(r.latency_ms, 3),
+                             "confidence": round(r.confidence, 5), "confident": r.confident}
+                            for r in result.refinements]} if result.refinements is not None else {}),
         }) + "\n")
 
     def finish(self, summary: dict) -> None:
@@ -191,9 +214,24 @@ def _print_summary(summary: dict, source: str) -> None:
         print(f"  deadline {summary['deadline_ms']:g} ms: p95 latency {summary['p95_latency_ms']:.1f} ms "
               f"(x{summary['p95_latency_ms'] / summary['deadline_ms']:.2f} the deadline), mean exit depth "
               f"{summary['mean_exit_depth']:.2f} (1 = the final exit)")
+    if summary.get("mode") == "anytime":
+        print("  anytime: " + ", ".join(f"{e} ready at {r['median_ready_ms']:.1f} ms (median), confident on "
+                                        f"{100 * r['confident_fraction']:.0f}% of frames"
+                                        for e, r in summary["refinements"].items()))
     if "speedup" in summary:
         print(f"  full network on the same frames: median {summary['full_median_latency_ms']:.1f} ms; "
               f"the configuration is x{summary['speedup']:.2f} as fast")
+
+
+def threads_left_free(quiet: bool) -> int:
+    """Without --threads: the cores other processes leave free (said in one line when not all are)."""
+    from core.threads import available_cores, free_cores
+
+    threads, busy = free_cores()
+    if threads < available_cores() and not quiet:
+        note(f"other processes keep {busy:.1f} of {available_cores()} cores busy: running on {threads} "
+             f"thread{'s' * (threads != 1)} (--threads N to choose)")
+    return threads
 
 
 def run(args: argparse.Namespace) -> int:
@@ -212,11 +250,17 @@ def run(args: argparse.Namespace) -> int:
     net, info = load_model(model_dir, device, inference=True)
     config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
     process_size = args.size or (tuple(net.spec.input_size) if net.spec.input_size else None)
+    args.threads = args.threads or threads_left_free(args.quiet)
+    configure_threads(args.threads)
     pieces = None
     if process_size is not None or args.backend not in (None, "torch"):
         if process_size is None:
             raise ConfigError(f"--backend {args.backend} needs a fixed processing size: give --size HxW")
         pieces = backend_pieces(net, process_size, args)
+    if args.mode == "anytime" and (args.deadline_ms is not None or args.compare_full
+                                   or (config is not None and config.mode == "deadline")):
+        raise ConfigError("--mode anytime runs every kept exit in turn: it does not go with a deadline or "
+                          "--compare-full")
     if args.deadline_ms is not None:
         exits = config.exits if config is not None else default_deadline_exits(net)
         config = ExitConfig.deadline(exits, args.deadline_ms, config.policy if config is not None else None)
@@ -224,13 +268,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--latency-table is for a deadline (--deadline-ms, or a configuration of mode deadline)")
     costs = deadline_costs(net, args, process_size, device, pieces) if config and config.mode == "deadline" else None
     # checks the configuration against the model
-    runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces, costs=costs)
+    runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces, costs=costs,
+                        anytime=args.mode == "anytime")
     player = LivePlayer(net, args.source, config=runner.config, loop=False, realtime=args.realtime,
                         compare_full=args.compare_full, opacity=args.opacity, overlay=args.overlay, runner=runner,
                         max_frames=args.max_frames, draw=False, record_drawing="processed")
     if args.out:
         player.start_recording(args.out)
     full_latencies: list[float] = []
+    refinements: list[list] = []
     depths: list[float] = []
     info = None
     progress = ProgressLine(None, args.quiet)
@@ -250,6 +296,8 @@ def run(args: argparse.Namespace) -> int:
                         size = list(result.image.shape[:2])
                         if result.full_latency_ms is not None:
                             full_latencies.append(result.full_latency_ms)
+                        if result.refinements is not None:
+                            refinements.append(result.refinements)
                         if stats_file is not None:
                             stats_file.frame(result)
                         progress.update(event.frame.processed, result, event.frame.fps, event.frame.dropped_total)
@@ -272,6 +320,7 @@ def run(args: argparse.Namespace) -> int:
             "mean_exit_depth": statistics.fmean(depths) if depths else None,
             **({"deadline_ms": runner.config.deadline_ms} if runner.config.mode == "deadline" else {}),
             **_full_comparison(stats["median_latency_ms"], full_latencies),
+            **(anytime_summary(refinements) if refinements else {}),
         }
         if stats_file is not None:
             stats_file.finish(summary)
