@@ -35,7 +35,7 @@ from app.workers import JobWorker, start_job
 from core.errors import MessError
 from core.jobs import Progress
 from core.threads import sharing_cores
-from core.train.config import TrainConfig
+from core.train.config import TrainConfig, differences
 from core.train.history import TrainingHistory, inspect_run, read_metrics
 from core.train.trainer import Trainer
 
@@ -49,6 +49,17 @@ def _clock(seconds: float | None) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def _value(value) -> str:
+    """A setting as the form writes it (sizes HxW, nothing as 'none')."""
+    if value is None or value == {}:
+        return "none"
+    if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+        return "x".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _train_job(config: TrainConfig, resume: bool):
@@ -68,6 +79,7 @@ class TrainPage(Page):
         self._result: Path | None = None          # the trained model of the run shown, once it exists
         self._runnable = False                    # the run folder holds a run that Resume can continue
         self._stage_text = ""
+        self._shown_run: TrainConfig | None = None   # the config of the run the page shows (its folder's)
         self.form = TrainForm(self)
         self.start_button = self._button("Start", "Start a new run in the run folder (Ctrl+Return)", self.start)
         self.cancel_button = self._button("Cancel", "Stop the run after the current step; it keeps its last "
@@ -76,6 +88,11 @@ class TrainPage(Page):
                                           "with the settings in its run.json (Ctrl+Shift+Return)", self.resume)
         self.open_button = self._button("Open trained model", "Open the run's trained model in the app "
                                         "(Model, Search and Live pages)", self.open_trained_model)
+        self.form_note = QLabel("")
+        self.form_note.setObjectName("train-form-note")
+        self.form_note.setWordWrap(True)
+        self.form_note.setStyleSheet("color: #8a4b00; background: #fff4e0; padding: 3px;")
+        self.form_note.setVisible(False)
         self.message = QLabel("")
         self.message.setObjectName("train-message")
         self.message.setWordWrap(True)
@@ -96,6 +113,7 @@ class TrainPage(Page):
         self._layout()
         self._shortcuts()
         self.form.out.changed.connect(self._show_run_folder)
+        self.form.edited.connect(self._check_form)
         self.state.model_changed.connect(self._on_model_changed)
         net = getattr(self.state, "net", None)
         self.form.restore_settings(settings, net.spec.backbone if net is not None else None)
@@ -132,6 +150,7 @@ class TrainPage(Page):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(scroll, 1)
         column.addLayout(buttons)
+        column.addWidget(self.form_note)
         column.addWidget(self.message)
         bottom = QWidget()
         lower = QVBoxLayout(bottom)
@@ -204,10 +223,16 @@ class TrainPage(Page):
         try:
             info = inspect_run(folder) if folder else None
         except MessError as exc:
+            self._shown_run = None
+            self._check_form()
             self._show_history(TrainingHistory())
             self._say(str(exc).splitlines()[0], error=True)
             self._update_buttons()
             return
+        self._shown_run = info.config if info is not None else None
+        if info is not None:
+            self.form.show_config(info.config)     # the form shows the run it would resume
+        self._check_form()
         if info is None:
             self._show_history(TrainingHistory())
             self.progress.setValue(0)
@@ -226,7 +251,27 @@ class TrainPage(Page):
                 self._say("This folder holds an unfinished run: Resume continues it.")
         self._update_buttons()
 
+    def _check_form(self) -> None:
+        """Say, beside the buttons, where the form disagrees with the run shown (never silently)."""
+        run = self._shown_run
+        note = ""
+        if run is not None and not self.running:
+            try:
+                found = differences(self.form.values(), run)
+            except MessError as exc:
+                found, note = [], f"The form has a value it cannot read ({str(exc).splitlines()[0]})."
+            if found:
+                shown = "; ".join(f"{name.replace('_', ' ')} {_value(mine)} (the run: {_value(theirs)})"
+                                  for name, mine, theirs in found)
+                note = (f"The form differs from the run in the run folder: {shown}. Resume continues the run "
+                        "with its own settings; Start needs a new run folder.")
+        self.form_note.setText(note)
+        self.form_note.setVisible(bool(note))
+
     def _on_model_changed(self) -> None:
+        if self._shown_run is not None:       # the form shows the run in the run folder: its backbone stays
+            self._check_form()
+            return
         if not self.running and self.state.net is not None:
             spec = self.state.net.spec
             self.form.set_backbone(spec.backbone, spec.backbone_options)
@@ -277,6 +322,7 @@ class TrainPage(Page):
     def _launch(self, config: TrainConfig, resume: bool, records: list[dict]) -> None:
         self._result, self._runnable, self._cancelling = None, False, False
         self._stage_text = ""
+        self._shown_run = config
         self._show_history(TrainingHistory.for_config(config), records)
         stages = {"all": "stages 1 and 2", "1": "stage 1", "2": "stage 2"}[config.stage]
         self._log(f"{'resuming' if resume else 'starting'} {config.out}: {stages}, {config.backbone}, "

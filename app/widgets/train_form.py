@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,12 +25,9 @@ from PySide6.QtWidgets import (
 from app.widgets.collapsible_section import CollapsibleSection
 from app.widgets.folder_field import FolderField
 from core.cli.common import parse_size
-from core.device import DEVICE_CHOICES
 from core.errors import ConfigError
 from core.models import BACKBONES
-from core.models.heads import HEAD_PRESETS
-from core.train.config import OPTIMIZERS, TrainConfig
-from core.train.losses import SEGMENTATION_LOSSES
+from core.train.config import TrainConfig, flag_of, option
 
 STAGE_LABELS = {"all": "all: 1 then 2", "1": "1: exit-aware backbone", "2": "2: heads on a frozen backbone"}
 DEFAULTS = TrainConfig(data="", out="")
@@ -40,24 +38,41 @@ def _size_text(size: tuple[int, int] | None) -> str:
     return f"{size[0]}x{size[1]}" if size else ""
 
 
-def _spin(low: int, high: int, value: int, tip: str, special: str = "") -> QSpinBox:
+def tooltip(name: str, extra: str = "") -> str:
+    """A field's tooltip: the setting's help and its `mess train` flag (core.train.config declares both)."""
+    text = option(name).help
+    return f"{text[0].upper()}{text[1:]}{extra} ({flag_of(name)})"
+
+
+def _spin(name: str, special: str = "") -> QSpinBox:
+    """A whole-number setting; with ``special``, one value below its minimum means None (e.g. 'all')."""
+    spec = option(name)
     spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    spin.setToolTip(tip)
+    low = int(spec.minimum if spec.minimum is not None else 0)
+    spin.setRange(low - 1 if special else low, int(spec.maximum if spec.maximum is not None else 2**31 - 1))
+    default = getattr(DEFAULTS, name)
+    spin.setValue(spin.minimum() if default is None else default)
+    spin.setToolTip(tooltip(name))
     if special:
         spin.setSpecialValueText(special)
     return spin
 
 
-def _real(low: float, high: float, value: float, tip: str) -> QDoubleSpinBox:
+def _real(name: str) -> QDoubleSpinBox:
+    spec = option(name)
     spin = QDoubleSpinBox()
-    spin.setDecimals(5)
-    spin.setRange(low, high)
+    spin.setDecimals(6)
+    spin.setRange(spec.minimum if spec.minimum is not None else 0.0,
+                  spec.maximum if spec.maximum is not None else 1e6)
     spin.setSingleStep(0.001)
-    spin.setValue(value)
-    spin.setToolTip(tip)
+    spin.setValue(getattr(DEFAULTS, name))
+    spin.setToolTip(tooltip(name))
     return spin
+
+
+def _entry_tip(key: str) -> str:
+    entry = next(e for e in option("backbone_options").entries if e.key == key)
+    return f"{entry.help[0].upper()}{entry.help[1:]} ({entry.flag})"
 
 
 def _combo(items: list[tuple[str, str]], tip: str, editable: bool = False) -> QComboBox:
@@ -78,25 +93,27 @@ def _select(combo: QComboBox, data: str) -> None:
 
 
 class TrainForm(QWidget):
-    """Every option of `mess train` the GUI offers; ``config()`` makes the TrainConfig."""
+    """Every option of `mess train` the GUI offers; ``config()`` makes the TrainConfig.
+
+    ``edited`` is emitted on every change of a setting (the run folder aside)."""
+
+    edited = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data = FolderField("Dataset folder", "labelled dataset folder (CamVid, image/mask, Cityscapes, VOC)",
-                                "Labelled dataset: train/ and val/ splits (as `mess train --data`)")
+                                tooltip("data", ": train/ and val/ splits"))
         self.out = FolderField("Run folder", "new or empty folder for the run",
-                               "Run folder: run.json, metrics.jsonl, checkpoints/, model/ (as `--out`); "
-                               "a folder holding a run can be resumed")
-        self.backbone = _combo([(name, name) for name in BACKBONES.names()], "Backbone to make multi-exit (--backbone)")
+                               tooltip("out", "; it holds run.json, metrics.jsonl, checkpoints/, model/"))
+        self.backbone = _combo([(name, name) for name in BACKBONES.names()], tooltip("backbone"))
         for i, name in enumerate(BACKBONES.names()):
             self.backbone.setItemData(i, BACKBONES.get(name).description, 3)     # Qt.ToolTipRole
         self.stage = _combo([(label, key) for key, label in STAGE_LABELS.items()],
-                            "Stage 1 trains the backbone exit-aware; stage 2 trains the exit heads on it, frozen "
-                            "(--stage)")
-        self.epochs1 = _spin(1, 100_000, DEFAULTS.epochs_stage1, "Epochs of stage 1 (--epochs)")
-        self.epochs2 = _spin(1, 100_000, DEFAULTS.epochs_stage2, "Epochs of stage 2 (--stage2-epochs)")
-        self.batch = _spin(1, 4096, DEFAULTS.batch_size, "Images per step (--batch-size)")
-        self.device = _combo([(d, d) for d in DEVICE_CHOICES], "Where the run trains (--device); auto: cuda, mps, cpu")
+                            tooltip("stage"))
+        self.epochs1 = _spin("epochs_stage1")
+        self.epochs2 = _spin("epochs_stage2")
+        self.batch = _spin("batch_size")
+        self.device = _combo([(d, d) for d in option("device").choice_list()], tooltip("device"))
         basic = QFormLayout()
         basic.addRow("Dataset", self.data)
         basic.addRow("Run folder", self.out)
@@ -109,34 +126,32 @@ class TrainForm(QWidget):
 
         self.train_size = QLineEdit()
         self.train_size.setPlaceholderText("native")
-        self.train_size.setToolTip("Resize training images to HxW before augmentation (--train-size); empty: native")
+        self.train_size.setToolTip(tooltip("train_size", "; empty: native"))
         self.crop = QLineEdit(_size_text(DEFAULTS.crop))
-        self.crop.setToolTip("Training crop HxW (--crop)")
+        self.crop.setToolTip(tooltip("crop"))
         self.eval_size = QLineEdit()
         self.eval_size.setPlaceholderText("native")
-        self.eval_size.setToolTip("Validation size HxW (--eval-size); empty: native")
-        self.output_stride = _combo([], "Backbone output stride (--output-stride)")
-        self.final_head = _combo([], "Final head of a plain backbone (--final-head)")
-        self.optimizer = _combo([(o, o) for o in OPTIMIZERS], "Optimizer of both stages (--optimizer)")
-        self.lr = _real(1e-6, 10.0, DEFAULTS.lr, "Stage-1 learning rate (--lr), poly schedule with warm-up")
-        self.lr2 = _real(1e-6, 10.0, DEFAULTS.lr_stage2, "Stage-2 learning rate (--lr-stage2)")
-        self.loss = _combo([(n, n) for n in SEGMENTATION_LOSSES.names()], "Segmentation loss (--loss)")
+        self.eval_size.setToolTip(tooltip("eval_size", "; empty: native"))
+        self.output_stride = _combo([], _entry_tip("output_stride"))
+        self.final_head = _combo([], _entry_tip("final_head"))
+        self.optimizer = _combo([(o, o) for o in option("optimizer").choice_list()], tooltip("optimizer"))
+        self.lr = _real("lr")
+        self.lr2 = _real("lr_stage2")
+        self.loss = _combo([(n, n) for n in option("loss").choice_list()], tooltip("loss"))
         _select(self.loss, DEFAULTS.loss)
-        self.heads = _combo([(n, n) for n in HEAD_PRESETS.names()],
-                            "Heads trained in stage 2 at every exit point (--stage2-heads): a preset, or "
-                            "comma-separated heads such as fcn-c64-b0,dlb-c128-b1", editable=True)
+        self.heads = _combo([(n, n) for n in option("stage2_heads").names()],
+                            tooltip("stage2_heads", ", such as fcn-c64-b0,dlb-c128-b1"), editable=True)
         _select(self.heads, DEFAULTS.stage2_heads)
         self.stage1_head = QLineEdit(DEFAULTS.stage1_head)
-        self.stage1_head.setToolTip("The light head each exit point gets in stage 1 (dropped after it)")
+        self.stage1_head.setToolTip(tooltip("stage1_head"))
         self.init_model = FolderField("Initial model", "the open model (stage 2 alone)",
-                                      "Trained model folder to start from (--init-model): stage 1 fine-tunes its "
-                                      "backbone; stage 2 alone trains heads on it (default: the open model)")
-        self.val_limit = _spin(0, 1_000_000, 0, "Validate on the first N images only (--val-limit)", "all")
-        self.seed = _spin(0, 2**31 - 1, DEFAULTS.seed, "Random seed (--seed)")
-        self.workers = _spin(0, 64, DEFAULTS.workers, "Data-loading processes (--workers)")
+                                      tooltip("init_model", "; stage 2 alone: default the open model"))
+        self.val_limit = _spin("val_limit", special="all")
+        self.seed = _spin("seed")
+        self.workers = _spin("workers")
         self.amp = QCheckBox("Mixed precision on CUDA")
         self.amp.setChecked(DEFAULTS.amp)
-        self.amp.setToolTip("float16 autocast on CUDA devices (off: --no-amp)")
+        self.amp.setToolTip(f"float16 autocast on CUDA devices; unchecked: {option('amp').help} (--no-amp)")
         body = QWidget()
         advanced = QFormLayout(body)
         advanced.setContentsMargins(12, 0, 0, 0)
@@ -166,16 +181,29 @@ class TrainForm(QWidget):
         _select(self.backbone, DEFAULTS.backbone)
         self._backbone_options()
         self._stage_changed()
+        self._connect_edited()
+
+    def _connect_edited(self) -> None:
+        self.data.changed.connect(self.edited)
+        for kind in (QSpinBox, QDoubleSpinBox):
+            for widget in self.findChildren(kind):
+                widget.valueChanged.connect(self.edited)
+        for combo in self.findChildren(QComboBox):
+            combo.currentIndexChanged.connect(self.edited)
+            if combo.isEditable():
+                combo.editTextChanged.connect(self.edited)
+        for edit in (self.train_size, self.crop, self.eval_size, self.stage1_head):
+            edit.textChanged.connect(self.edited)
+        self.init_model.changed.connect(self.edited)
+        self.amp.toggled.connect(self.edited)
 
     # --- dependent fields -------------------------------------------------------------
     def _backbone_options(self) -> None:
         adapter = BACKBONES.get(self.backbone.currentData())
         for combo, values in ((self.output_stride, adapter.output_strides), (self.final_head, adapter.final_heads)):
-            previous = combo.currentData()
-            combo.clear()
+            combo.clear()                  # the new backbone's defaults: another's options never carry over
             for value in values:
                 combo.addItem(str(value), value)
-            _select(combo, previous)
             combo.setEnabled(len(values) > 1)
 
     def _stage_changed(self) -> None:
@@ -204,6 +232,29 @@ class TrainForm(QWidget):
         except argparse.ArgumentTypeError as exc:
             raise ConfigError(f"{name}: {exc}") from None
 
+    def values(self) -> dict:
+        """The settings the form shows, as TrainConfig fields (the run folder aside); ConfigError (one
+        line) for a size it cannot read."""
+        adapter = BACKBONES.get(self.backbone.currentData())
+        options = {}
+        if self.output_stride.currentData() not in (None, adapter.output_strides[0]):
+            options["output_stride"] = self.output_stride.currentData()
+        if self.final_head.currentData() not in (None, adapter.final_heads[0]):
+            options["final_head"] = self.final_head.currentData()
+        return dict(
+            data=self.data.text(), backbone=self.backbone.currentData(),
+            backbone_options=options, stage=self.stage.currentData(), epochs_stage1=self.epochs1.value(),
+            epochs_stage2=self.epochs2.value(), batch_size=self.batch.value(),
+            train_size=self._size(self.train_size, "train size"), crop=self._size(self.crop, "crop", True),
+            eval_size=self._size(self.eval_size, "eval size"), optimizer=self.optimizer.currentData(),
+            lr=self.lr.value(), lr_stage2=self.lr2.value(), loss=self.loss.currentData(),
+            stage1_head=self.stage1_head.text().strip() or DEFAULTS.stage1_head,
+            stage2_heads=self.heads.currentText().strip() or DEFAULTS.stage2_heads,
+            init_model=self.init_model.text() or None, val_limit=self.val_limit.value() or None,
+            seed=self.seed.value(), device=self.device.currentData(), amp=self.amp.isChecked(),
+            workers=self.workers.value(),
+        )
+
     def config(self, open_model: str | None = None) -> TrainConfig:
         """The TrainConfig of the form; ConfigError (one line) for a value it cannot take.
 
@@ -212,26 +263,10 @@ class TrainForm(QWidget):
             raise ConfigError("choose a dataset folder")
         if not self.out.text():
             raise ConfigError("choose a run folder (new or empty) for the output")
-        stage = self.stage.currentData()
-        init_model = self.init_model.text() or (open_model if stage == "2" else None) or None
-        adapter = BACKBONES.get(self.backbone.currentData())
-        options = {}
-        if self.output_stride.currentData() not in (None, adapter.output_strides[0]):
-            options["output_stride"] = self.output_stride.currentData()
-        if self.final_head.currentData() not in (None, adapter.final_heads[0]):
-            options["final_head"] = self.final_head.currentData()
-        return TrainConfig(
-            data=self.data.text(), out=self.out.text(), backbone=self.backbone.currentData(),
-            backbone_options=options, stage=stage, epochs_stage1=self.epochs1.value(),
-            epochs_stage2=self.epochs2.value(), batch_size=self.batch.value(),
-            train_size=self._size(self.train_size, "train size"), crop=self._size(self.crop, "crop", True),
-            eval_size=self._size(self.eval_size, "eval size"), optimizer=self.optimizer.currentData(),
-            lr=self.lr.value(), lr_stage2=self.lr2.value(), loss=self.loss.currentData(),
-            stage1_head=self.stage1_head.text().strip() or DEFAULTS.stage1_head,
-            stage2_heads=self.heads.currentText().strip() or DEFAULTS.stage2_heads, init_model=init_model,
-            val_limit=self.val_limit.value() or None, seed=self.seed.value(), device=self.device.currentData(),
-            amp=self.amp.isChecked(), workers=self.workers.value(),
-        )
+        values = self.values()
+        if values["init_model"] is None and values["stage"] == "2":
+            values["init_model"] = open_model or None
+        return TrainConfig(out=self.out.text(), **values)
 
     def show_config(self, config: TrainConfig) -> None:
         """Fill the form with a run's config (a run being resumed), the run folder aside."""

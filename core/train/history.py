@@ -12,7 +12,7 @@ summary of an epoch as ``mess train`` prints it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.jobs import Progress
@@ -107,8 +107,7 @@ def inspect_run(folder: str | Path) -> RunInfo | None:
     folder = Path(folder)
     if not (folder / RUN_JSON).is_file():
         return None
-    config = TrainConfig.load(folder / RUN_JSON)
-    config.out = str(folder)
+    config = replace(TrainConfig.load(folder / RUN_JSON), out=str(folder))
     model = model_folder_of(config)
     return RunInfo(folder, config, model if (model / "model.json").is_file() else None)
 

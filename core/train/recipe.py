@@ -31,7 +31,7 @@ from pathlib import Path
 from core.errors import ConfigError, DataError
 from core.jobs import CancelToken, Job, Progress
 from core.fileio import write_json_atomic
-from core.train.config import TrainConfig
+from core.train.config import TrainConfig, setting_types
 from core.train.distributed import init_distributed
 from core.train.trainer import RunFolder, Trainer
 
@@ -105,31 +105,24 @@ class Recipe:
         return configs
 
 
-# The JSON type each setting takes (None allowed where TrainConfig's default is None).
-_INTS = {"epochs_stage1", "epochs_stage2", "batch_size", "warmup_iters", "swa_epochs", "seed", "workers", "val_limit"}
-_FLOATS = {"lr", "lr_stage2", "weight_decay", "momentum", "stage1_early_weight", "swa_lr", "distill_alpha",
-           "distill_temperature"}
-_PAIRS = {"train_size", "crop", "scale", "eval_size"}
-_BOOLS = {"amp"}
-_OBJECTS = {"backbone_options"}
-_OPTIONAL = {"val_limit", "swa_lr", "train_size", "eval_size", "classes", "layout", "unlabelled", "pretrained"}
-
-
 def _check_type(name: str, value: object, where: str, source: str) -> None:
-    """One line naming the file, the phase and the setting when a value has the wrong JSON type."""
-    if value is None and name in _OPTIONAL:
+    """One line naming the file, the phase and the setting when a value has the wrong JSON type
+    (the type is TrainConfig's annotation of the setting)."""
+    kind = setting_types()[name]
+    if value is None and kind.optional:
         return
-    if name in _INTS:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind.kind is int:
         ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
-    elif name in _FLOATS:
-        ok, wanted = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
-    elif name in _PAIRS:
+    elif kind.kind is float:
+        ok, wanted = number, "a number"
+    elif kind.kind is tuple:
         ok = isinstance(value, list) and len(value) == 2 and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         wanted = "a list of two numbers"
-    elif name in _BOOLS:
+    elif kind.kind is bool:
         ok, wanted = isinstance(value, bool), "true or false"
-    elif name in _OBJECTS:
+    elif kind.kind is dict:
         ok, wanted = isinstance(value, dict), "an object"
     else:
         ok, wanted = isinstance(value, str), "a string"

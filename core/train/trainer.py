@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -115,8 +115,7 @@ def prepare_run(config: TrainConfig, resume: bool, given: dict | None = None,
     if resume:
         if not folder.config.is_file():
             raise ConfigError(f"{folder.root}: no run to resume (no {RUN_JSON})")
-        stored = TrainConfig.load(folder.config)
-        stored.out = str(folder.root)
+        stored = replace(TrainConfig.load(folder.config), out=str(folder.root))
         differing = {k: v for k, v in (given or {}).items() if k != "out" and getattr(stored, k, v) != v}
         if differing and not override:
             name, value = next(iter(differing.items()))
@@ -124,9 +123,7 @@ def prepare_run(config: TrainConfig, resume: bool, given: dict | None = None,
             raise ConfigError(f"{folder.root}: the stored run has {option} {getattr(stored, name)!r}, not {value!r}"
                               f"{f' (and {len(differing) - 1} more)' if len(differing) > 1 else ''}; leave it out "
                               f"to resume as it was, or add --override to resume with the new value")
-        for name, value in differing.items():
-            setattr(stored, name, value)
-        return stored, folder
+        return replace(stored, **differing), folder
     if folder.config.is_file():
         raise ConfigError(f"{folder.root}: holds another run ({RUN_JSON}); use --resume to continue it, "
                           "or another --out")

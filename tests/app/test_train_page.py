@@ -262,6 +262,51 @@ def test_settings_persist_into_a_new_page(qtbot, loaded_state, tmp_path, data):
     assert second.form.advanced.is_expanded()
 
 
+def test_a_run_folder_shows_its_runs_settings_and_a_form_that_disagrees_says_so(page, qtbot, loaded_state,
+                                                                              tmp_path, data):
+    out = tmp_path / "other-backbone"
+    out.mkdir()
+    run = TrainConfig(data=str(data), out=str(out), backbone="mobilenet_v3_large", batch_size=3, epochs_stage1=7,
+                      crop=(32, 48), lr=0.02)
+    (out / "run.json").write_text(json.dumps(run.to_json()))
+    assert loaded_state.net.spec.backbone != "mobilenet_v3_large"
+    type_into(qtbot, page.form.out.edit, str(out))
+    form = page.form
+    assert form.backbone.currentData() == "mobilenet_v3_large", "the form shows the run's backbone"
+    assert (form.batch.value(), form.epochs1.value(), form.crop.text()) == (3, 7, "32x48")
+    assert form.lr.value() == pytest.approx(0.02) and form.data.text() == str(data)
+    assert page.form_note.isHidden(), page.form_note.text()
+    with qtbot.waitSignal(loaded_state.model_changed, timeout=LOAD_TIMEOUT_MS):      # a model opened meanwhile
+        loaded_state.open_model(loaded_state.folder)
+    assert form.backbone.currentData() == "mobilenet_v3_large", "the open model changed the run's backbone"
+    select(form.backbone, "resnet18")
+    form.batch.setValue(4)
+    note = page.form_note.text()
+    assert page.form_note.isVisible() and "\n" not in note
+    assert "backbone resnet18 (the run: mobilenet_v3_large)" in note and "batch size 4 (the run: 3)" in note
+    select(form.backbone, "mobilenet_v3_large")
+    form.batch.setValue(3)
+    assert page.form_note.isHidden(), page.form_note.text()
+    type_into(qtbot, form.out.edit, str(tmp_path / "new-run"))           # no run there: nothing to disagree with
+    select(form.backbone, "resnet18")
+    assert page.form_note.isHidden()
+
+
+def test_the_forms_ranges_and_tooltips_come_from_the_training_settings(page):
+    from core.train.config import option
+
+    form = page.form
+    for widget, name in ((form.epochs1, "epochs_stage1"), (form.epochs2, "epochs_stage2"), (form.batch, "batch_size"),
+                         (form.seed, "seed"), (form.workers, "workers"), (form.lr, "lr"), (form.lr2, "lr_stage2")):
+        spec = option(name)
+        assert (widget.minimum(), widget.maximum()) == pytest.approx((spec.minimum, spec.maximum)), name
+        assert spec.help[1:] in widget.toolTip(), name
+    assert form.val_limit.minimum() == option("val_limit").minimum - 1 and form.val_limit.specialValueText() == "all"
+    assert form.val_limit.maximum() == option("val_limit").maximum
+    assert [form.device.itemData(i) for i in range(form.device.count())] == list(option("device").choice_list())
+    assert "(--stage2-epochs)" in form.epochs2.toolTip() and "(--batch-size)" in form.batch.toolTip()
+
+
 def test_stage2_alone_starts_from_the_open_model(page, loaded_state):
     select(page.form.stage, "2")
     page.form.data.set_text("/data")

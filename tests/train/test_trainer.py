@@ -4,6 +4,7 @@ cancel, resume after SIGKILL, input errors before any write, label-free stage 2 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import math
 import shutil
 import signal
@@ -424,7 +425,7 @@ def test_batch_larger_than_the_training_split(tiny_data, tmp_path):
 
 def test_unknown_backbone(tiny_data, tmp_path):
     config = config_of(tiny_argv(tiny_data, tmp_path / "out"))
-    config.backbone = "no_such_backbone"
+    config = replace(config, backbone="no_such_backbone")
     expect_error_before_any_write(config, MessError)
 
 
@@ -593,6 +594,6 @@ def test_stage1_with_init_model_starts_from_its_backbone_and_final_head(referenc
 def test_stage1_with_an_init_model_of_another_backbone(reference_run, tmp_path):
     config = config_of(tiny_argv(reference_run.data, tmp_path / "out", "--stage", "1",
                                  "--init-model", str(reference_run.out / "model")))
-    config.backbone = "mobilenet_v2"
+    config = replace(config, backbone="mobilenet_v2")
     message = expect_error_before_any_write(config, ConfigError)
     assert "mobilenet_v3_large" in message and "mobilenet_v2" in message

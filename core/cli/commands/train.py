@@ -10,62 +10,72 @@ from pathlib import Path
 from core.cli.commands import COMMANDS, Command
 from core.cli.common import parse_size, positive_int
 from core.cli.progress import ProgressBar
-from core.device import DEVICE_CHOICES
 from core.jobs import CancelToken, run_job
-from core.models import BACKBONES
 from core.errors import ConfigError
-from core.train.config import TrainConfig
+from core.train.config import SettingType, TrainConfig, default_of, flag_of, setting_types
+from core.train.config import options as config_options
 from core.train.recipe import RECIPE_JSON, Recipe, run_recipe
 from core.train.trainer import Trainer
 
 
+def parse_range(text: str) -> tuple[float, float]:
+    """'MIN,MAX' -> (MIN, MAX), e.g. 0.5,2."""
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a range MIN,MAX such as 0.5,2") from None
+    if low > high:
+        raise argparse.ArgumentTypeError(f"range '{text}': MIN is above MAX")
+    return low, high
+
+
+def _text(value) -> str:
+    """A default as the command line writes it (sizes HxW, ranges MIN,MAX)."""
+    if isinstance(value, tuple):
+        return ("{}x{}" if all(isinstance(v, int) for v in value) else "{:g},{:g}").format(*value)
+    return str(value)
+
+
+def _parser_type(kind: SettingType):
+    if kind.kind is tuple:
+        return parse_size if kind.item is int else parse_range
+    return kind.kind if kind.kind in (int, float) else None
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig setting (two for backbone_options), generated from its Option."""
+    types = setting_types()
+    for name, option in config_options():
+        if option.entries:
+            for entry in option.entries:
+                parser.add_argument(entry.flag, type=entry.type if entry.type is not str else None, help=entry.help)
+            continue
+        kind = types[name]
+        flag = flag_of(name)
+        if option.negates:
+            parser.add_argument(flag, action="store_true", help=option.help)
+            continue
+        default = default_of(name)
+        help_text = option.help + (f": one of {', '.join(option.names())}" if option.names is not None else "")
+        if default not in (None, "", {}) and "default" not in help_text:
+            help_text += f" (default {_text(default)})"
+        if option.falls_back_to is not None or any(o.falls_back_to == name for _, o in config_options()):
+            default = None               # not given: the setting it falls back to, else the default
+        metavar = option.metavar or ("HxW" if kind.kind is tuple and kind.item is int else None)
+        parser.add_argument(flag, type=_parser_type(kind), default=None if option.required else default,
+                            required=option.required, choices=option.choice_list(), metavar=metavar, help=help_text)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    defaults = TrainConfig(data="", out="")
-    parser.add_argument("--data", help="labelled dataset folder (CamVid, image/mask folders, Cityscapes or VOC layout)")
-    parser.add_argument("--out", required=True, help="run folder (new or empty; with --resume, the run to continue)")
-    parser.add_argument("--split", default=defaults.train_split,
-                        help="split(s) to train on, joined with '+' (default train; e.g. train+val)")
-    parser.add_argument("--val-split", default=defaults.val_split, help="split to validate on (default val)")
-    parser.add_argument("--hold-out", default="", metavar="SEQ[,SEQ]",
-                        help="leave these sequences (file-name prefix, e.g. 0006R0) out of training and validate on "
-                             "all their frames in --split and --val-split instead of on --val-split; "
-                             "with --recipe, a fold of the recipe")
+    add_config_options(parser)
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--override", action="store_true",
                         help="with --resume: the settings given now replace the stored run's (e.g. a moved --data); "
                              "without it a differing setting is refused")
-    parser.add_argument("--backbone", default=defaults.backbone, help=f"one of {', '.join(BACKBONES.names())}")
-    parser.add_argument("--stage", default=defaults.stage, choices=("1", "2", "all"))
-    parser.add_argument("--epochs", type=int, help=f"epochs of each stage run (default {defaults.epochs_stage1} "
-                                                   f"for stage 1, {defaults.epochs_stage2} for stage 2)")
-    parser.add_argument("--stage2-epochs", type=int, help="epochs of stage 2 when it differs from --epochs")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per step and process")
-    parser.add_argument("--train-size", type=parse_size, help="resize training images to HxW before augmentation")
-    parser.add_argument("--crop", type=parse_size, default=defaults.crop, help="training crop HxW (default 360x480)")
-    parser.add_argument("--eval-size", type=parse_size, help="validation size HxW (default: native)")
-    parser.add_argument("--optimizer", default=defaults.optimizer, choices=("sgd", "adamw"))
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="stage-1 learning rate")
-    parser.add_argument("--swa-epochs", type=int, default=0,
-                        help="stage 1: average the weights of its last N epochs (stochastic weight averaging; "
-                             "the poly schedule then ends N epochs early)")
-    parser.add_argument("--swa-lr", type=float,
-                        help="constant learning rate of the averaged epochs (default: --lr / 10)")
-    parser.add_argument("--lr-stage2", type=float, default=defaults.lr_stage2, help="stage-2 learning rate")
-    parser.add_argument("--loss", default=defaults.loss, choices=("weighted_ce", "ohem", "ce"))
-    parser.add_argument("--stage2-heads", default=defaults.stage2_heads,
-                        help="head preset or comma-separated heads trained in stage 2 at every point (default wide)")
-    parser.add_argument("--output-stride", type=int, help="backbone output stride")
-    parser.add_argument("--final-head", help="final head of a plain backbone (deeplabv3, fcn, lraspp)")
-    parser.add_argument("--pretrained", help="safetensors file with torchvision-named weights for the backbone")
-    parser.add_argument("--init-model", help="trained model folder to start from: stage 1 fine-tunes its backbone, "
-                                             "--stage 2 trains heads on it")
-    parser.add_argument("--unlabelled", help="images folder or video file: label-free stage 2 (self-distillation)")
-    parser.add_argument("--classes", help="class set name or classes.json (default: the dataset's)")
-    parser.add_argument("--val-limit", type=int, help="validate on the first N images only")
-    parser.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="CPU threads for training (default: all cores; under torchrun, per process)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -80,21 +90,22 @@ RECIPE_COMPANIONS = ("data", "out", "resume", "device", "workers", "no_amp", "qu
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    options = {k: v for k, v in (("output_stride", args.output_stride), ("final_head", args.final_head))
-               if v is not None}
-    defaults = TrainConfig(data="", out="")
-    epochs1 = args.epochs or defaults.epochs_stage1
-    epochs2 = args.stage2_epochs or args.epochs or defaults.epochs_stage2
-    return TrainConfig(
-        data=args.data or "", out=args.out, train_split=args.split, val_split=args.val_split, hold_out=args.hold_out,
-        backbone=args.backbone, backbone_options=options, classes=args.classes,
-        stage=args.stage, epochs_stage1=epochs1, epochs_stage2=epochs2, batch_size=args.batch_size,
-        train_size=args.train_size, crop=args.crop, eval_size=args.eval_size, optimizer=args.optimizer, lr=args.lr,
-        swa_epochs=args.swa_epochs, swa_lr=args.swa_lr,
-        lr_stage2=args.lr_stage2, loss=args.loss, stage2_heads=args.stage2_heads, pretrained=args.pretrained,
-        init_model=args.init_model, unlabelled=args.unlabelled, val_limit=args.val_limit, workers=args.workers,
-        seed=args.seed, device=args.device, amp=not args.no_amp,
-    )
+    """The TrainConfig of a command line: each setting from its option, else the one it falls back to,
+    else its default."""
+    values = {}
+    for name, option in config_options():
+        if option.entries:
+            values[name] = {e.key: getattr(args, _dest(e.flag)) for e in option.entries
+                            if getattr(args, _dest(e.flag)) is not None}
+            continue
+        value = getattr(args, _dest(flag_of(name)))
+        if option.negates:
+            values[name] = not value
+            continue
+        if value is None and option.falls_back_to is not None:
+            value = getattr(args, _dest(flag_of(option.falls_back_to)))
+        values[name] = default_of(name) if value is None and default_of(name) is not None else value
+    return TrainConfig(**values)
 
 
 def given_settings(args: argparse.Namespace, config: TrainConfig) -> dict:
