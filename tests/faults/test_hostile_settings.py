@@ -1,5 +1,6 @@
 """Settings read through one validating layer: out-of-range or unreadable values fall back to the defaults,
-the bad key is rewritten, and the app starts (it used to stop with an OverflowError or TypeError traceback)."""
+the bad key is rewritten, and the app starts (it used to stop with an OverflowError or TypeError traceback).
+Moved here from tests/app/test_settings.py."""
 
 from __future__ import annotations
 
