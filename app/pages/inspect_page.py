@@ -5,7 +5,8 @@ It displays core.inspect: the session (which image or video frame, which label) 
 ``inspection_job`` on a worker. The grid is the picture `mess inspect` writes; the table
 beside it lists every exit's figures, and clicking a row scrolls the grid to that exit.
 The configuration is the one the Live page runs (AppState.config): its thresholds decide
-where the frame leaves.
+where the frame leaves. The Dataset tab (app.widgets.dataset_inspector) runs every exit over a
+labelled split; an image it lists opens here with its label.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QScrollArea, QSlider, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from app.live_worker import to_qimage
 from app.pages import PAGES, Page, PageEntry
+from app.widgets.dataset_inspector import DatasetInspector
 from app.workers import JobWorker, start_job
 from core.errors import MessError
 from core.inspect.session import InspectOutcome, InspectSession, inspection_job
@@ -48,6 +50,7 @@ class InspectPage(Page):
         state.inspect_requested.connect(self.inspect_image)
         QShortcut(QKeySequence("Ctrl+Shift+O"), self, activated=self.choose_source)
         QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save_grid)
+        QShortcut(QKeySequence("Ctrl+Shift+D"), self, activated=self.inspect_dataset)
 
     # --- building -----------------------------------------------------------------------
     def _build(self) -> None:
@@ -99,12 +102,18 @@ class InspectPage(Page):
         splitter.addWidget(self.table)
         splitter.setStretchFactor(0, 3)
         splitter.setSizes([860, 520])
+        self.dataset = DatasetInspector(self.state, self.settings, self)
+        self.dataset.image_chosen.connect(self.inspect_labelled)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("inspect-tabs")
+        self.tabs.addTab(splitter, "Frame")
+        self.tabs.addTab(self.dataset, "Dataset")
         self.status = QLabel("", self)
         self.status.setObjectName("inspect-status")
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
         self._update_controls()
 
@@ -141,6 +150,23 @@ class InspectPage(Page):
         self._update_controls()
         self.refresh()
         return True
+
+    def inspect_labelled(self, image: str, label: str) -> bool:
+        """An image of the dataset view with its label, on the Frame tab."""
+        try:
+            self.session.open(image)
+            self.session.set_label(label)
+        except MessError as exc:
+            self.show_message(str(exc), error=True)
+            return False
+        self.tabs.setCurrentIndex(0)
+        self._update_controls()
+        self.refresh()
+        return True
+
+    def inspect_dataset(self) -> None:
+        self.tabs.setCurrentWidget(self.dataset)
+        self.dataset.start_or_cancel()
 
     def inspect_image(self, image, name: str) -> None:
         """A frame handed over (the Live page's 'Inspect this frame')."""
@@ -276,6 +302,7 @@ class InspectPage(Page):
 
     def shutdown(self) -> None:
         self._scrub.stop()
+        self.dataset.shutdown()
         if self._worker is not None:
             self._again = False
             self._worker.cancel()

@@ -137,3 +137,40 @@ def test_live_pages_inspect_hands_its_frame_over(qtbot, window, loaded_state):
     qtbot.waitUntil(lambda: inspect.outcome is not None and not inspect.busy, timeout=LOAD_TIMEOUT_MS)
     assert inspect.outcome.request.name == "live frame 7"
     assert np.array_equal(inspect.outcome.inspection.image, frame)
+
+
+# --- the dataset view ----------------------------------------------------------------------------
+
+def test_the_dataset_tab_draws_the_heat_map_and_a_listed_image_opens_with_its_label(qtbot, page, loaded_state,
+                                                                                       settings, tmp_path):
+    from tests.data.builders import write_camvid
+
+    write_camvid(tmp_path / "camvid", "val", n=3)
+    view = page.dataset
+    view.folder.set_text(str(tmp_path / "camvid"))
+    view.limit.setValue(2)
+    qtbot.keyClick(page, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert page.tabs.currentWidget() is view
+    qtbot.waitUntil(lambda: view.inspection is not None and not view.busy, timeout=LOAD_TIMEOUT_MS)
+    exits = loaded_state.net.exit_ids()
+    classes = loaded_state.net.spec.classes.names
+    assert view.table.rowCount() == len(exits) and view.table.columnCount() == len(classes) + 2
+    assert view.table.verticalHeaderItem(view.table.rowCount() - 1).text() == FINAL_EXIT
+    agree = view.table.item(view.table.rowCount() - 1, len(classes) + 1)
+    assert agree.text() == "100.0" and agree.background().color().name() != "#000000"
+    assert view.worst.count() == 2 and "pp" in view.worst.item(0).text()
+    assert settings.get("inspect/dataset", "") == str(tmp_path / "camvid") and settings.get("inspect/limit", 0) == 2
+    view.worst.itemActivated.emit(view.worst.item(0))
+    assert page.tabs.currentIndex() == 0 and page.session.label is not None
+    wait_done(qtbot, page)
+    assert all(e.miou is not None for e in page.outcome.inspection.exits)   # inspected with its label
+
+
+def test_the_dataset_tab_says_what_is_missing(qtbot, page, tmp_path):
+    view = page.dataset
+    view.folder.set_text("")
+    assert not view.start() and "dataset folder" in view.status.text()
+    view.folder.set_text(str(tmp_path / "absent"))
+    assert view.start()
+    qtbot.waitUntil(lambda: not view.busy, timeout=LOAD_TIMEOUT_MS)
+    assert str(tmp_path / "absent") in view.status.text() and view.inspection is None

@@ -13,33 +13,16 @@ import pytest
 import torch
 
 from core.cli.main import main
-from core.data.classes import CLASS_SETS
 from core.data.metrics import ConfusionMatrix
 from core.data.transforms import preprocess_frame
 from core.inspect import depth_order, inspect_frame, render_grid
-from core.models import FINAL_EXIT, HeadConfig, convert_backbone, save_model
+from core.models import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.early_exit import EarlyExitRunner, all_exit_labels
 from core.runtime.backends.torch_backend import TorchPieces
+from tests.inspect.conftest import SIZE
 
-SIZE = (64, 96)
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def net():
-    torch.manual_seed(0)
-    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"),
-                           [HeadConfig("fcn", "64", 0), HeadConfig("fcn", "128", 2, True)],
-                           points=["features.3", "features.6", "features.12"], input_size=SIZE)
-    return net.eval()
-
-
-@pytest.fixture(scope="module")
-def model_dir(net, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inspect") / "model"
-    save_model(net, folder)
-    return folder
 
 
 def frame(seed: int) -> np.ndarray:

@@ -1,4 +1,6 @@
-"""mess inspect: one frame through every exit, saved as a grid picture and per-exit JSON."""
+"""mess inspect: one frame through every exit, saved as a grid picture and per-exit JSON; or, with
+--data, every exit over a labelled split: a per-class IoU heat map, agreement with the final exit and
+the images where the early exits fail most."""
 
 from __future__ import annotations
 
@@ -6,22 +8,35 @@ import argparse
 from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, note, parse_size, resolve_model, write_json
+from core.cli.common import (add_backend_arguments, backend_pieces, note, parse_size, positive_int, resolve_model,
+                             write_json)
 from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError
 from core.models import load_model
+from core.inspect.dataset import DEFAULT_WORST
 from core.runtime.config_file import ConfigFile
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--image", required=True, help="image file, or a video file with --frame N")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--image", help="image file, or a video file with --frame N")
+    what.add_argument("--data", help="a labelled dataset folder (CamVid layout and the others mess eval reads): "
+                                     "every exit over --split, drawn as a per-class IoU heat map")
+    parser.add_argument("--split", default="val", help="with --data: the split (default val; train+val joins)")
+    parser.add_argument("--sequences", type=_names, default=(), metavar="A,B",
+                        help="with --data: only the frames of these sequences (CamVid: the file-name prefix)")
+    parser.add_argument("--limit", type=positive_int, help="with --data: the first N images only")
+    parser.add_argument("--worst", type=positive_int, default=DEFAULT_WORST, metavar="K",
+                        help=f"with --data: list the K images where the early exits fail most "
+                             f"(default {DEFAULT_WORST})")
     parser.add_argument("--frame", type=int, help="with a video: the frame to inspect, from 0 (default 0)")
     parser.add_argument("--label", help="label image of class indices (train ids) for the image: error maps and mIoU")
     parser.add_argument("--config", help="exit configuration JSON: its thresholds decide where the frame leaves "
                                          "(default: the full network alone)")
-    parser.add_argument("--out", required=True, help="grid picture to write (.png or .jpg)")
+    parser.add_argument("--out", required=True, help="grid (or, with --data, heat map) picture to write "
+                                                     "(.png or .jpg)")
     parser.add_argument("--json", help="write the per-exit figures to this JSON file")
     parser.add_argument("--model", help="model folder (default: the bundled model)")
     parser.add_argument("--input", type=parse_size, help="resize the frame to HxW (default: the model's input size)")
@@ -39,6 +54,50 @@ def print_summary(inspection) -> None:
         print(f"  {view.exit_id:34s} {view.image_confidence:10.2f} {th_img} {miou} {view.agreement:7.1f}{mark}")
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def print_dataset_summary(inspection, worst: int) -> None:
+    print(f"{len(inspection.images)} images, every exit")
+    print(f"  {'exit':34s} {'mIoU %':>7s} {'agree %':>7s}")
+    for exit_id in inspection.exits:
+        print(f"  {exit_id:34s} {inspection.miou[exit_id]:7.2f} {inspection.agreement[exit_id]:7.1f}")
+    print("  where the early exits fail most (mean mIoU drop against the final exit):")
+    for record in inspection.worst(worst):
+        print(f"    {record.drop:6.1f} pp  {record.image}  (worst: {record.worst_exit})")
+
+
+def run_dataset(args: argparse.Namespace, out: Path) -> int:
+    from core.cli.progress import ProgressBar
+    from core.fileio import write_bytes_atomic
+    from core.inspect.dataset import dataset_inspection, open_inspection_set
+    from core.inspect.grid import encode_picture
+    from core.inspect.heatmap import render_heatmap
+    from core.jobs import run_job
+
+    if args.label or args.config or args.frame is not None:
+        raise ConfigError("--label, --config and --frame are for one --image, not --data")
+    model_dir = resolve_model(args.model)
+    device = select_device(args.device)
+    net, _ = load_model(model_dir, device, inference=True)
+    dataset = open_inspection_set(net, args.data, args.split, sequences=args.sequences, limit=args.limit,
+                                  size=args.input)
+    first = dataset[0]["image"]
+    pieces = backend_pieces(net, (int(first.shape[-2]), int(first.shape[-1])), args)
+    inspection = run_job(dataset_inspection(net, dataset, pieces), ProgressBar())
+    picture = encode_picture(render_heatmap(inspection), out.suffix)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out, picture)
+    if args.json:
+        write_json(args.json, {**inspection.to_json(args.worst), "model": str(model_dir), "data": str(args.data),
+                               "split": args.split, "sequences": list(args.sequences), "heatmap": str(out),
+                               "backend": pieces.backend if pieces else "torch"})
+    print_dataset_summary(inspection, args.worst)
+    print(f"heat map -> {out}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from core.fileio import write_bytes_atomic
     from core.inspect import at_input_size, inspect_frame, read_frame, read_label, render_grid
@@ -47,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise ConfigError(f"--out {out}: the grid is a picture, name it .png or .jpg")
+    if args.data:
+        return run_dataset(args, out)
     model_dir = resolve_model(args.model)
     config_file = ConfigFile.load(args.config) if args.config else None
     device = select_device(args.device)
