@@ -4,8 +4,8 @@
         --data ../shared/data/camvid --video ../shared/data/videos/highway.mp4 --run RUN_FOLDER [--size 1280x800]
 
 It opens app.main_window.MainWindow (settings in a temporary INI file, models on the CPU) on a
-copy of the bundled model (a search writes calibration.npz into the model folder: never into
-assets/), then saves, each with window.grab():
+copy of the bundled model (a search writes its calibration cache into the model folder: never
+into assets/), then saves, each with window.grab():
 
   model.png              the Model page once its FLOPs / latency measurement has finished, with the
                          exits of the searched configuration marked

@@ -14,8 +14,8 @@ Without --config the searched configuration is made first with
 only on the frames after the timed ones (held out: they are written to a
 temporary folder, never into the project), with the final exit's prediction
 as the reference: ``mess search --unlabelled``. ``--calibration camvid``
-calibrates on CamVid's labelled val split instead. The calibration cache,
-calibration.npz, is kept in the model folder and reused next time.
+calibrates on CamVid's labelled val split instead. The calibration cache
+(one slot per calibration set, in the model folder's calibration/) is reused next time.
 """
 
 from __future__ import annotations

@@ -227,8 +227,8 @@ class SearchPage(Page):
         layout = QVBoxLayout()
         row = QHBoxLayout()
         self.search_button = QPushButton("Search", self)
-        self.search_button.setToolTip("Calibrate (or reuse the model folder's calibration.npz) and search every "
-                                      "configuration — Ctrl+Return")
+        self.search_button.setToolTip("Calibrate (or reuse this calibration set's cache in the model folder) and "
+                                      "search every configuration — Ctrl+Return")
         self.search_button.setShortcut(QKeySequence("Ctrl+Return"))
         self.search_button.clicked.connect(self.start_search)
         self.cancel_button = QPushButton("Cancel", self)

@@ -8,9 +8,10 @@ calibration, whose "mIoU" is then the agreement with the full network), and the
 measure (top-1 and entropy). The image confidence at any pixel threshold,
 hence the exit any configuration takes, follows from the histograms exactly
 as the runtime computes it; a configuration's mIoU follows from summing the
-confusion matrices of the exits taken. Saved as calibration.npz in the model
-folder, tagged with the weights' SHA-256, the input size and the dataset, so
-a stale cache is detected and rebuilt.
+confusion matrices of the exits taken. Saved in the model folder's calibration/
+directory, one slot per calibration set (core.search.calibration_store), tagged
+with the weights' SHA-256, the input size and the dataset, so a stale cache is
+detected and rebuilt.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from core.models.heads import class_labels, upsample_logits
 from core.models.network import MultiExitNet
 from core.runtime.policy import CONFIDENCE_MEASURES, PolicySettings, confidence_histograms
 
-CALIBRATION_FILE = "calibration.npz"
 CACHE_VERSION = 1
 LABELS = "labels"            # reference of a labelled calibration: the dataset's masks
 FINAL_EXIT_REFERENCE = "final exit"   # label-free: the final exit's prediction stands in for labels

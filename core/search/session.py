@@ -2,8 +2,8 @@
 
 The steps: open the calibration split (optionally a quick, evenly spaced subset),
 check an imported latency table against the model and the calibration size,
-build or reuse the calibration cache in the model folder, search, choose a
-configuration for a budget, and write the configuration document (the
+build or reuse the calibration cache in the model folder (one slot per calibration set),
+search, choose a configuration for a budget, and write the configuration document (the
 ExitConfig plus what the search predicts for it) and the Pareto front. Sharing
 these functions is what keeps the command line and the GUI from drifting apart.
 """
@@ -26,7 +26,8 @@ from core.models.io import ModelInfo
 from core.models.network import MultiExitNet
 from core.profile.costs import CostTable
 from core.runtime.config_file import ConfigOrigin
-from core.search.calibration import CALIBRATION_FILE, FINAL_EXIT_REFERENCE, LABELS, CalibrationCache, calibrate
+from core.search.calibration import FINAL_EXIT_REFERENCE, LABELS, CalibrationCache, calibrate
+from core.search.calibration_store import CalibrationStore
 from core.search.search import SearchResult
 
 BUDGET_KINDS = ("latency", "gflops", "drop")
@@ -169,24 +170,21 @@ def _image_paths(dataset) -> list[str]:
 def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationDataset, device: torch.device,
                       model_dir: str | Path, cancel: CancelToken | None = None,
                       warn: Callable[[str], None] | None = None, reference: str = LABELS) -> Job[CalibrationCache]:
-    """Job: the model folder's calibration.npz when it is valid for this model, these images and
-    this reference (labels, or the final exit for unlabelled footage), else a fresh calibration,
-    saved there for next time (a failed save is only a warning)."""
+    """Job: the model folder's calibration slot for these images and this reference (labels, or the
+    final exit for unlabelled footage) when it is valid for this model, else a fresh calibration,
+    saved in that slot for next time (core.search.calibration_store: the few most recent sets are
+    kept; a failed save is only a warning)."""
     warn = warn or (lambda message: None)
-    path = Path(model_dir) / CALIBRATION_FILE
+    store = CalibrationStore.of_model(model_dir)
     size = calibration_size(dataset)
     paths = _image_paths(dataset)
-    if path.is_file():
-        try:
-            cache = CalibrationCache.load(path)
-            if cache.is_valid_for(info.weights_sha256, net.exit_ids(), size, cache.policy, paths, reference):
-                return cache
-            warn(f"{path}: stale (model, exits, size, images or reference changed); rebuilding")
-        except MessError as exc:
-            warn(f"{exc}; rebuilding")
+    cache = store.find(weights_sha256=info.weights_sha256, exit_ids=net.exit_ids(), input_size=size,
+                       image_paths=paths, reference=reference, warn=warn)
+    if cache is not None:
+        return cache
     cache = yield from calibrate(net, dataset, device, info.weights_sha256, cancel=cancel, reference=reference)
     try:
-        cache.save(path)
+        store.store(cache)
     except MessError as exc:  # core.fileio.WriteError: a read-only model folder, a full disk
         warn(f"{exc}: the calibration cache will be rebuilt next time")
     return cache

@@ -23,7 +23,7 @@ from core.models.create import convert_to_folder
 from core.models.io import MODEL_JSON, WEIGHTS_FILE, load_model
 from core.profile.costs import measure_costs
 from core.runtime.config import ExitConfig
-from core.search.calibration import CALIBRATION_FILE
+from core.search.calibration_store import CalibrationStore
 from core.search.session import choose, config_document
 
 from .conftest import LOAD_TIMEOUT_MS
@@ -109,7 +109,8 @@ def test_search_draws_the_front_and_chooses_within_the_budget(searched, model_co
     assert page.outcome.images == 6 and page.outcome.input_size == SIZE
     assert result.count > 1000
     assert "Searched" in page.status.text() and "this machine" in page.status.text()
-    assert (model_copy / CALIBRATION_FILE).is_file(), "the cache is kept in the model folder, as the CLI does"
+    slots = CalibrationStore.of_model(model_copy).slots()
+    assert len(slots) == 1, "the cache is kept in the model folder, as the CLI does"
     front = page.plot.front
     assert len(front) >= 3 and len(page.plot.front_points.data) == len(front)
     assert len(page.plot.cloud.data) == min(result.count, 6000)
@@ -209,6 +210,19 @@ def test_save_the_configuration_and_apply_it_to_live(searched, qtbot, tmp_path, 
     assert "made for other weights" in page.status.text() and page.state.config == loaded.args[0]
 
 
+def test_switching_calibration_sets_reuses_each_cache(searched, qtbot, model_copy, tiny_data, tmp_path, monkeypatch):
+    """CamVid, other footage, CamVid again: the third search calibrates nothing."""
+    page = searched
+    other = write_camvid(tmp_path / "other", 4, seed=5)
+    stages: list[str] = []
+    monkeypatch.setattr(page, "_on_progress", lambda event: stages.append(event.stage))
+    run_search(page, qtbot, other)
+    assert "calibrate" in stages and len(CalibrationStore.of_model(model_copy).slots()) == 2
+    stages.clear()
+    run_search(page, qtbot, tiny_data)
+    assert "calibrate" not in stages and page.outcome.images == 6, "the first set's cache reused"
+
+
 @pytest.fixture(scope="module")
 def bigger_data(tmp_path_factory):
     return write_camvid(tmp_path_factory.mktemp("bigger") / "data", 40, size=(96, 128), seed=3)
@@ -229,7 +243,7 @@ def test_a_running_calibration_can_be_cancelled(page, qtbot, model_copy, bigger_
     qtbot.waitUntil(lambda: not page.running() and page.search_button.isEnabled(), timeout=SEARCH_TIMEOUT_MS)
     assert page.status.text() == "Search cancelled."
     assert page.outcome is None and not page.progress.isVisible() and not page.cancel_shortcut.isEnabled()
-    assert not (model_copy / CALIBRATION_FILE).exists()
+    assert CalibrationStore.of_model(model_copy).slots() == []
 
 
 def test_a_bad_data_folder_gives_a_message(page, qtbot, tmp_path):

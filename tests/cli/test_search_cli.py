@@ -10,6 +10,7 @@ import pytest
 
 from core.cli.main import main
 from core.runtime.config import ExitConfig
+from core.search.calibration_store import CalibrationStore
 
 SIZE = (48, 64)
 
@@ -53,7 +54,7 @@ def test_search_writes_a_config_that_eval_runs_as_predicted(setup, tmp_path, cap
                  "--quiet"]) == 0
     saved = json.loads(config_path.read_text())
     assert set(saved["predicted"]) >= {"miou", "mean_latency_ms", "mean_gflops"}
-    assert (model / "calibration.npz").is_file()
+    assert CalibrationStore.of_model(model).slots(), "the calibration cache is kept in the model folder"
     pareto = json.loads(pareto_path.read_text())
     assert pareto["configs_evaluated"] > 10 and pareto["search_seconds"] > 0
     assert all(set(p) >= {"miou", "mean_latency_ms", "mean_gflops", "config"} for p in pareto["front"])
@@ -97,7 +98,7 @@ def test_stale_calibration_cache_is_rebuilt(setup, tmp_path, capsys):
     args = ["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
             "--max-drop", "100", "--out", str(tmp_path / "c.json"), "--quiet"]
     assert main(args) == 0
-    cache = model / "calibration.npz"
+    cache = CalibrationStore.of_model(model).slots()[0]
     before = cache.stat().st_mtime_ns
     capsys.readouterr()
     code = main(args + ["--input", "32x48"])  # another size: the cache is stale, and so is the table

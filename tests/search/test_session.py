@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -18,7 +19,8 @@ from core.models.io import load_model
 from core.profile.costs import measure_costs
 from core.runtime.config import ExitConfig
 from core.runtime.config_file import ConfigFile, ConfigOrigin
-from core.search.calibration import CALIBRATION_FILE
+from core.search.calibration import LABELS
+from core.search.calibration_store import CALIBRATION_DIR, MAX_SLOTS, CalibrationStore
 from core.search.search import SearchSpace, search
 from core.search.session import (Budget, calibration_cache, calibration_size, check_latency_table, choose_checked,
                                  config_document, evenly_spaced, open_calibration_set, pareto_document, save_config)
@@ -73,23 +75,65 @@ def test_a_bad_folder_or_other_classes_is_a_data_error(setup, tmp_path):
         open_calibration_set(data, "val", voc)
 
 
-def test_calibration_is_saved_then_reused_and_rebuilt_when_stale(setup):
-    root, data, net, info = setup
-    model_dir = root / "model"
-    (model_dir / CALIBRATION_FILE).unlink(missing_ok=True)
-    warnings: list[str] = []
-    dataset = open_calibration_set(data, "val", net, limit=4)
+def calibrate_in(model_dir, net, info, dataset, warnings: list[str]) -> tuple[object, int]:
+    """(the cache, how many images were calibrated: 0 when a slot was reused)."""
     events = []
     cache = run_job(calibration_cache(net, info, dataset, torch.device("cpu"), model_dir, warn=warnings.append),
                     events.append)
-    assert cache.images == 4 and len(events) == 4 and (model_dir / CALIBRATION_FILE).is_file()
-    events.clear()
-    again = run_job(calibration_cache(net, info, dataset, torch.device("cpu"), model_dir, warn=warnings.append),
-                    events.append)
-    assert events == [] and warnings == [] and again.image_paths == cache.image_paths
-    other = open_calibration_set(data, "val", net, limit=2)
-    rebuilt = run_job(calibration_cache(net, info, other, torch.device("cpu"), model_dir, warn=warnings.append))
-    assert rebuilt.images == 2 and "stale" in warnings[0]
+    return cache, len(events)
+
+
+def test_each_calibration_set_keeps_its_own_slot_and_is_reused(setup, tmp_path):
+    root, data, net, info = setup
+    model_dir = tmp_path / "model"
+    store = CalibrationStore.of_model(model_dir)
+    warnings: list[str] = []
+    camvid, video = open_calibration_set(data, "val", net, limit=4), open_calibration_set(data, "val", net, limit=2)
+    first, calibrated = calibrate_in(model_dir, net, info, camvid, warnings)
+    assert first.images == 4 and calibrated == 4 and len(store.slots()) == 1
+    second, calibrated = calibrate_in(model_dir, net, info, video, warnings)
+    assert second.images == 2 and calibrated == 2 and len(store.slots()) == 2, "both sets cached"
+    again, calibrated = calibrate_in(model_dir, net, info, camvid, warnings)
+    assert calibrated == 0 and again.image_paths == first.image_paths and warnings == [], "the first one reused"
+    assert store.slots()[0] == store.slot(first.image_paths, first.reference), "reuse makes it the most recent"
+    assert all(p.parent == model_dir / CALIBRATION_DIR for p in store.slots())
+
+
+def test_the_least_recently_used_slots_go_beyond_the_bound(setup, tmp_path):
+    root, data, net, info = setup
+    model_dir = tmp_path / "model"
+    store = CalibrationStore.of_model(model_dir)
+    warnings: list[str] = []
+    sets = {n: open_calibration_set(data, "val", net, limit=n) for n in (1, 2, 3, 4, 5, 6)}
+    for n in (1, 2, 3, 4):
+        calibrate_in(model_dir, net, info, sets[n], warnings)
+    assert calibrate_in(model_dir, net, info, sets[1], warnings)[1] == 0     # 1 is now the most recent
+    for n in (5, 6):
+        calibrate_in(model_dir, net, info, sets[n], warnings)
+    kept = store.slots()
+    assert len(kept) == MAX_SLOTS == 4 and warnings == []
+    paths = {n: store.slot([str(s.image) for s in sets[n].samples], LABELS) for n in sets}
+    assert set(kept) == {paths[6], paths[5], paths[1], paths[4]}, "2 and 3, the least recently used, are gone"
+    assert calibrate_in(model_dir, net, info, sets[1], warnings)[1] == 0
+
+
+def test_a_corrupt_or_stale_slot_is_rebuilt_with_one_warning(setup, tmp_path):
+    root, data, net, info = setup
+    model_dir = tmp_path / "model"
+    store = CalibrationStore.of_model(model_dir)
+    dataset = open_calibration_set(data, "val", net, limit=3)
+    warnings: list[str] = []
+    cache, _ = calibrate_in(model_dir, net, info, dataset, warnings)
+    slot = store.slot(cache.image_paths, cache.reference)
+    slot.write_bytes(b"not an npz file")
+    rebuilt, calibrated = calibrate_in(model_dir, net, info, dataset, warnings)
+    assert calibrated == 3 and len(warnings) == 1 and "not a readable calibration cache" in warnings[0]
+    assert str(slot) in warnings[0] and "rebuilding" in warnings[0]
+    assert calibrate_in(model_dir, net, info, dataset, warnings)[1] == 0 and len(warnings) == 1, "rebuilt for good"
+    retrained = replace(info, weights_sha256="f" * 64)
+    stale, calibrated = calibrate_in(model_dir, net, retrained, dataset, warnings)
+    assert calibrated == 3 and "stale" in warnings[1] and stale.weights_sha256 == "f" * 64
+    assert store.slots() == [slot], "rebuilt in place"
 
 
 def test_calibration_can_be_cancelled(setup, tmp_path):
@@ -101,7 +145,7 @@ def test_calibration_can_be_cancelled(setup, tmp_path):
     token.cancel()
     with pytest.raises(Cancelled):
         run_job(job)
-    assert not (tmp_path / CALIBRATION_FILE).exists()
+    assert CalibrationStore.of_model(tmp_path).slots() == []
 
 
 def test_budgets_choose_and_the_document_is_what_the_cli_writes(setup, tmp_path):

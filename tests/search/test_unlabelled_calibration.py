@@ -19,7 +19,8 @@ from core.models import HeadConfig, convert_backbone, save_model
 from core.models.io import load_model
 from core.profile.costs import measure_costs
 from core.runtime.config import ExitConfig
-from core.search.calibration import CALIBRATION_FILE, FINAL_EXIT_REFERENCE, LABELS
+from core.search.calibration import FINAL_EXIT_REFERENCE, LABELS, CalibrationCache
+from core.search.calibration_store import CalibrationStore
 from core.search.search import SearchSpace, search
 from core.search.session import (DEFAULT_VIDEO_FRAMES, SearchRequest, calibration_cache, calibration_size,
                                  open_calibration_set, open_unlabelled_calibration_set, search_job)
@@ -110,7 +111,7 @@ def test_the_final_exit_is_the_reference_and_agrees_with_itself(setup, tmp_path)
     assert result.summary(result.full_index)["miou"] == pytest.approx(100.0)
 
 
-def test_the_cache_is_rebuilt_when_the_reference_changes(setup, tmp_path):
+def test_the_same_images_label_free_have_their_own_cache(setup, tmp_path):
     _, net, info, _ = setup
     data = write_labelled(tmp_path / "data")
     labelled = open_calibration_set(data, "val", net)
@@ -121,7 +122,11 @@ def test_the_cache_is_rebuilt_when_the_reference_changes(setup, tmp_path):
     assert [str(s.image) for s in images.samples] == cache.image_paths       # the very same images
     again = run_job(calibration_cache(net, info, images, torch.device("cpu"), tmp_path, warn=warnings.append,
                                       reference=FINAL_EXIT_REFERENCE))
-    assert again.reference == FINAL_EXIT_REFERENCE and "stale" in warnings[0]
+    assert again.reference == FINAL_EXIT_REFERENCE and warnings == []
+    assert len(CalibrationStore.of_model(tmp_path).slots()) == 2, "one slot per reference"
+    events: list = []
+    reused = run_job(calibration_cache(net, info, labelled, torch.device("cpu"), tmp_path), events.append)
+    assert reused.reference == LABELS and events == []
 
 
 def test_search_job_with_unlabelled_footage(setup):
@@ -145,7 +150,8 @@ def test_cli_search_on_a_video_writes_a_config_that_says_so(setup, tmp_path, cap
     assert document["full_network"]["miou"] == pytest.approx(100.0)
     assert json.loads(pareto.read_text())["calibration_reference"] == FINAL_EXIT_REFERENCE
     ExitConfig.load(out)
-    assert (model / CALIBRATION_FILE).is_file()
+    newest = CalibrationCache.load(CalibrationStore.of_model(model).slots()[0])
+    assert newest.reference == FINAL_EXIT_REFERENCE and newest.images == 4
 
 
 def test_cli_refuses_both_or_neither_source_and_bad_footage(setup, tmp_path, capsys):
