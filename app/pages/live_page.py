@@ -130,8 +130,8 @@ class LivePage(LiveRunning, Page):
         self.start_button.clicked.connect(self.start_or_stop)
         self.pause_button.toggled.connect(self.set_paused)
         self.step_button.clicked.connect(self.step)
-        self.loop_check.toggled.connect(lambda on: self._pass_on("set_loop", on))
-        self.realtime_check.toggled.connect(lambda on: self._pass_on("set_realtime", on))
+        self.loop_check.toggled.connect(lambda on: self._set_flag("loop", on))
+        self.realtime_check.toggled.connect(lambda on: self._set_flag("realtime", on))
         self.record_button.toggled.connect(lambda on: self.start_recording() if on else self.stop_recording())
         self.inspect_button.clicked.connect(self.inspect_frame)
         self.full_button.toggled.connect(self.set_full_network)
@@ -167,8 +167,9 @@ class LivePage(LiveRunning, Page):
     def _restore(self) -> None:
         s = self.settings
         self.source.restore(s, "live/source")
-        self.loop_check.setChecked(s.get("live/loop", True))
-        self.realtime_check.setChecked(s.get("live/realtime", True))
+        for name, check in (("loop", self.loop_check), ("realtime", self.realtime_check)):
+            check.setChecked(s.get(f"live/{name}", True))
+            setattr(self.controls, name, check.isChecked())
         self.controls.set_opacity(s.get("live/opacity", 50, minimum=0, maximum=100))
         self.controls.set_overlay(s.get("live/overlay", self.controls.overlay, choices=OVERLAY_STYLES))
         self.record_dir.set_text(s.get("live/record_dir", default_record_dir()))
@@ -177,10 +178,8 @@ class LivePage(LiveRunning, Page):
     def save_settings(self) -> None:
         s = self.settings
         self.source.save(s, "live/source")
-        s.set("live/loop", self.loop_check.isChecked())
-        s.set("live/realtime", self.realtime_check.isChecked())
-        s.set("live/opacity", self.controls.opacity)
-        s.set("live/overlay", self.controls.overlay)
+        for key, value in self.controls.settings().items():      # opacity, overlay, loop, realtime
+            s.set(f"live/{key}", value)
         s.set("live/record_dir", self.record_dir.text())
 
     # --- messages ---------------------------------------------------------------------------------
@@ -197,6 +196,11 @@ class LivePage(LiveRunning, Page):
     def _pass_on(self, control: str, *args) -> None:
         if self._worker is not None:
             getattr(self._worker, control)(*args)
+
+    def _set_flag(self, name: str, on: bool) -> None:
+        """Loop or Real time: kept in the controls, passed to a running player."""
+        setattr(self.controls, name, bool(on))
+        self._pass_on(f"set_{name}", bool(on))
 
     def _run_config_changed(self) -> None:
         self._show_controls()

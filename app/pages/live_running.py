@@ -84,9 +84,10 @@ class LiveRunning:
         self.save_settings()
         freeze_long_lived_objects()
         self.controls_bar.set_quietly(self.pause_button, False)           # Start plays
+        self.controls.paused = False
         c = self.controls
-        worker = LiveWorker(net, spec, self.source.kind(), config=c.run_config, loop=self.loop_check.isChecked(),
-                            realtime=self.realtime_check.isChecked(), opacity=c.opacity / 100,
+        worker = LiveWorker(net, spec, self.source.kind(), config=c.run_config, loop=c.loop,
+                            realtime=c.realtime, opacity=c.opacity / 100,
                             compare_full=c.side_by_side, paused=False, box=self.view.box(), parent=self,
                             backend=self.state.backend, precision=self.state.precision, overlay=c.overlay,
                             costs=self._latency_table(net))

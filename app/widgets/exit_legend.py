@@ -23,7 +23,7 @@ class ExitLegend(QWidget):
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.setSpacing(8)
         self.caption = QLabel("Border colour = the exit taken:", self)
-        self.caption.setStyleSheet("color: #d0d0d8; font-weight: bold;")
+        self.caption.setStyleSheet("font-weight: bold;")
         self._row.addWidget(self.caption)
         self._row.addStretch(1)
         self.chips: list[QLabel] = []
@@ -38,7 +38,7 @@ class ExitLegend(QWidget):
             fg = "#%02x%02x%02x" % text_colour(rgb)
             chip = QLabel(f"exit {i + 1} of {len(exits)} · {name}", self)
             chip.setStyleSheet(f"background: #{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x}; color: {fg}; "
-                               "font-weight: bold; padding: 3px 10px; border-radius: 4px;")
+                               "font-weight: bold; font-size: 13pt; padding: 4px 12px; border-radius: 4px;")
             self._row.insertWidget(self._row.count() - 1, chip)
             self.chips.append(chip)
 

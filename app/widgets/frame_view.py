@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 BACKGROUND = QColor(18, 18, 22)
 BANNER = QColor(0, 0, 0, 185)
-FLASH_MS = 1800
+FLASH_MS = 2500
 
 
 class FrameView(QWidget):

@@ -38,6 +38,7 @@ class _Tile(QFrame):
             # a longer text never widens the window (a full-screen window forced wider leaves full screen)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.value.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.detail.setWordWrap(True)               # the exit's plain words may take two lines
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(0)
