@@ -126,7 +126,7 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
     first_image = dataset[0]["image"]
     size = (int(first_image.shape[-2]), int(first_image.shape[-1]))
     if costs is None:
-        yield Progress("profile", 0, 1, f"measuring cost of every segment and head at {size[1]}x{size[0]}")
+        yield Progress("profile", 0, 1, f"measuring cost of every segment and head at {size[0]}x{size[1]}")
         costs = measure_costs(net, size, device, pieces=pieces)
     total = len(dataset) * (2 if config else 1)
     eta = ETA()

@@ -398,8 +398,8 @@ class ArrayPieces:
     def start(self, images: np.ndarray) -> dict:
         array = np.ascontiguousarray(images, dtype=np.float32)
         if tuple(array.shape[-2:]) != self.input_size:
-            raise ValueError(f"the graphs were built for {self.input_size[1]}x{self.input_size[0]} "
-                             f"images, got {array.shape[-1]}x{array.shape[-2]}")
+            raise ValueError(f"the graphs were built for {self.input_size[0]}x{self.input_size[1]} "
+                             f"images (HxW), got {array.shape[-2]}x{array.shape[-1]}")
         return {"x": array, "taps": {}, "done": -1}
 
     def advance(self, state: dict, stop: int) -> dict:

@@ -146,7 +146,7 @@ def test_graph_pieces_refuse_images_of_another_size(backend):
     need(backend)
     net = convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)])
     pieces = get_backend(backend).pieces(net, SIZE, BackendOptions())
-    with pytest.raises(ConfigError, match="built for 96x64 images, got 48x32; resize them all"):
+    with pytest.raises(ConfigError, match=r"built for 64x96 images \(HxW\), got 32x48; resize them all"):
         pieces.start(torch.zeros(1, 3, 32, 48))
 
 

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"saved {out}: {args.backbone}, {len(net.exit_ids()) - 1} early exits + final, {classes.num_classes} classes")
     for exit_id in net.exit_ids():
         gflops = cascade_cost(net, costs, [exit_id], 0, "gflops")
-        print(f"  {exit_id:34s} /{net.exit_stride(exit_id):<3d} {gflops:7.2f} GFLOPs at {size[1]}x{size[0]}")
+        print(f"  {exit_id:34s} /{net.exit_stride(exit_id):<3d} {gflops:7.2f} GFLOPs at {size[0]}x{size[1]}")
     return 0
 
 

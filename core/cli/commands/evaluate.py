@@ -43,7 +43,7 @@ MAX_SEQUENCE_COLUMNS = 6
 
 def _print_report(report: dict) -> None:
     size = report["input_size"]
-    print(f"{report['model']} on {report['split']} ({report['images']} images, {size[1]}x{size[0]}, "
+    print(f"{report['model']} on {report['split']} ({report['images']} images, {size[0]}x{size[1]}, "
           f"{report['device']}, backend {report['backend']} {report['precision']})")
     sequences = report.get("sequences") or {}
     columns = list(sequences) if 1 < len(sequences) <= MAX_SEQUENCE_COLUMNS else []

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         size = tuple(args.input or net.spec.input_size or (360, 480))
         if tuple(loaded.input_size) != size:
             h, w = loaded.input_size
-            raise ConfigError(f"{args.latency_table}: measured at {w}x{h}, the export is {size[1]}x{size[0]} "
+            raise ConfigError(f"{args.latency_table}: measured at {h}x{w}, the export is {size[0]}x{size[1]} "
                               f"(give --input {h}x{w} or a table of this size)")
         table = loaded.to_json()
     manifest = run_job(export_model(net, args.out, fmt=args.format, precision=args.precision, config=config,
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                        ProgressBar(quiet=args.quiet))
     size = manifest["input_size"]
     print(f"{model_dir} -> {args.out}: {len(manifest['graphs'])} {args.format} graphs ({args.precision}, "
-          f"{size[1]}x{size[0]}), {MANIFEST}, run.py")
+          f"{size[0]}x{size[1]}), {MANIFEST}, run.py")
     print(f"  run it without torch: python {args.out}/run.py --source VIDEO --stats stats.jsonl")
     return 0
 

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, report)
     print_summary(inspection)
-    print(f"grid {grid.shape[1]}x{grid.shape[0]} -> {out}")
+    print(f"grid {grid.shape[0]}x{grid.shape[1]} (HxW) -> {out}")
     return 0
 
 

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     write_json(args.out, table.to_json())
     warn_about_table(table, args.out)
     total, p10, p90 = table.full_network_spread()
-    print(f"{model_dir} on {table.device_description}, {size[1]}x{size[0]}, backend {table.backend} "
+    print(f"{model_dir} on {table.device_description}, {size[0]}x{size[1]}, backend {table.backend} "
           f"{table.precision}: full network {total:.1f} ms (p10 {p10:.1f}, p90 {p90:.1f}) "
           f"(sum of medians), {len(table.segments)} segments and {len(table.heads)} heads -> {args.out}")
     return 0

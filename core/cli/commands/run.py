@@ -70,8 +70,8 @@ def deadline_costs(net, args, size, device, pieces):
         backend = pieces.backend if pieces is not None else "torch"
         table.check_matches(net, args.latency_table, backend, pieces.precision if pieces is not None else "fp32")
         if size is not None and tuple(table.input_size) != tuple(size):
-            raise ConfigError(f"{args.latency_table}: measured at {table.input_size[1]}x{table.input_size[0]}, "
-                              f"the frames are processed at {size[1]}x{size[0]}")
+            raise ConfigError(f"{args.latency_table}: measured at {table.input_size[0]}x{table.input_size[1]}, "
+                              f"the frames are processed at {size[0]}x{size[1]}")
         return table
     if not args.quiet:
         print("measuring the latency table the deadline decides from...", file=sys.stderr, flush=True)
