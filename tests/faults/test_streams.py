@@ -63,6 +63,9 @@ def sends(data: bytes, then: str) -> Callable[[socket.socket], str]:
     return reply
 
 
+# A stall while opening: our wait gives up ('no answer'), or FFmpeg's own open time-out of the same length did
+# first (a race at the time-out, seen under load).
+NO_ANSWER = ("no answer within 5 s", "cannot connect, or not a video stream (tried for up to 5 s)")
 # FFmpeg's own read time-out ends these ('stopped delivering'), or else the read watchdog ('no frame for').
 STOPPED = ("stopped delivering frames", "no frame for")
 
@@ -76,17 +79,17 @@ class Case:
 
 
 CASES = {
-    "silent-rtsp": Case("rtsp", sends(b"", "stall"), "no answer within 5 s"),
-    "silent-http": Case("http", sends(b"", "stall"), "no answer within 5 s"),
-    "http-mjpeg-header-then-stall": Case("http", sends(MJPEG_HEADER, "stall"), "no answer within 5 s"),
+    "silent-rtsp": Case("rtsp", sends(b"", "stall"), NO_ANSWER),
+    "silent-http": Case("http", sends(b"", "stall"), NO_ANSWER),
+    "http-mjpeg-header-then-stall": Case("http", sends(MJPEG_HEADER, "stall"), NO_ANSWER),
     "http-mp4-header-then-stall": Case("http", sends(MP4_HEADER + b"\x00\x00\x00\x18ftypmp42", "stall"),
-                                       "no answer within 5 s"),
+                                       NO_ANSWER),
     "http-mp4-header-then-close": Case("http", sends(MP4_HEADER + b"\x00\x00\x00\x18ftypmp42", "close"),
                                        "cannot connect, or not a video stream (tried for up to 5 s)"),
     "http-half-a-header-then-close": Case("http", sends(b"HTTP/1.1 200 OK\r\nContent-Ty", "close"),
                                           "cannot connect, or not a video stream (tried for up to 5 s)"),
     "rtsp-partial-reply-then-stall": Case("rtsp", sends(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n", "stall"),
-                                          "no answer within 5 s"),
+                                          NO_ANSWER),
     "rtsp-partial-reply-then-close": Case("rtsp", sends(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n", "close"),
                                           "cannot connect, or not a video stream (tried for up to 5 s)"),
     "mjpeg-frames-then-stall": Case("http", frames_then("stall"), STOPPED, records=True),
@@ -166,7 +169,9 @@ def test_a_half_open_stream_is_one_line_within_the_timeout(name, capfd):
     assert capfd.readouterr().err == "", "OpenCV or FFmpeg wrote to stderr"
 
 
-SUBPROCESS_CASES = ["silent-rtsp", "silent-http", "http-mjpeg-header-then-stall", "mjpeg-frames-then-half-a-frame"]
+# A stream left inside FFmpeg (the abort at exit), and one that stopped mid-run with outputs open (the warning
+# line, the outputs): the other cases differ only in what the in-process test above already checks.
+SUBPROCESS_CASES = ["silent-rtsp", "mjpeg-frames-then-half-a-frame"]
 
 
 @dataclass
@@ -178,7 +183,7 @@ class Launched:
 
 @pytest.fixture(scope="module")
 def launched(model_dir, tmp_path_factory):
-    """The `mess run` of a few cases (one of each ending), started at once: their 5 s time-outs overlap."""
+    """The `mess run` of the subprocess cases, started at once: their 5 s time-outs overlap."""
     servers, runs = [], {}
     for name in SUBPROCESS_CASES:
         case = CASES[name]
