@@ -70,6 +70,7 @@ class LiveFrame:
     loop_pass: int = 1
     dropped_in_pass: int = 0
     share: ExitShare | None = None
+    refining: bool = False        # anytime mode: an earlier exit's answer; the frame's deeper ones follow
 
 
 class _Thread(QThread):
@@ -99,11 +100,12 @@ class LiveWorker(QObject):
                  loop: bool = True, realtime: bool = True, opacity: float = 0.5, compare_full: bool = False,
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  parent: QObject | None = None, backend: str = "torch", precision: str = "fp32",
-                 overlay: str = "plain", costs=None) -> None:
+                 overlay: str = "plain", costs=None, anytime: bool = False) -> None:
         super().__init__(parent)
         self.player = LivePlayer(net, spec, kind, config=config, loop=loop, realtime=realtime, opacity=opacity,
                                  compare_full=compare_full, paused=paused, box=box, timeout_s=timeout_s,
-                                 backend=backend, precision=precision, cores=CORES, overlay=overlay, costs=costs)
+                                 backend=backend, precision=precision, cores=CORES, overlay=overlay, costs=costs,
+                                 anytime=anytime)
         self._lock = threading.Lock()
         self._pending: LiveFrame | None = None
         self.error: str | None = None
@@ -111,9 +113,9 @@ class LiveWorker(QObject):
         self._thread.setObjectName("mess-live")
         player = self.player
         # The controls and statistics are the player's (thread-safe).
-        for name in ("set_config", "set_compare_full", "set_opacity", "set_overlay", "set_box", "set_loop",
-                     "set_realtime", "set_paused", "step", "start_recording", "stop_recording", "history", "histogram",
-                     "reset_histogram", "summary"):
+        for name in ("set_config", "set_compare_full", "set_anytime", "set_opacity", "set_overlay", "set_box",
+                     "set_loop", "set_realtime", "set_paused", "step", "start_recording", "stop_recording", "history",
+                     "histogram", "reset_histogram", "summary"):
             setattr(self, name, getattr(player, name))
         self._signals = {events.Opened: lambda e: self.opened.emit(e.info),
                          events.Message: lambda e: self.message.emit(e.text),
@@ -175,7 +177,7 @@ class LiveWorker(QObject):
         shown = LiveFrame(result=frame.result, image=to_qimage(frame.picture), processed=frame.processed,
                           fps=frame.fps, dropped_total=frame.dropped_total, frame_count=frame.frame_count,
                           exits=frame.exits, refreshed=frame.refreshed, loop_pass=frame.loop_pass,
-                          dropped_in_pass=frame.dropped_in_pass, share=frame.share)
+                          dropped_in_pass=frame.dropped_in_pass, share=frame.share, refining=frame.refining)
         with self._lock:
             replaced = self._pending is not None
             self._pending = shown

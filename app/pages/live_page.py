@@ -37,9 +37,9 @@ PRESENTATION_SCALE = 2.0         # readouts at most this much bigger in presenta
 HINT = "Choose a source above and press Start (Ctrl+Return) or Space"
 BAR_WIDGETS = ("source", "start_button", "pause_button", "step_button", "loop_check", "realtime_check",
                "record_button", "inspect_button")
-PANEL_WIDGETS = ("config_label", "full_button", "side_button", "sliders", "threshold_note", "opacity_slider",
-                 "opacity_label", "overlay_combo", "legend", "latency_plot", "histogram", "reset_button",
-                 "record_dir", "record_label")
+PANEL_WIDGETS = ("config_label", "full_button", "side_button", "anytime_button", "sliders", "threshold_note",
+                 "opacity_slider", "opacity_label", "overlay_combo", "legend", "latency_plot", "histogram",
+                 "reset_button", "record_dir", "record_label")
 
 __all__ = ["LivePage", "default_record_dir", "freeze_long_lived_objects"]
 
@@ -136,6 +136,7 @@ class LivePage(LiveRunning, Page):
         self.inspect_button.clicked.connect(self.inspect_frame)
         self.full_button.toggled.connect(self.set_full_network)
         self.side_button.toggled.connect(self.set_side_by_side)
+        self.anytime_button.toggled.connect(self.set_anytime)
         self.sliders.changed.connect(self._on_thresholds)
         self.opacity_slider.valueChanged.connect(self._on_opacity)
         self.overlay_combo.currentIndexChanged.connect(lambda _: self.set_overlay(self.overlay_combo.currentData()))
@@ -156,6 +157,7 @@ class LivePage(LiveRunning, Page):
         self.inspect_shortcut = shortcut(Qt.Key.Key_I, self.inspect_frame)
         self.full_shortcut = shortcut(Qt.Key.Key_F, lambda: self.set_full_network(not self.controls.full_network))
         self.side_shortcut = shortcut(Qt.Key.Key_B, lambda: self.set_side_by_side(not self.controls.side_by_side))
+        self.anytime_shortcut = shortcut(Qt.Key.Key_A, lambda: self.set_anytime(not self.controls.anytime))
         self.present_shortcut = shortcut(Qt.Key.Key_F5, lambda: self.set_presentation(not self.controls.presenting))
         self.leave_shortcut = shortcut(Qt.Key.Key_Escape, lambda: self.set_presentation(False), True)
         keys = [("Up", "th_img", 1), ("+", "th_img", 1), ("=", "th_img", 1), ("Down", "th_img", -1),
@@ -170,6 +172,7 @@ class LivePage(LiveRunning, Page):
         for name, check in (("loop", self.loop_check), ("realtime", self.realtime_check)):
             check.setChecked(s.get(f"live/{name}", True))
             setattr(self.controls, name, check.isChecked())
+        self.controls.set_anytime(s.get("live/anytime", False))
         self.controls.set_opacity(s.get("live/opacity", 50, minimum=0, maximum=100))
         self.controls.set_overlay(s.get("live/overlay", self.controls.overlay, choices=OVERLAY_STYLES))
         self.record_dir.set_text(s.get("live/record_dir", default_record_dir()))
@@ -178,7 +181,7 @@ class LivePage(LiveRunning, Page):
     def save_settings(self) -> None:
         s = self.settings
         self.source.save(s, "live/source")
-        for key, value in self.controls.settings().items():      # opacity, overlay, loop, realtime
+        for key, value in self.controls.settings().items():      # opacity, overlay, loop, realtime, anytime
             s.set(f"live/{key}", value)
         s.set("live/record_dir", self.record_dir.text())
 
@@ -223,6 +226,13 @@ class LivePage(LiveRunning, Page):
                 self.view.flash("Side by side with the full network" if on else "Early exit only")
         self._show_controls()
 
+    def set_anytime(self, on: bool) -> None:
+        if self.controls.set_anytime(on):
+            self._pass_on("set_anytime", self.controls.anytime)
+            if self.controls.presenting:
+                self.view.flash("Anytime: every exit in turn" if on else "Early exit")
+        self._show_controls()
+
     def nudge_threshold(self, which: str, steps: int) -> None:
         """A threshold key (presentation mode): move it, and say the thresholds on the frame for a moment."""
         if self.controls.nudge(which, steps):
@@ -257,7 +267,8 @@ class LivePage(LiveRunning, Page):
     def _show_controls(self) -> None:
         depths = self._depths or (exit_depths(self.state.net) if self.state.net is not None else {})
         c = self.controls
-        self.panel.show_config(c.config_view(depths), full_network=c.full_network, side_by_side=c.side_by_side)
+        self.panel.show_config(c.config_view(depths), full_network=c.full_network, side_by_side=c.side_by_side,
+                               anytime=c.anytime)
         self.panel.show_overlay(c.opacity, c.overlay)
         exits = c.run_config.exits if c.run_config is not None else ["final"]
         self.exit_legend.set_exits([(short_exit_name(e), exit_colour(depths.get(e, 1.0))) for e in exits])

@@ -90,7 +90,7 @@ class LiveRunning:
                             realtime=c.realtime, opacity=c.opacity / 100,
                             compare_full=c.side_by_side, paused=False, box=self.view.box(), parent=self,
                             backend=self.state.backend, precision=self.state.precision, overlay=c.overlay,
-                            costs=self._latency_table(net))
+                            costs=self._latency_table(net), anytime=c.anytime)
         worker.opened.connect(lambda info, w=worker: self._on_opened(w, info))
         worker.frame_ready.connect(lambda w=worker: self._on_frame(w))
         worker.message.connect(lambda text, w=worker: w is self._worker and self.show_message(text))
@@ -200,7 +200,8 @@ class LiveRunning:
         self._exits_shown = frame.exits
         self.readouts.show(frame_readouts(frame, paused=self.pause_button.isChecked()))
         had_hint = bool(self.view.notice)
-        self.controls.watch.frame(frame.exits, frame.result.exit_id, frame.refreshed)
+        if not frame.refining:                 # an anytime refinement is not where the frame answered
+            self.controls.watch.frame(frame.exits, frame.result.exit_id, frame.refreshed)
         hint = self.controls.no_exit_hint()
         self.view.set_notice(hint)
         if hint and not had_hint and not self.has_error:

@@ -57,8 +57,13 @@ class LiveSidePanel(QWidget):
         self.side_button.setCheckable(True)
         self.side_button.setToolTip("Also run the full network on every frame and show it beside (or below) "
                                     "the early-exit picture, with both latencies — B")
+        self.anytime_button = QPushButton("Anytime", box)
+        self.anytime_button.setCheckable(True)
+        self.anytime_button.setToolTip("Show every kept exit's answer in turn, each as soon as it is ready, "
+                                       "refining the overlay from shallow to deep (not with side by side) — A")
         row.addWidget(self.full_button)
         row.addWidget(self.side_button)
+        row.addWidget(self.anytime_button)
         layout.addLayout(row)
         self.sliders = ThresholdSliders(box)
         layout.addWidget(self.sliders)
@@ -125,7 +130,7 @@ class LiveSidePanel(QWidget):
         layout.addWidget(self.record_label)
         return box
 
-    def show_config(self, view: ConfigView, *, full_network: bool, side_by_side: bool) -> None:
+    def show_config(self, view: ConfigView, *, full_network: bool, side_by_side: bool, anytime: bool = False) -> None:
         """The configuration as coloured chips, the toggles, and whether the sliders apply."""
         chips = [f'<span style="color:{_hex(exit_colour(depth))}; font-size: 16pt;">■</span>&nbsp;<b>{name}</b>'
                  for name, depth in view.exits]
@@ -133,7 +138,8 @@ class LiveSidePanel(QWidget):
         self.config_label.setToolTip(view.tooltip + "\nChoose a configuration on the Search page and 'Apply to Live'")
         self.sliders.setEnabled(view.thresholds_enabled)
         self.threshold_note.setText(view.note)
-        for button, on in ((self.full_button, full_network), (self.side_button, side_by_side)):
+        for button, on in ((self.full_button, full_network), (self.side_button, side_by_side),
+                           (self.anytime_button, anytime)):
             if button.isChecked() != on:
                 button.blockSignals(True)
                 button.setChecked(on)

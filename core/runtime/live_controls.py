@@ -84,6 +84,7 @@ class LiveControls:
         self.thresholds: tuple[float, float] | None = None    # (th_pix, th_img) over the base, or None
         self.full_network = False
         self.side_by_side = False
+        self.anytime = False           # each frame's kept exits shown in turn as they are ready
         self.opacity = 50
         self.overlay = check_style(overlay)
         self.loop = bool(loop)
@@ -166,6 +167,13 @@ class LiveControls:
     def toggle_side_by_side(self) -> bool:
         return self.set_side_by_side(not self.side_by_side)
 
+    def set_anytime(self, on: bool) -> bool:
+        changed, self.anytime = bool(on) != self.anytime, bool(on)
+        return changed
+
+    def toggle_anytime(self) -> bool:
+        return self.set_anytime(not self.anytime)
+
     def set_opacity(self, percent: int) -> bool:
         value = int(min(100, max(0, round(percent))))
         changed, self.opacity = value != self.opacity, value
@@ -203,7 +211,8 @@ class LiveControls:
 
     def settings(self) -> dict:
         """What persists between runs."""
-        return {"opacity": self.opacity, "overlay": self.overlay, "loop": self.loop, "realtime": self.realtime}
+        return {"opacity": self.opacity, "overlay": self.overlay, "loop": self.loop, "realtime": self.realtime,
+                "anytime": self.anytime}
 
 
 __all__ = ["ConfigView", "LiveControls", "NoEarlyExitWatch", "NO_EXIT_FRAMES", "OVERLAY_STYLES", "TH_STEP"]

@@ -53,7 +53,8 @@ def frame_readouts(frame, *, paused: bool = False) -> Readouts:
     loop_pass = getattr(frame, "loop_pass", 1)
     length = f"of {frame.frame_count}" if frame.frame_count else ""
     details = {
-        "exit": exit_words(r.exit_index, len(frame.exits), frame.share),
+        "exit": ("refining: " if getattr(frame, "refining", False) else "")
+        + exit_words(r.exit_index, len(frame.exits), frame.share),
         "latency": f"full network {full:.0f} ms" if full is not None and math.isfinite(full) else "",
         "fps": "",
         "confidence": "",

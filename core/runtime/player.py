@@ -83,6 +83,7 @@ class PlayerFrame:
     loop_pass: int = 1            # which pass through the source (a looped file or folder starts again: 2, 3...)
     dropped_in_pass: int = 0      # frames dropped in this pass (what the FRAME counter's pass dropped)
     share: ExitShare | None = None  # the exit taken against the full network (None: no cost table)
+    refining: bool = False        # anytime mode: an earlier exit's answer; the frame's deeper ones follow
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ class LivePlayer:
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  backend: str = "torch", precision: str = "fp32", runner: LiveRunner | None = None,
                  max_frames: int | None = None, draw: bool = True, record_drawing: str = "source",
-                 cores: CoreShare | None = None, overlay: str = "plain", costs: CostTable | None = None) -> None:
+                 cores: CoreShare | None = None, overlay: str = "plain", costs: CostTable | None = None,
+                 anytime: bool = False) -> None:
         """``runner``: a LiveRunner made by the caller (its size, device and backend), else one is made on
         ``backend``; ``max_frames``: stop after that many; ``draw``: compose each frame's picture (False:
         Frame events carry none, for a player without a window); ``record_drawing``: what a recording
@@ -177,6 +179,7 @@ class LivePlayer:
         self._realtime = realtime
         self._opacity = float(opacity)
         self._compare = bool(compare_full)
+        self._anytime = bool(anytime)
         self._paused = bool(paused)
         self._box = box
         self._steps = 0
@@ -220,6 +223,17 @@ class LivePlayer:
                 self.runner.set_config(config, prepare=False)
             self._config = config
         self._ask_refresh("process")
+
+    def set_anytime(self, on: bool) -> None:
+        """Anytime mode: each frame's kept exits answer in turn, each picture handed over as soon as that
+        exit is ready (Frame events with ``refining`` until the last); off: early exit."""
+        with self._lock:
+            self._anytime = bool(on)
+
+    @property
+    def anytime(self) -> bool:
+        with self._lock:
+            return self._anytime
 
     def set_compare_full(self, on: bool) -> None:
         with self._lock:
@@ -470,7 +484,7 @@ class LivePlayer:
                 index, image = held
                 held = None
                 self._took_step(paused)
-                self._handle(runner, image, index, 0)
+                yield from self._handle(runner, image, index, 0)
                 continue
             if reader is None and paused:             # a step with the reader closed: read it here
                 image = source.read()
@@ -480,7 +494,7 @@ class LivePlayer:
                         return source, None
                     continue
                 self._took_step(paused)
-                self._handle(runner, image, next_index, 0)
+                yield from self._handle(runner, image, next_index, 0)
                 next_index += 1
                 continue
             if reader is None:
@@ -502,7 +516,7 @@ class LivePlayer:
                 continue
             next_index = base + frame.index + 1
             self._took_step(paused)
-            self._handle(runner, frame.image, base + frame.index, frame.dropped)
+            yield from self._handle(runner, frame.image, base + frame.index, frame.dropped)
         return source, reader
 
     def _took_step(self, paused: bool) -> None:
@@ -530,9 +544,23 @@ class LivePlayer:
         self._pass_dropped_base = self._stats.dropped
         return source, 0, True
 
-    def _handle(self, runner: LiveRunner, image: np.ndarray, index: int, dropped: int) -> None:
-        """Process one new frame: count it, record it, draw it, hand it over."""
-        result = runner.process(image, index=index, dropped=dropped)
+    def _refines(self, runner: LiveRunner) -> bool:
+        with self._lock:
+            anytime = self._anytime
+        config = runner.config
+        return anytime and len(config.exits) > 1 and config.mode != "deadline" and not runner.compare_full
+
+    def _handle(self, runner: LiveRunner, image: np.ndarray, index: int, dropped: int) -> Iterator:
+        """Process one new frame: count it, record it, draw it, hand it over (in anytime mode, each
+        earlier exit's picture is handed over first, as soon as it is ready, and not counted)."""
+        if self._refines(runner):
+            last = len(runner.config.exits)
+            for result in runner.refine(image, index=index, dropped=dropped):
+                if len(result.refinements) < last:
+                    self._deliver(image, result, runner, refreshed=False, refining=True)
+                    yield from self._drain()
+        else:
+            result = runner.process(image, index=index, dropped=dropped)
         now = time.perf_counter()
         self._stats.add(result, now)
         with self._lock:
@@ -556,7 +584,8 @@ class LivePlayer:
             self._last = (image, index, result)
         self._deliver(image, result, runner, refreshed=True)
 
-    def _deliver(self, image: np.ndarray, result: FrameResult, runner: LiveRunner, refreshed: bool) -> None:
+    def _deliver(self, image: np.ndarray, result: FrameResult, runner: LiveRunner, refreshed: bool,
+                 refining: bool = False) -> None:
         with self._lock:
             opacity, box, style = self._opacity, self._box, self._overlay
         picture = compose(image, result, self.palette, opacity, box, style=style) if self.draw else None
@@ -566,7 +595,7 @@ class LivePlayer:
             dropped_total=self._stats.dropped, frame_count=self.info.frame_count if self.info else None,
             exits=exits, refreshed=refreshed, loop_pass=self._pass,
             dropped_in_pass=self._stats.dropped - self._pass_dropped_base,
-            share=exit_share(self.net, self.cost_table, exits, result.exit_index))))
+            share=exit_share(self.net, self.cost_table, exits, result.exit_index), refining=refining)))
 
     # --- recording (the player's thread) ------------------------------------------------------------
     def _service_recording(self) -> None:

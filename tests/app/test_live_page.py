@@ -549,3 +549,25 @@ def test_a_failed_source_clears_the_previous_frame_and_readouts(page, qtbot, cli
     qtbot.waitUntil(lambda: page.has_error, timeout=20_000)
     assert page.view.image() is None and "missing.mp4" in page.view.hint, "the error, where the frame was"
     assert page.readouts.text("exit") == "–" and page.readouts.text("frame") == "–" and page.last_frame is None
+
+
+def test_anytime_refines_the_overlay_exit_by_exit_and_persists(page, qtbot, clip, loaded_state, tmp_path):
+    loaded_state.set_config(two_exits(0.0))                        # every frame could leave at the first exit
+    play(qtbot, page, "file", clip)
+    seen = []
+    show = page.readouts.show
+    page.readouts.show = lambda readouts: (seen.append((page.last_frame.refining, page.last_frame.result.exit_id)),
+                                           show(readouts))
+    qtbot.keyClick(page, Qt.Key.Key_A)
+    assert page.controls.anytime and page.anytime_button.isChecked() and page._worker.player.anytime
+    qtbot.waitUntil(lambda: (True, FIRST_EXIT) in seen and (False, FINAL_EXIT) in seen, timeout=FRAME_TIMEOUT_MS)
+    assert (True, FINAL_EXIT) not in seen                          # the last exit's answer is the frame itself
+    path = str(tmp_path / "live.ini")
+    page.settings = Settings(path)
+    page.save_settings()
+    again = LivePage(loaded_state, Settings(path))
+    qtbot.addWidget(again)
+    assert again.controls.anytime and again.anytime_button.isChecked()
+    again.shutdown()
+    qtbot.mouseClick(page.anytime_button, Qt.MouseButton.LeftButton)
+    assert not page.controls.anytime and not page._worker.player.anytime

@@ -72,7 +72,9 @@ def test_toggles_opacity_overlay_and_what_persists():
     with pytest.raises(ValueError):
         controls.set_overlay("neon")
     assert controls.set_presenting(True) and controls.presenting and not controls.set_presenting(True)
-    assert controls.settings() == {"opacity": 30, "overlay": "high-contrast", "loop": True, "realtime": True}
+    assert controls.toggle_anytime() and controls.anytime and not controls.set_anytime(True)
+    assert controls.settings() == {"opacity": 30, "overlay": "high-contrast", "loop": True, "realtime": True,
+                                   "anytime": True}
     assert LiveControls().overlay == "outline", "outlines by default: dark classes stay visible"
 
 
