@@ -71,6 +71,7 @@ class LiveFrame:
     dropped_in_pass: int = 0
     share: ExitShare | None = None
     refining: bool = False        # anytime mode: an earlier exit's answer; the frame's deeper ones follow
+    measured_speedup: float | None = None   # side by side: full / configuration, measured on the same frames
 
 
 class _Thread(QThread):
@@ -177,7 +178,8 @@ class LiveWorker(QObject):
         shown = LiveFrame(result=frame.result, image=to_qimage(frame.picture), processed=frame.processed,
                           fps=frame.fps, dropped_total=frame.dropped_total, frame_count=frame.frame_count,
                           exits=frame.exits, refreshed=frame.refreshed, loop_pass=frame.loop_pass,
-                          dropped_in_pass=frame.dropped_in_pass, share=frame.share, refining=frame.refining)
+                          dropped_in_pass=frame.dropped_in_pass, share=frame.share, refining=frame.refining,
+                          measured_speedup=frame.measured_speedup)
         with self._lock:
             replaced = self._pending is not None
             self._pending = shown

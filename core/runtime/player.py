@@ -39,6 +39,8 @@ HISTORY = 200                     # latency points kept for the plot
 RECORD_BOX = (1280, 720)          # recordings are the source's picture, at most this big
 POLL_S = 0.1                      # how often a waiting loop looks at its controls
 WARMUP_FRAMES = 2                 # blank frames through the model before the first real one
+SPEEDUP_FRAMES = 30               # side by side: the measured speed-up is over this many latest frames
+SPEEDUP_MIN_FRAMES = 5            # ... and is not claimed from fewer
 RECORD_DRAWINGS = ("source", "processed")
 _FLOPS_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # net -> {size: FLOPs-only CostTable}
 
@@ -84,6 +86,7 @@ class PlayerFrame:
     dropped_in_pass: int = 0      # frames dropped in this pass (what the FRAME counter's pass dropped)
     share: ExitShare | None = None  # the exit taken against the full network (None: no cost table)
     refining: bool = False        # anytime mode: an earlier exit's answer; the frame's deeper ones follow
+    measured_speedup: float | None = None   # side by side: full network / configuration, medians of the same frames
 
 
 @dataclass(frozen=True)
@@ -595,7 +598,18 @@ class LivePlayer:
             dropped_total=self._stats.dropped, frame_count=self.info.frame_count if self.info else None,
             exits=exits, refreshed=refreshed, loop_pass=self._pass,
             dropped_in_pass=self._stats.dropped - self._pass_dropped_base,
-            share=exit_share(self.net, self.cost_table, exits, result.exit_index), refining=refining)))
+            share=exit_share(self.net, self.cost_table, exits, result.exit_index), refining=refining,
+            measured_speedup=self.measured_speedup() if result.full_latency_ms is not None else None)))
+
+    def measured_speedup(self, frames: int = SPEEDUP_FRAMES) -> float | None:
+        """Side by side: the full network's median latency over the configuration's, both measured on the same
+        latest ``frames`` frames in this loop (None before SPEEDUP_MIN_FRAMES such frames)."""
+        with self._lock:
+            pairs = [(latency, full) for _, latency, _, full in list(self._history)[-frames:] if full == full]
+        if len(pairs) < SPEEDUP_MIN_FRAMES:
+            return None
+        early = float(np.median([p[0] for p in pairs]))
+        return float(np.median([p[1] for p in pairs])) / early if early > 0 else None
 
     # --- recording (the player's thread) ------------------------------------------------------------
     def _service_recording(self) -> None:
