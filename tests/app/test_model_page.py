@@ -224,7 +224,7 @@ def test_a_hidden_page_measures_only_when_shown(qtbot, settings, monkeypatch, ti
     qtbot.addWidget(page)
     with qtbot.waitSignal(state.model_changed, timeout=LOAD_TIMEOUT_MS):
         state.open_model(tiny_model)
-    assert page.table is None and page._pending_measure
+    assert page.table is None and page.costs.pending
     page.show()
     qtbot.waitUntil(lambda: page.table is not None, timeout=MEASURE_TIMEOUT_MS)
     page.shutdown()
@@ -243,7 +243,7 @@ def test_a_backend_change_remeasures_and_closing_starts_no_new_measurement(page,
     page.measure_here()
     first = page._cost_worker
     page.state.set_backend("onnxruntime")          # queued: the running measurement is for torch
-    assert page._remeasure or page._cost_worker is not first
+    assert page.costs.remeasure or page._cost_worker is not first
     page.shutdown()
     qtbot.wait(300)                                # the old job's 'finished' arrives now
     assert page._cost_worker is first or not page._cost_worker.active()
