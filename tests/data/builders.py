@@ -1,8 +1,12 @@
-"""Tiny synthetic datasets (32x24 images) written to a temporary folder, one builder per layout."""
+"""Synthetic test data written to a temporary folder: datasets (one builder per layout, 32x24 images unless
+told), image folders and short videos. Images handed to the writers here are BGR, as cv2 writes them,
+except where a name says RGB (rgb_image, write_rgb)."""
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -12,6 +16,10 @@ from PIL import Image
 from core.data.classes import CLASS_SETS
 
 W, H = 32, 24
+Size = tuple[int, int]                          # (height, width)
+Names = str | Sequence[str]                     # a format of the index i ("{i:03d}.png"), or the names in order
+
+SKY_BGR, ROAD_BGR, BOX_BGR = (200, 170, 150), (90, 90, 90), (40, 40, 200)
 
 
 def rgb_image(seed: int, h: int = H, w: int = W) -> np.ndarray:
@@ -45,16 +53,59 @@ def write_palette_png(path: Path, indices: np.ndarray) -> Path:
     return path
 
 
-def write_camvid(root: Path, split: str = "val", n: int = 3) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """CamVid layout; returns {file name: (rgb, mask)}."""
-    out = {}
-    for i in range(n):
-        name = f"0001TP_{i:06d}.png"
-        rgb, mask = rgb_image(i), label_mask(i, 11, ignore=11)
-        write_rgb(root / split / name, rgb)
-        write_grey(root / f"{split}annot" / name, mask)
-        out[name] = (rgb, mask)
+def file_names(names: Names, n: int) -> list[str]:
+    """``n`` file names: ``names`` formatted with i = 0..n-1, or the first ``n`` of a list of names."""
+    if isinstance(names, str):
+        return [names.format(i=i) for i in range(n)]
+    assert len(names) >= n, f"{n} names wanted, {len(names)} given"
+    return list(names[:n])
+
+
+def noise_bgr(rng: np.random.Generator, size: Size, high: int = 256) -> np.ndarray:
+    """Uniform noise in 0..high-1, ``size`` (height, width) by 3 channels."""
+    return rng.integers(0, high, (*size, 3), dtype=np.uint8)
+
+
+def horizon_label(size: Size, sky_rows: int, *, sky: int = 0, road: int = 3) -> np.ndarray:
+    """A label mask of road with ``sky_rows`` rows of sky at the top (CamVid: 0 = sky, 3 = road)."""
+    label = np.full(size, road, np.uint8)
+    label[:sky_rows] = sky
+    return label
+
+
+def write_camvid_pairs(root: Path, samples: Iterable[tuple[str, np.ndarray, np.ndarray]],
+                       split: str = "val") -> Path:
+    """CamVid layout: each (file name, BGR image, label mask) as ``split``/name and ``split``annot/name.
+
+    Both folders are made even for no samples (an empty split)."""
+    for folder in (split, f"{split}annot"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for name, image, mask in samples:
+        assert cv2.imwrite(str(root / split / name), image), root / split / name
+        assert cv2.imwrite(str(root / f"{split}annot" / name), mask), root / f"{split}annot" / name
+    return root
+
+
+def write_camvid(root: Path, split: str = "val", n: int = 3, *, size: Size = (H, W), sequence: str = "0001TP",
+                 seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """CamVid layout, frames ``sequence``_000000.png on: noise images (rgb_image(seed + i)) and random masks of
+    11 classes with a few void (11) pixels; returns {file name: (RGB image, mask)}."""
+    h, w = size
+    out = {f"{sequence}_{i:06d}.png": (rgb_image(seed + i, h, w), label_mask(seed + i, 11, ignore=11, h=h, w=w))
+           for i in range(n)}
+    write_camvid_pairs(root, ((name, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask) for name, (rgb, mask) in out.items()),
+                       split)
     return out
+
+
+def write_horizon_camvid(root: Path, n: int, *, size: Size, names: Names = "{i:03d}.png",
+                         horizon: tuple[int, int] = (8, 4), seed: int = 0) -> Path:
+    """val/ + valannot/: noise images (0..254) over labels of road under sky; the sky of image i is
+    ``start + step * i`` rows for ``horizon`` = (start, step), so each image's sky differs."""
+    rng = np.random.default_rng(seed)
+    start, step = horizon
+    return write_camvid_pairs(root, ((name, noise_bgr(rng, size, high=255), horizon_label(size, start + step * i))
+                                     for i, name in enumerate(file_names(names, n))))
 
 
 def write_classes_json(root: Path, num_classes: int = 3, ignore: int = 255) -> Path:
@@ -120,3 +171,67 @@ def write_voc(root: Path, split: str = "train",
     split_file.parent.mkdir(parents=True, exist_ok=True)
     split_file.write_text("".join(f"{s}\n" for s in stems))
     return out
+
+
+# --- image folders and videos ------------------------------------------------------------------
+
+def write_image_folder(folder: Path, images: Iterable[np.ndarray], *, names: Names = "frame_{i:03d}.png") -> Path:
+    """Each BGR image in ``folder`` under its name (names formatted with the image's index, or listed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    images = list(images)
+    for name, image in zip(file_names(names, len(images)), images):
+        assert cv2.imwrite(str(folder / name), image), folder / name
+    return folder
+
+
+def noise_frames(n: int, size: Size, *, seed: int = 0, high: int = 256) -> Iterator[np.ndarray]:
+    """``n`` frames of uniform noise in 0..high-1, from one generator seeded ``seed``."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        yield noise_bgr(rng, size, high)
+
+
+def flat_frames(n: int, size: Size, *, start: int = 0, step: int = 40) -> Iterator[np.ndarray]:
+    """``n`` flat grey frames, frame i of value ``start + step * i`` in every channel (a frame number to read)."""
+    for i in range(n):
+        yield np.full((*size, 3), start + step * i, np.uint8)
+
+
+def street_image(size: Size, *, box_x: int, rng: np.random.Generator, box: tuple[int, int, int] = (30, 10, 15),
+                 noise: float = 12.0) -> np.ndarray:
+    """BGR: sky over road with Gaussian noise, then a solid red box at ``box_x`` of ``box`` = (width, rows
+    above the horizon, rows below it)."""
+    h, w = size
+    image = np.empty((h, w, 3), np.uint8)
+    image[: h // 2], image[h // 2:] = SKY_BGR, ROAD_BGR
+    image = np.clip(image + rng.normal(0, noise, image.shape), 0, 255).astype(np.uint8)
+    width, above, below = box
+    cv2.rectangle(image, (box_x, h // 2 - above), (box_x + width, h // 2 + below), BOX_BGR, -1)
+    return image
+
+
+def street_frames(n: int, size: Size, *, seed: int, x0: int = 10, dx: int = 12,
+                  box: tuple[int, int, int] = (30, 10, 15)) -> Iterator[np.ndarray]:
+    """``n`` street images whose box moves ``dx`` pixels a frame from ``x0`` (wrapping at the right edge)."""
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        yield street_image(size, box_x=(x0 + dx * i) % (size[1] - box[0]), rng=rng, box=box)
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], *, fps: float = 10.0, codec: str = "mp4v") -> Path:
+    """A video of the BGR ``frames`` (all one size) at ``fps``; checked to read back."""
+    frames = iter(frames)
+    first = next(frames)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (first.shape[1], first.shape[0]))
+    assert writer.isOpened(), f"cv2.VideoWriter cannot write {codec} here"
+    written = 0
+    for frame in itertools.chain([first], frames):
+        writer.write(frame)
+        written += 1
+    writer.release()
+    capture = cv2.VideoCapture(str(path))
+    read = sum(1 for _ in range(min(2, written)) if capture.read()[0])
+    capture.release()
+    assert read == min(2, written), f"{path}: the written video reads back {read} frames"
+    return path

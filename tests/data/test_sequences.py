@@ -10,16 +10,13 @@ from core.data import open_dataset
 from core.data.sample import Sample
 from core.data.sequences import parse_sequences, select_sequences, sequence_counts, sequence_of
 from core.errors import DataError
-from tests.data.builders import label_mask, rgb_image, write_grey, write_rgb
+from tests.data.builders import write_camvid
 
 
 def write_sequences(root: Path, split: str, frames: dict[str, int]) -> Path:
     """A CamVid split with ``frames[sequence]`` frames of each sequence."""
     for s, (sequence, n) in enumerate(frames.items()):
-        for i in range(n):
-            name = f"{sequence}_{i:05d}.png"
-            write_rgb(root / split / name, rgb_image(100 * s + i))
-            write_grey(root / f"{split}annot" / name, label_mask(100 * s + i, 11, ignore=11))
+        write_camvid(root, split, n, sequence=sequence, seed=100 * s)
     return root
 
 
