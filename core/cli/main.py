@@ -41,9 +41,18 @@ def _raise_terminated(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command; Ctrl-C at any moment (even while torch is still being imported) ends it in one line."""
+    """The command; Ctrl-C or SIGTERM at any moment (even while torch is still being imported) ends it in one
+    line (the SIGTERM handler is set first, before the commands and the engine are imported)."""
+    import signal
+    import threading
+
+    previous = (signal.signal(signal.SIGTERM, _raise_terminated)
+                if threading.current_thread() is threading.main_thread() else None)
     try:
         code = _main(argv)
+    except Terminated:
+        print("mess: terminated", file=sys.stderr)
+        code = 143
     except KeyboardInterrupt:
         print("mess: interrupted", file=sys.stderr)
         code = 130
@@ -53,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     _exit_past_stuck_threads(code)
     return code
 
@@ -86,13 +98,6 @@ def _main(argv: list[str] | None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    import signal
-    import threading
-
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    else:
-        previous = None
     try:
         return load_commands().get(args.command).run(args)
     except Cancelled:
@@ -107,9 +112,6 @@ def _main(argv: list[str] | None) -> int:
     except MessError as exc:
         print(f"mess {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ both files and leave hidden .part files; SIGINT (Ctrl-C) already finished them.
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import time
@@ -55,3 +56,35 @@ def test_sigterm_and_sigint_finish_both_outputs(model_dir, long_clip, tmp_path, 
     assert summary["interrupted"] is True and 0 < len(lines) - 1 < FRAMES
     assert recorded_frames(out) >= len(lines) - 1
     assert hidden_files(tmp_path) == [], "hidden partial files left"
+
+
+STARTUP_SEED = 7
+
+
+def startup_moments() -> list[tuple[str, float]]:
+    rng = random.Random(STARTUP_SEED)
+    return [(name, round(rng.uniform(0.2, 2.5), 2)) for name in ("SIGTERM", "SIGINT", "SIGTERM", "SIGINT")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame,delay", startup_moments(), ids=[f"{s}-{d}s" for s, d in startup_moments()])
+def test_a_signal_during_start_up_leaves_nothing_half_written(model_dir, long_clip, tmp_path, signame, delay):
+    """At a seeded random point of start-up (imports, the model, the source opening, the first frames)."""
+    out, stats = tmp_path / "o.mp4", tmp_path / "s.jsonl"
+    process = subprocess.Popen(mess_argv("run", "--model", str(model_dir), "--source", str(long_clip), "--out",
+                                         str(out), "--stats", str(stats), "--device", "cpu", "--backend", "torch",
+                                         "--threads", "1", "--quiet"),
+                               env=mess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    assert process.poll() is None, "the run ended before the signal"
+    process.send_signal(getattr(signal, signame))
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == (143 if signame == "SIGTERM" else 130), err
+    assert one_line(err) == ("mess: terminated" if signame == "SIGTERM" else "mess: interrupted")
+    assert hidden_files(tmp_path) == [], "hidden partial files left"
+    if stats.exists():                               # past the first frame: both outputs whole
+        lines = [json.loads(line) for line in stats.read_text().splitlines()]
+        assert lines[-1]["summary"]["interrupted"] is True
+        assert recorded_frames(out) >= len(lines) - 1
+    else:
+        assert not out.exists(), "a video without its stats"
