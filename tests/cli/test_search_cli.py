@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-import cv2
-import numpy as np
 import pytest
 
 from core.cli.main import main
 from core.runtime.config import ExitConfig
 from core.search.calibration_store import CalibrationStore
+from tests.data.builders import write_horizon_camvid
 
 SIZE = (48, 64)
 
@@ -18,16 +17,7 @@ SIZE = (48, 64)
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("search-cli")
-    data = root / "data"
-    for folder in ("val", "valannot"):
-        (data / folder).mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        label = np.full(SIZE, 3, np.uint8)
-        label[: 10 + 5 * i] = 0
-        image = rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8)
-        cv2.imwrite(str(data / "val" / f"{i}.png"), image)
-        cv2.imwrite(str(data / "valannot" / f"{i}.png"), label)
+    data = write_horizon_camvid(root / "data", 4, size=SIZE, names="{i}.png", horizon=(10, 5))
     model = root / "model"
     assert main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(model), "--heads", "light",
                  "--points", "features.3,features.10", "--input", "48x64"]) == 0
@@ -111,15 +101,8 @@ def test_stale_calibration_cache_is_rebuilt(setup, tmp_path, capsys):
 
 def test_search_checks_its_choice_on_held_out_folds(setup, tmp_path, capsys):
     root, _, model, table = setup
-    data = root / "six"
-    for folder in ("val", "valannot"):
-        (data / folder).mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(1)
-    for i in range(6):
-        label = np.full(SIZE, 3, np.uint8)
-        label[: 8 + 4 * i] = 0
-        cv2.imwrite(str(data / "val" / f"{'AB'[i // 3]}_{i}.png"), rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8))
-        cv2.imwrite(str(data / "valannot" / f"{'AB'[i // 3]}_{i}.png"), label)
+    data = write_horizon_camvid(root / "six", 6, size=SIZE, names=[f"{'AB'[i // 3]}_{i}.png" for i in range(6)],
+                                seed=1)
     out = tmp_path / "c.json"
     assert main(["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
                  "--max-drop", "5", "--out", str(out), "--quiet"]) == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -14,6 +13,7 @@ from core.models import HeadConfig, convert_backbone
 from core.profile.costs import measure_costs
 from core.search.calibration import calibrate
 from core.search.search import SearchSpace, search
+from tests.data.builders import write_camvid_pairs
 from tests.runtime.test_early_exit import trained_like
 
 SIZE = (64, 96)
@@ -30,9 +30,8 @@ def model():
 
 def calibration_dataset(root: Path):
     """Eight CamVid-style images in ``root``: sky, road, a car; different layouts and noise per image."""
-    (root / "val").mkdir()
-    (root / "valannot").mkdir()
     rng = np.random.default_rng(0)
+    samples = []
     for i in range(8):
         label = np.full(SIZE, 3, np.uint8)
         horizon = 16 + 4 * i
@@ -44,8 +43,8 @@ def calibration_dataset(root: Path):
         for value, colour in palette.items():
             image[label == value] = colour
         image = np.clip(image + rng.normal(0, 10 + 8 * i, image.shape), 0, 255).astype(np.uint8)
-        cv2.imwrite(str(root / "val" / f"{i:03d}.png"), image[..., ::-1])
-        cv2.imwrite(str(root / "valannot" / f"{i:03d}.png"), label)
+        samples.append((f"{i:03d}.png", image[..., ::-1], label))
+    write_camvid_pairs(root, samples)
     net = model()
     return open_dataset(root, "val", transform=eval_transform(net.spec.mean, net.spec.std))
 

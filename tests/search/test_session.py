@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
@@ -24,27 +22,16 @@ from core.search.calibration_store import CALIBRATION_DIR, MAX_SLOTS, Calibratio
 from core.search.search import SearchSpace, search
 from core.search.session import (Budget, calibration_cache, calibration_size, check_latency_table, choose_checked,
                                  config_document, evenly_spaced, open_calibration_set, pareto_document, save_config)
+from tests.data.builders import write_horizon_camvid
 
 SIZE = (48, 64)
 SPACE = SearchSpace(max_early=2, th_pix=(0.5, 0.9), th_img=(0.5, 0.9))
 
 
-def write_camvid(root, n=6):
-    for folder in ("val", "valannot"):
-        (root / folder).mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        label = np.full(SIZE, 3, np.uint8)
-        label[: 8 + 4 * i] = 0
-        cv2.imwrite(str(root / "val" / f"{i:03d}.png"), rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8))
-        cv2.imwrite(str(root / "valannot" / f"{i:03d}.png"), label)
-    return root
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("session")
-    data = write_camvid(root / "data")
+    data = write_horizon_camvid(root / "data", 6, size=SIZE)
     torch.manual_seed(0)
     net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
                            points=["features.3", "features.10"], input_size=SIZE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -24,30 +23,16 @@ from core.search.calibration_store import CalibrationStore
 from core.search.search import SearchSpace, search
 from core.search.session import (DEFAULT_VIDEO_FRAMES, SearchRequest, calibration_cache, calibration_size,
                                  open_calibration_set, open_unlabelled_calibration_set, search_job)
+from tests.data.builders import write_horizon_camvid, write_video
 
 SIZE = (48, 64)
 
 
-def write_video(path, frames: int, size=(72, 96)) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (size[1], size[0]))
-    assert writer.isOpened()
-    for i in range(frames):
+def banded_frames(n: int, size=(72, 96)):
+    for i in range(n):
         image = np.zeros((*size, 3), np.uint8)
         image[: 8 + 3 * i] = (40 * (i % 6), 200, 90)      # a frame number you can see in the pixels
-        writer.write(image)
-    writer.release()
-
-
-def write_labelled(root, n=4):
-    for folder in ("val", "valannot"):
-        (root / folder).mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        label = np.full(SIZE, 3, np.uint8)
-        label[: 8 + 4 * i] = 0
-        cv2.imwrite(str(root / "val" / f"{i:03d}.png"), rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8))
-        cv2.imwrite(str(root / "valannot" / f"{i:03d}.png"), label)
-    return root
+        yield image
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +44,7 @@ def setup(tmp_path_factory):
     save_model(net, root / "model")
     net, info = load_model(root / "model")
     video = root / "clip.mp4"
-    write_video(video, frames=12)
+    write_video(video, banded_frames(12))
     return root, net, info, video
 
 
@@ -113,7 +98,7 @@ def test_the_final_exit_is_the_reference_and_agrees_with_itself(setup, tmp_path)
 
 def test_the_same_images_label_free_have_their_own_cache(setup, tmp_path):
     _, net, info, _ = setup
-    data = write_labelled(tmp_path / "data")
+    data = write_horizon_camvid(tmp_path / "data", 4, size=SIZE)
     labelled = open_calibration_set(data, "val", net)
     cache = run_job(calibration_cache(net, info, labelled, torch.device("cpu"), tmp_path))
     assert cache.reference == LABELS
