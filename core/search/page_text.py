@@ -1,0 +1,94 @@
+"""The Search page's words, without Qt: the chosen configuration, its held-out check, the search's summary,
+an imported latency table and the progress of a search.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.jobs import Progress
+from core.profile.costs import CostTable
+from core.search.calibration import LABELS
+from core.search.holdout import HeldOutReport
+from core.search.search import SearchResult
+
+EMPTY = "–"
+CHOSEN_FIELDS = {"exits": "Exits", "thresholds": "Thresholds", "miou": "Predicted mIoU", "latency": "Latency",
+                 "gflops": "GFLOPs", "gain": "vs full network", "held_out": "Held out", "why": "Chosen by"}
+CLICKED = "a click on the front"
+NO_TABLE = "none loaded"
+STAGE_TEXT = {"calibrate": "Calibrating: {message}", "latency": "Measuring latency on this machine...",
+              "search": "Searching every configuration..."}
+
+
+def size_text(size: tuple[int, int]) -> str:
+    """An (H, W) size as W×H."""
+    h, w = size
+    return f"{w}×{h}"
+
+
+def percent(value: float, reference: float) -> str:
+    """``value`` against ``reference`` as a signed percentage ("-38 %"); n/a without a reference."""
+    return f"{(value / reference - 1.0) * 100:+.0f} %" if reference > 0 else "n/a"
+
+
+def held_out_text(report: HeldOutReport | None, *, folded: bool) -> str:
+    """The held-out check of a chosen configuration; ``folded``: the search had folds to check on."""
+    if report is None:
+        return ("not checked (a configuration clicked on the front)" if folded
+                else "not checked (too few calibration images to fold)")
+    s = report.summary(report.rule)
+    if not s.get("feasible_folds"):
+        return f"nothing fits the budget on the other folds of any held-out fold ({report.folds.by})"
+    return (f"chosen on the other folds, measured on each {report.folds.unit} left out: "
+            f"{s['mean_held_out_drop_pp']:.2f} pp below the full network (worst "
+            f"{s['worst_held_out_drop_pp']:.2f}), {s['mean_held_out_speedup']:.2f}× as fast; "
+            f"the budget held on {s['budget_met_folds']} of {s['folds']} folds")
+
+
+def chosen_texts(result: SearchResult, index: int, *, reference: str, why: str, held_out: str) -> dict[str, str]:
+    """One text per CHOSEN_FIELDS key for configuration ``index`` of ``result``."""
+    config, summary, full = result.config(index), result.summary(index), result.summary(result.full_index)
+    if config.mode == "dynamic" and len(config.exits) > 1:
+        thresholds = f"th_pix {config.th_pix[0]:g}, th_img {config.th_img[0]:g}, {config.policy.confidence} confidence"
+    else:
+        thresholds = "none (one exit answers every image)"
+    if reference == LABELS:
+        miou = f"{summary['miou']:.2f} %  (full network {full['miou']:.2f} %)"
+    else:
+        miou = f"{summary['miou']:.2f} % agreement with the full network (label-free)"
+    speed = full["mean_latency_ms"] / max(summary["mean_latency_ms"], 1e-9)
+    gain = (f"{percent(summary['mean_latency_ms'], full['mean_latency_ms'])} latency ({speed:.2f}× as fast), "
+            f"{percent(summary['mean_gflops'], full['mean_gflops'])} GFLOPs, "
+            f"{summary['miou'] - full['miou']:+.2f} pp mIoU")
+    return {"exits": " › ".join(config.exits) + f"  ({config.mode})", "thresholds": thresholds, "miou": miou,
+            "latency": f"{summary['mean_latency_ms']:.1f} ms mean, {summary['p95_latency_ms']:.1f} ms p95",
+            "gflops": f"{summary['mean_gflops']:.3f} GFLOPs mean", "gain": gain, "why": why, "held_out": held_out}
+
+
+def budget_why(budget_words: str, report: HeldOutReport | None) -> str:
+    """Why the budget's choice was chosen: the budget in words, and the robust rule when it chose."""
+    rule = "; robust rule: worst calibration fold" if report is not None and report.rule == "robust" else ""
+    return f"the budget ({budget_words}{rule})"
+
+
+def searched_text(result: SearchResult, *, images: int, size: tuple[int, int], source: str,
+                  warnings: list[str]) -> str:
+    """The line after a search: how many configurations, on what, with whose latency (and its first warning)."""
+    text = (f"Searched {result.count:,} configurations in {result.seconds:.2f} s on {images} images "
+            f"({size_text(size)}); latency from {source}.")
+    return text + (" " + warnings[0] if warnings else "")
+
+
+def table_text(table: CostTable | None, path: str) -> str:
+    """An imported latency table in a few words: its file, its device and the size it was measured at."""
+    if table is None:
+        return NO_TABLE
+    return f"{Path(path).name}: {table.device_description or table.device}, {size_text(table.input_size)}"
+
+
+def progress_text(event: Progress) -> str:
+    """A search's progress event as the status line says it (with the time left when it is known)."""
+    text = STAGE_TEXT.get(event.stage, "{message}").format(message=event.message)
+    eta = event.metrics.get("eta_s") if event.metrics else None
+    return text + (f" (about {eta:.0f} s left)" if eta else "")
