@@ -19,6 +19,7 @@ from core.runtime.config import ExitConfig
 from core.runtime.live import LiveRunner
 from core.runtime.player import WARMUP_FRAMES
 from core.runtime.sources import FrameSource
+from tests.data.builders import noise_frames, write_video
 
 SIZE = (48, 64)
 FRAMES = 12
@@ -64,12 +65,7 @@ def exits(model_dir) -> list[str]:
 def video(tmp_path_factory) -> Path:
     """12 frames of 96x128 (twice the model's size) at 10 fps."""
     path = tmp_path_factory.mktemp("run") / "clip.mp4"
-    rng = np.random.default_rng(3)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (128, 96))
-    for _ in range(FRAMES):
-        writer.write(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
-    writer.release()
-    return path
+    return write_video(path, noise_frames(FRAMES, (96, 128), seed=3))
 
 
 @pytest.fixture()
@@ -321,11 +317,7 @@ def test_compare_full_measures_the_full_network_on_the_same_frames(capsys, model
 def test_a_truncated_video_says_how_many_frames_were_missing(capsys, model_dir, video, tmp_path):
     """An AVI cut short keeps its header's frame count (an MP4 cut short loses its index: refused on open)."""
     whole, cut = tmp_path / "whole.avi", tmp_path / "cut.avi"
-    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (128, 96))
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        writer.write(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
-    writer.release()
+    write_video(whole, noise_frames(20, (96, 128), seed=3), codec="MJPG")
     blob = whole.read_bytes()
     cut.write_bytes(blob[: int(len(blob) * 0.6)])
     announced = int(cv2.VideoCapture(str(cut)).get(cv2.CAP_PROP_FRAME_COUNT))

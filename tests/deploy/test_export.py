@@ -22,6 +22,7 @@ from core.jobs import run_job
 from core.models import HeadConfig, convert_backbone, save_model
 from core.runtime.backends import BACKENDS
 from core.runtime.live import LiveRunner
+from tests.data.builders import flat_frames, noise_frames, write_video
 from tests.runtime.test_early_exit import SIZE, three_exit_config, trained_like
 
 FORMATS = {"onnx": "onnxruntime", "openvino": "openvino"}
@@ -155,11 +156,9 @@ def test_cancelled_export_leaves_nothing(model, tmp_path):
 def test_exported_runner_stops_early_on_a_video_and_exits_cleanly(model, tmp_path):
     """--max-frames below the clip's length: the decoding thread is stopped, not left inside OpenCV."""
     need("onnx")
-    from tests.runtime.test_sources import write_video
-
     out = tmp_path / "e"
     run_job(export_model(model["net"], out, fmt="onnx", input_size=SIZE, config=model["config"]))
-    video = write_video(tmp_path / "clip.mp4", frames=12)
+    video = write_video(tmp_path / "clip.mp4", flat_frames(12, (48, 64), step=20))
     done = run_exported(out, "--source", str(video), "--max-frames", "3", "--stats", str(tmp_path / "s.jsonl"))
     assert done.returncode == 0, done.stderr
     assert "terminate called" not in done.stderr
@@ -176,11 +175,7 @@ def test_ctrl_c_finishes_the_stats_and_a_malformed_manifest_is_one_line(model, t
     out = tmp_path / "e"
     run_job(export_model(model["net"], out, fmt="onnx", input_size=SIZE, config=model["config"]))
     video = tmp_path / "long.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (SIZE[1], SIZE[0]))
-    rng = np.random.default_rng(0)
-    for _ in range(2000):
-        writer.write(rng.integers(0, 256, (*SIZE, 3), dtype=np.uint8))
-    writer.release()
+    write_video(video, noise_frames(2000, SIZE))
     stats = tmp_path / "s.jsonl"
     process = subprocess.Popen([sys.executable, "-c", NO_TORCH, str(out / "run.py"), "--source", str(video),
                                 "--stats", str(stats), "--quiet"], stderr=subprocess.PIPE, text=True)

@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
+
+from tests.data.builders import noise_frames, write_video
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -55,12 +55,7 @@ def hidden_files(folder: Path) -> list[str]:
 
 
 def write_clip(path: Path, frames: int, seed: int = 1, size: tuple[int, int] = (96, 128)) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (size[1], size[0]))
-    rng = np.random.default_rng(seed)
-    for _ in range(frames):
-        writer.write(rng.integers(0, 256, (*size, 3), dtype=np.uint8))
-    writer.release()
-    return path
+    return write_video(path, noise_frames(frames, size, seed=seed))
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from core.models import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.early_exit import EarlyExitRunner, all_exit_labels
 from core.runtime.backends.torch_backend import TorchPieces
+from tests.data.builders import write_video
 from tests.inspect.conftest import SIZE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,10 +98,7 @@ def test_the_bundled_model_makes_a_grid_of_more_than_a_megapixel(tmp_path, capsy
 
 def test_a_video_frame_is_inspected_as_the_live_pipeline_sees_it(model_dir, net, tmp_path, capsys):
     video = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (2 * SIZE[1], 2 * SIZE[0]))
-    for i in range(5):
-        writer.write(cv2.resize(frame(i), (2 * SIZE[1], 2 * SIZE[0])))
-    writer.release()
+    write_video(video, (cv2.resize(frame(i), (2 * SIZE[1], 2 * SIZE[0])) for i in range(5)))
     config = tmp_path / "config.json"
     ExitConfig(["features.6:fcn-c64-b0", FINAL_EXIT], th_pix=[0.5, 0.5], th_img=[0.5, 0.0]).save(config)
     report = tmp_path / "r.json"
@@ -138,10 +136,7 @@ def test_bad_input_is_one_line_and_writes_nothing(case, model_dir, tmp_path, cap
         args += ["--frame", "2"]
     else:
         video = tmp_path / "v.mp4"
-        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (SIZE[1], SIZE[0]))
-        for i in range(2):
-            writer.write(frame(i))
-        writer.release()
+        write_video(video, (frame(i) for i in range(2)))
         args[args.index(str(picture))] = str(video)
         args += ["--frame", "99"]
     assert main(args) == 2

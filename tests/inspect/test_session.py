@@ -8,14 +8,12 @@ import pytest
 
 from core.errors import DataError
 from core.inspect.session import InspectSession
+from tests.data.builders import flat_frames, write_video
 
 
 def test_a_video_has_frames_to_choose_and_an_image_has_none(tmp_path):
     video = tmp_path / "v.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
-    for i in range(5):
-        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
-    writer.release()
+    write_video(video, flat_frames(5, (48, 64), step=40))
     session = InspectSession()
     with pytest.raises(DataError, match="open an image or a video"):
         session.request()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
 from core.data.classes import CLASS_SETS
 from core.models import HeadConfig, convert_backbone
+from tests.data.builders import flat_frames, write_video
 from tests.train.conftest import one_thread
 
 SIZE = (48, 64)
@@ -32,9 +31,4 @@ def net():
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("player") / "clip.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (SIZE[1], SIZE[0]))
-    for i in range(5):
-        writer.write(np.full((*SIZE, 3), 30 + 40 * i, np.uint8))
-    writer.release()
-    return path
+    return write_video(tmp_path_factory.mktemp("player") / "clip.mp4", flat_frames(5, SIZE, start=30, step=40))

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import time
 
-import cv2
-import numpy as np
 import pytest
 
 from core.models import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.live import LiveRunner
 from core.runtime.player import Frame, LivePlayer
+from tests.data.builders import flat_frames, write_video
 from tests.runtime.conftest import SIZE
 from tests.runtime.playing import Played
 
@@ -35,10 +34,7 @@ class SlowRunner:
 
 def test_a_looped_file_counts_frames_and_dropped_frames_per_pass(net, tmp_path):
     path = tmp_path / "long.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (SIZE[1], SIZE[0]))
-    for i in range(20):
-        writer.write(np.full((*SIZE, 3), 10 * i, np.uint8))
-    writer.release()
+    write_video(path, flat_frames(20, SIZE, step=10), fps=25.0)
     runner = SlowRunner(LiveRunner(net), 0.12)
     played = Played(LivePlayer(net, str(path), loop=True, realtime=True, runner=runner))
     frames = []

@@ -17,6 +17,7 @@ import pytest
 from core.errors import ConfigError, SourceError
 from core.runtime import sources
 from core.runtime.sources import FrameSource, open_source, source_kind
+from tests.data.builders import write_image_folder, write_video
 
 H, W = 48, 64
 
@@ -28,20 +29,12 @@ def shade(i: int) -> np.ndarray:
     return frame
 
 
-def write_video(path: Path, frames: int = 8, fps: float = 10.0) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
-    assert writer.isOpened()
-    for i in range(frames):
-        writer.write(shade(i))
-    writer.release()
-    return path
+def write_shaded_video(path: Path, frames: int = 8, fps: float = 10.0) -> Path:
+    return write_video(path, (shade(i) for i in range(frames)), fps=fps)
 
 
-def write_folder(folder: Path, names: list[str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, name in enumerate(names):
-        assert cv2.imwrite(str(folder / name), shade(i))
-    return folder
+def write_shaded_folder(folder: Path, names: list[str]) -> Path:
+    return write_image_folder(folder, (shade(i) for i in range(len(names))), names=names)
 
 
 def one_line(exc: pytest.ExceptionInfo) -> str:
@@ -105,7 +98,7 @@ def test_empty_spec():
 
 def test_folder_reads_images_in_name_order_as_rgb(tmp_path):
     names = ["f_1.png", "f_2.jpg", "f_10.bmp", "f_03.png"]
-    folder = write_folder(tmp_path / "frames", names)
+    folder = write_shaded_folder(tmp_path / "frames", names)
     (folder / "notes.txt").write_text("not an image")
     with open_source(str(folder)) as source:
         assert isinstance(source, FrameSource)
@@ -130,7 +123,7 @@ def test_empty_folder(tmp_path):
 
 
 def test_unreadable_image_in_a_folder_names_the_file(tmp_path):
-    folder = write_folder(tmp_path / "frames", ["a.png"])
+    folder = write_shaded_folder(tmp_path / "frames", ["a.png"])
     (folder / "b.png").write_bytes(b"not a png")
     with open_source(str(folder)) as source:
         assert source.read() is not None
@@ -140,7 +133,7 @@ def test_unreadable_image_in_a_folder_names_the_file(tmp_path):
 
 
 def test_single_image_is_a_one_frame_source(tmp_path):
-    write_folder(tmp_path, ["one.png"])
+    write_shaded_folder(tmp_path, ["one.png"])
     with open_source(str(tmp_path / "one.png")) as source:
         assert (source.kind, source.frame_count, source.live) == ("file", 1, False)
         assert source.read().shape == (H, W, 3)
@@ -150,7 +143,7 @@ def test_single_image_is_a_one_frame_source(tmp_path):
 # --- video files -----------------------------------------------------------------------------
 
 def test_video_file(tmp_path):
-    path = write_video(tmp_path / "clip.mp4", frames=8, fps=10.0)
+    path = write_shaded_video(tmp_path / "clip.mp4", frames=8, fps=10.0)
     with open_source(str(path)) as source:
         assert (source.kind, source.live) == ("file", False)
         assert source.fps == pytest.approx(10.0)
@@ -179,7 +172,7 @@ def test_bad_files_give_one_line_naming_them(tmp_path, make, word):
 
 
 def test_close_twice_and_read_after_close(tmp_path):
-    source = open_source(str(write_video(tmp_path / "clip.mp4")))
+    source = open_source(str(write_shaded_video(tmp_path / "clip.mp4")))
     source.close()
     source.close()
     assert source.read() is None
