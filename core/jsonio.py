@@ -61,7 +61,7 @@ def read_json(path: str | Path, what: str = "JSON file", error: type[MessError] 
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not UTF-8 text (byte {exc.start}), so not a valid {what}") from None
-    return parse_json(text, str(path), what, error, max_depth)
+    return parse_json(text, str(path), what, error=error, max_depth=max_depth)
 
 
 def parse_json(text: str, source: str, what: str = "JSON file", error: type[MessError] = ConfigError,

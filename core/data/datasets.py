@@ -70,7 +70,7 @@ class SegmentationDataset(Dataset):
         if sample.mask is None:
             return image, None
         mask = read_mask(sample.mask)
-        check_same_size(image, mask, sample.image, sample.mask)
+        check_same_size(image, mask, sample.image, mask_path=sample.mask)
         if self.label_map is not None:
             mask = apply_label_map(mask, self.label_map, sample.mask)
         assert self.classes is not None  # guaranteed by __init__

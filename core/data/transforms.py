@@ -86,7 +86,7 @@ class RandomScaleCrop:
     def __call__(self, image: np.ndarray, mask: Mask, rng: np.random.Generator) -> tuple[np.ndarray, Mask]:
         s = rng.uniform(*self.scale)
         h, w = image.shape[:2]
-        image, mask = _resize(image, mask, max(1, round(h * s)), max(1, round(w * s)))
+        image, mask = _resize(image, mask, max(1, round(h * s)), w=max(1, round(w * s)))
         ch, cw = self.crop
         pad_h, pad_w = max(ch - image.shape[0], 0), max(cw - image.shape[1], 0)
         if pad_h or pad_w:

@@ -49,7 +49,8 @@ def convert_to_folder(backbone: str, out: str | Path, classes: str | Path | Clas
     out = check_output_folder(out, replace)
     class_set = classes if isinstance(classes, ClassSet) else resolve_classes(classes)
     head_configs = resolve_heads(heads) if isinstance(heads, str) else list(heads)
-    net = convert_backbone(backbone, class_set, head_configs, points, options, weights, input_size, seed)
+    net = convert_backbone(backbone, class_set, head_configs, points=points, options=options, weights=weights,
+                           input_size=input_size, seed=seed)
     info = save_model(net, out, provenance={"created_by": "mess convert", "backbone": backbone,
                                             "weights": str(weights) if weights else "random initialisation",
                                             "seed": seed, "trained": False})

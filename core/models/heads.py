@@ -52,7 +52,7 @@ class HeadConfig:
         match = _KEY_PATTERN.fullmatch(key)
         if not match:
             raise ConfigError(f"head {key!r} is not of the form <type>-c<crm>-b<blocks>[-rdi], e.g. fcn-c128-b2-rdi")
-        return cls(match["kind"], match["crm"], int(match["blocks"]), bool(match["rdi"]))
+        return cls(match["kind"], match["crm"], int(match["blocks"]), rdi=bool(match["rdi"]))
 
     def reduced_channels(self, in_channels: int) -> int:
         if self.crm == "none":

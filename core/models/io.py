@@ -76,7 +76,7 @@ def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = 
         tmp.unlink(missing_ok=True)
         raise
     commit(tmp, folder / WEIGHTS_FILE)
-    info = ModelInfo(folder, dict(provenance or {}), dict(metrics or {}), digest)
+    info = ModelInfo(folder, dict(provenance or {}), dict(metrics or {}), weights_sha256=digest)
     write_json_atomic(folder / MODEL_JSON, {
         "format_version": FORMAT_VERSION,
         "spec": net.spec.to_json(),
@@ -112,7 +112,7 @@ def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:
         # Without it, corrupted weights would load silently (every model folder this version writes has it).
         raise ModelFormatError(f"{path}: no weights_sha256 (the SHA-256 of {WEIGHTS_FILE}); a model folder "
                                "without it cannot be checked: save it again with mess convert or mess train")
-    info = ModelInfo(folder, data.get("provenance", {}), data.get("metrics", {}), digest)
+    info = ModelInfo(folder, data.get("provenance", {}), data.get("metrics", {}), weights_sha256=digest)
     return spec, info
 
 

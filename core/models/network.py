@@ -51,7 +51,7 @@ class MultiExitNet(nn.Module):
         if head_spec.exit_id in self._head_specs:
             raise ConfigError(f"exit '{head_spec.exit_id}' is attached twice")
         self.heads[_module_key(head_spec.exit_id)] = ExitHead(head_spec.head, point.channels, point.stride,
-                                                              self.spec.num_classes)
+                                                              num_classes=self.spec.num_classes)
         self._head_specs[head_spec.exit_id] = head_spec
 
     def add_heads(self, head_specs: Iterable[ExitHeadSpec]) -> None:
@@ -120,7 +120,7 @@ class MultiExitNet(nn.Module):
         taps: dict[str, torch.Tensor] = {}
         done = -1
         for segment in sorted(by_segment):
-            x = self.run_segments(x, done + 1, segment, taps)
+            x = self.run_segments(x, done + 1, segment, taps=taps)
             done = segment
             for exit_id in by_segment[segment]:
                 out[exit_id] = upsample_logits(self.exit_logits(exit_id, x, taps), size)

@@ -78,20 +78,20 @@ def cost_breakdown(net: MultiExitNet, table: CostTable, val_miou: dict | None = 
 
     def head_cost(exit_id: str, name: str) -> HeadCost:
         piece = table.heads[exit_id]
-        exit_latency = cascade_cost(net, table, [exit_id], 0, "latency_ms") if has_latency else None
+        exit_latency = cascade_cost(net, table, [exit_id], taken=0, key="latency_ms") if has_latency else None
         miou = val_miou.get(exit_id)
-        return HeadCost(exit_id, name, float(piece.gflops), _latency(piece.latency_ms, has_latency),
-                        cascade_cost(net, table, [exit_id], 0, "gflops"), exit_latency,
-                        float(miou) if isinstance(miou, (int, float)) else None)
+        return HeadCost(exit_id, name, float(piece.gflops), latency_ms=_latency(piece.latency_ms, has_latency),
+                        exit_gflops=cascade_cost(net, table, [exit_id], taken=0, key="gflops"),
+                        exit_latency_ms=exit_latency, miou=float(miou) if isinstance(miou, (int, float)) else None)
 
     names = list(getattr(net, "segment_names", [])) or [f"segment {k}" for k in range(len(net.segments))]
-    segments = [SegmentCost(k, names[k], float(s.gflops), _latency(s.latency_ms, has_latency))
+    segments = [SegmentCost(k, names[k], float(s.gflops), latency_ms=_latency(s.latency_ms, has_latency))
                 for k, s in enumerate(table.segments)]
-    points = {name: PointCost(name, p.segment, p.stride, p.channels) for name, p in net.exit_points.items()}
+    points = {name: PointCost(name, p.segment, p.stride, channels=p.channels) for name, p in net.exit_points.items()}
     for exit_id in net.exit_ids()[:-1]:
         point, _, key = exit_id.partition(":")
         points[point].heads.append(head_cost(exit_id, key))
     final_name = str(net.spec.backbone_options.get("final_head", "final head"))
     final = head_cost(FINAL_EXIT, f"{final_name} head" if final_name != "native" else "native head")
     return Breakdown(tuple(table.input_size), table.device_description, segments,
-                     [p for p in points.values()], final, has_latency)
+                     points=[p for p in points.values()], final=final, has_latency=has_latency)

@@ -59,7 +59,7 @@ class CostCache:
         """The table for this model, size, device, backend and precision: from memory, else measured
         now with ``measure_costs(..., **options)`` (FLOPs and latency) and kept. ``progress`` may
         raise (core.jobs.Cancelled) to stop a measurement; nothing is kept then."""
-        key = cost_key(net, weights_sha256, input_size, device, backend, precision)
+        key = cost_key(net, weights_sha256, input_size, device=device, backend=backend, precision=precision)
         with self._lock:
             table = self._tables.get(key)
             if table is not None:
@@ -71,7 +71,7 @@ class CostCache:
                 if backend != "torch":
                     from core.runtime.backends import make_pieces
 
-                    options["pieces"] = make_pieces(net, key[3], backend, precision)
+                    options["pieces"] = make_pieces(net, key[3], backend, precision=precision)
                 table = measure_costs(net, key[3], device, progress=progress, **options)
                 table.weights_sha256 = weights_sha256
                 self.put(key, table)

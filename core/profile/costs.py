@@ -125,10 +125,11 @@ class CostTable:
             known = {"input_size", "device", "device_description", "segments", "heads", "exit_ids", "weights_sha256",
                      "format_version", "output_ms", "backend", "precision"}
             return cls(tuple(data["input_size"]), data["device"], [piece(d) for d in data["segments"]],
-                       {k: piece(v) for k, v in data["heads"].items()}, data.get("device_description", ""),
-                       {k: v for k, v in data.items() if k not in known}, list(data.get("exit_ids", [])),
-                       data.get("weights_sha256", ""), float(data.get("output_ms", 0.0)),
-                       str(data.get("backend", "torch")), str(data.get("precision", "fp32")))
+                       heads={k: piece(v) for k, v in data["heads"].items()},
+                       device_description=data.get("device_description", ""),
+                       extra={k: v for k, v in data.items() if k not in known}, exit_ids=list(data.get("exit_ids", [])),
+                       weights_sha256=data.get("weights_sha256", ""), output_ms=float(data.get("output_ms", 0.0)),
+                       backend=str(data.get("backend", "torch")), precision=str(data.get("precision", "fp32")))
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read the latency table ({exc.strerror})") from None
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
@@ -158,7 +159,7 @@ def _with_policy(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tenso
                  size: tuple[int, int]) -> Callable[[], object]:
     """The head followed by the exit policy on its output: what the runtime pays at every exit it evaluates."""
     stride = net.exit_stride(exit_id)
-    return lambda: confidence_histograms(head(), size, stride, PolicySettings())
+    return lambda: confidence_histograms(head(), size, stride, settings=PolicySettings())
 
 
 def _flops(fn: Callable[[], torch.Tensor]) -> float:
@@ -202,7 +203,8 @@ def measure_costs(net: MultiExitNet, input_size: tuple[int, int], device: torch.
     image = torch.rand(1, 3, *input_size, device=device)
     probe = LoadProbe()
     try:
-        table = _measure(net, image, device, latency, warmup, repeats, progress, pieces)
+        table = _measure(net, image, device, latency=latency, warmup=warmup, repeats=repeats, progress=progress,
+                         pieces=pieces)
     finally:
         net.train(was_training)
     if latency:
@@ -225,17 +227,17 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
     total = len(segments) + len(heads)
     costs: list[PieceCost] = []
     size = (int(image.shape[-2]), int(image.shape[-1]))
-    timed = list(timed_segments) + [_with_policy(net, e, timed_heads[e], size) for e in heads]
+    timed = list(timed_segments) + [_with_policy(net, e, timed_heads[e], size=size) for e in heads]
     for i, fn in enumerate(list(segments) + list(heads.values())):
         cost = PieceCost(_flops(fn))
         if latency:
-            cost.latency_ms, cost.latency_p10_ms, cost.latency_p90_ms = _time(timed[i], device, warmup, repeats)
+            cost.latency_ms, cost.latency_p10_ms, cost.latency_p90_ms = _time(timed[i], device, warmup, repeats=repeats)
         costs.append(cost)
         if progress:
             progress(i + 1, total)
     output_ms = 0.0
     if latency:
-        output_ms = _time(output_fn, device, warmup, repeats)[0]
+        output_ms = _time(output_fn, device, warmup, repeats=repeats)[0]
     return CostTable(
         input_size=(int(image.shape[-2]), int(image.shape[-1])),
         device=str(device),

@@ -8,7 +8,7 @@ early-exit runtime executes one by one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -22,6 +22,7 @@ class Block:
     name: str
     module: nn.Module
     channels: int
+    _: KW_ONLY
     stride: int
 
 
@@ -60,6 +61,7 @@ def slice_blocks(
     blocks: list[Block],
     exit_after: list[str],
     tap_after: dict[str, str],
+    *,
     final_head: nn.Module,
 ) -> SlicedBackbone:
     """Cut ``blocks`` after every named candidate exit and tap."""
@@ -80,7 +82,7 @@ def slice_blocks(
         names.append(members[-1].name)
         segment_of_block[bounds[k + 1]] = k
     exit_points = [
-        ExitPoint(n, segment_of_block[index[n]], blocks[index[n]].channels, blocks[index[n]].stride)
+        ExitPoint(n, segment_of_block[index[n]], blocks[index[n]].channels, stride=blocks[index[n]].stride)
         for n in sorted(exit_after, key=index.__getitem__)
     ]
     taps = {tap: segment_of_block[index[name]] for tap, name in tap_after.items()}
@@ -102,6 +104,7 @@ class BackboneAdapter:
     name: str
     description: str
     build: Callable[..., SlicedBackbone]
+    _: KW_ONLY
     # Allowed values of the 'output_stride' option; the first is the default.
     output_strides: tuple[int, ...]
     # Final heads it can take; the first is the default. 'native' = the model's own.

@@ -45,7 +45,7 @@ def feature_blocks(features: list[nn.Module]) -> list[Block]:
     blocks, stride = [], 1
     for i, block in enumerate(features):
         stride *= _block_stride(block)
-        blocks.append(Block(f"features.{i}", block, _block_out_channels(block), stride))
+        blocks.append(Block(f"features.{i}", block, _block_out_channels(block), stride=stride))
     return blocks
 
 
@@ -60,18 +60,18 @@ def _build(net: nn.Module, n_features: int, exits: list[str], low_tap: str, num_
     taps = {tap: low_tap for tap in FINAL_HEAD_TAPS[head_name]}
     index = {b.name: b for b in blocks}
     head = FINAL_HEADS.get(head_name)(blocks[-1], {t: index[n] for t, n in taps.items()}, num_classes)
-    return slice_blocks(blocks, exits, taps, head)
+    return slice_blocks(blocks, exits, taps, final_head=head)
 
 
 def build_mobilenet_v2(num_classes: int, options: dict, weights: Path | None = None) -> SlicedBackbone:
     # features.18 (1x1 conv to 1280 channels) is dropped, as DeepLab's MobileNetV2 does: 320 channels out.
     return _build(tv_mobilenet_v2(weights=None), 18,
                   ["features.3", "features.6", "features.10", "features.13", "features.16"],
-                  "features.6", num_classes, options, weights)
+                  low_tap="features.6", num_classes=num_classes, options=options, weights=weights)
 
 
 def build_mobilenet_v3_large(num_classes: int, options: dict, weights: Path | None = None) -> SlicedBackbone:
     # The 'low' tap (output stride 8, 40 channels) is features.4, as torchvision's LR-ASPP uses.
     return _build(tv_mobilenet_v3_large(weights=None), 17,
                   ["features.3", "features.6", "features.10", "features.12", "features.14"],
-                  "features.4", num_classes, options, weights)
+                  low_tap="features.4", num_classes=num_classes, options=options, weights=weights)

@@ -32,7 +32,7 @@ def resnet_blocks(net: tv_resnet.ResNet, output_stride: int) -> list[Block]:
     for stage in stages[4 - dilated:]:
         dilation *= 2
         dilate_stage(stage, dilation)
-    blocks = [Block("stem", nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool), 64, 4)]
+    blocks = [Block("stem", nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool), 64, stride=4)]
     stride = 4
     for s, stage in enumerate(stages, start=1):
         if s > 1 and s <= 4 - dilated:
@@ -40,7 +40,7 @@ def resnet_blocks(net: tv_resnet.ResNet, output_stride: int) -> list[Block]:
         for j, block in enumerate(stage):
             channels = block.conv3.out_channels if hasattr(block, "conv3") else block.conv2.out_channels
             name = f"layer{s}" if j == len(stage) - 1 else f"layer{s}.{j}"
-            blocks.append(Block(name, block, channels, stride))
+            blocks.append(Block(name, block, channels, stride=stride))
     return blocks
 
 
@@ -62,7 +62,7 @@ def make_resnet_builder(factory, depths: tuple[int, int, int, int]):
             load_pretrained(net, weights)
         blocks = resnet_blocks(net, options["output_stride"])
         head = FINAL_HEADS.get(options["final_head"])(blocks[-1], {}, num_classes)
-        return slice_blocks(blocks, resnet_exit_points(depths), {}, head)
+        return slice_blocks(blocks, resnet_exit_points(depths), {}, final_head=head)
 
     return build
 
