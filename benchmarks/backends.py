@@ -237,18 +237,19 @@ def main() -> None:
         report["network"] = network_latency(runners, images, args.repeats)
     if "accuracy" not in skip and have_data:
         print("accuracy...", flush=True)
-        report["accuracy"] = accuracy(runners, net, args.data, args.accuracy_limit)
+        report["accuracy"] = accuracy(runners, net, args.data, limit=args.accuracy_limit)
     if "policy" not in skip:
         fastest = min(report.get("network", {"openvino/fp32": {"median_ms": 0}}).items(),
                       key=lambda kv: kv[1]["median_ms"])[0]
         print(f"policy cost on {fastest}...", flush=True)
         report["policy"] = policy_costs(net, size, images[0], *fastest.split("/"), repeats=20)
     if "pipeline" not in skip and Path(args.video).is_file():
-        report["pipeline"] = pipeline_costs(args.video, net, size, 60)
+        report["pipeline"] = pipeline_costs(args.video, net, size, repeats=60)
     if "live" not in skip and Path(args.video).is_file():
         print("live...", flush=True)
         ExitConfig.static(FINAL_EXIT).save(work / "full.json")
-        report["live"] = live(args.video, args.model, args.live_frames, args.live_repeats, args.threads, work)
+        report["live"] = live(args.video, args.model, args.live_frames, repeats=args.live_repeats, threads=args.threads,
+                              work=work)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

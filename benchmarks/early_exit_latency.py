@@ -90,8 +90,8 @@ def main() -> None:
         measured = median_ms(lambda: runner.run(image), args.warmup, args.repeats)
         rows.append({
             "exit": exit_id,
-            "gflops": cascade_cost(net, costs, [exit_id], 0, "gflops"),
-            "predicted_ms": cascade_cost(net, costs, [exit_id], 0, "latency_ms"),
+            "gflops": cascade_cost(net, costs, [exit_id], taken=0, key="gflops"),
+            "predicted_ms": cascade_cost(net, costs, [exit_id], taken=0, key="latency_ms"),
             "runtime_ms": measured,
             "speedup_vs_full": full_plain / measured,
         })

@@ -56,18 +56,18 @@ def main() -> None:
     net, info = load_model(args.model, "cpu", inference=True)
     dataset = open_dataset(args.data, args.split, transform=eval_transform(net.spec.mean, net.spec.std))
     size = tuple(net.spec.input_size)
-    pieces = make_pieces(net, size, backend, "fp32", args.threads)
+    pieces = make_pieces(net, size, backend, precision="fp32", threads=args.threads)
     started = time.perf_counter()
     table = measure_costs(net, size, "cpu", pieces=pieces)
     print(f"latency table on {table.device_description}: full network "
           f"{table.full_network_spread()[0]:.1f} ms", flush=True)
-    cache = run_job(calibrate(net, dataset, net_device(net), info.weights_sha256))
+    cache = run_job(calibrate(net, dataset, net_device(net), weights_sha256=info.weights_sha256))
     print(f"calibrated on {cache.images} images in {time.perf_counter() - started:.0f} s", flush=True)
     space = SearchSpace()
     folds = make_folds(cache.image_paths)
     assert folds.by == "sequence", f"expected folds by sequence, got {folds.by}"
-    results = fold_results(net, cache, table, space, folds)
-    everything = search(net, cache, table, space)
+    results = fold_results(net, cache, table, space=space, folds=folds)
+    everything = search(net, cache, table, space=space)
     records = []
     for rule in RULES:
         _, report = held_out_choice(results, everything, kind="drop", value=args.max_drop, rule=rule)
@@ -79,7 +79,7 @@ def main() -> None:
                 print(f"{rule:6s} held out {name}: nothing fits on the other drives", flush=True)
                 continue
             config = results.others[k].config(check["index"])
-            measured = run_job(evaluate(net, held, net_device(net), config, costs=table, pieces=pieces))
+            measured = run_job(evaluate(net, held, net_device(net), config=config, costs=table, pieces=pieces))
             run = measured["config"]
             record = {
                 "rule": rule, "held_out": name, "images": len(held), "config": config.to_json(),

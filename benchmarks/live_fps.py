@@ -58,7 +58,7 @@ def searched_config(args: argparse.Namespace) -> tuple[Path, dict]:
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     budget = ["--max-drop", str(args.max_drop)] if args.max_drop is not None else ["--budget-ms", str(args.budget_ms)]
     if args.calibration == "video":
-        held_out = held_out_frames(args.video, args.frames, args.size, work / "frames")
+        held_out = held_out_frames(args.video, args.frames, args.size, folder=work / "frames")
         source = ["--unlabelled", str(held_out), "--limit", str(args.calibration_frames)]
     else:
         source = ["--data", args.data]
@@ -148,7 +148,7 @@ def main() -> None:
     names = list(configs)
     for rep in range(args.repeats):
         for name in names if rep % 2 == 0 else names[::-1]:
-            summary, lat = one_run(runner, configs[name], args.video, args.frames)
+            summary, lat = one_run(runner, configs[name], args.video, frames=args.frames)
             runs[name].append(summary)
             latencies[name].extend(lat)
             print(f"  run {rep + 1}/{args.repeats} {name:12s} {summary['frames']} frames  {summary['fps']:6.2f} fps  "

@@ -61,7 +61,7 @@ def main() -> None:
     net, info = load_model(args.model)
     dataset = open_dataset(args.data, args.split, transform=eval_transform(net.spec.mean, net.spec.std))
     started = time.perf_counter()
-    cache = run_job(calibrate(net, dataset, torch.device("cpu"), info.weights_sha256))
+    cache = run_job(calibrate(net, dataset, torch.device("cpu"), weights_sha256=info.weights_sha256))
     calibration_s = time.perf_counter() - started
     costs = measure_costs(net, cache.input_size, "cpu", warmup=5, repeats=20)
     result = search(net, cache, costs)
@@ -75,11 +75,11 @@ def main() -> None:
     items = [dataset[i] for i in range(len(dataset))]
     images = [it["image"].unsqueeze(0) for it in items]
     masks = [it["mask"].unsqueeze(0) for it in items]
-    measured_full = measure(net, images, masks, result.config(full))
+    measured_full = measure(net, images, masks, config=result.config(full))
     rows = {}
     for name, index in chosen.items():
         config = result.config(index)
-        real = measured_full if index == full else measure(net, images, masks, config)
+        real = measured_full if index == full else measure(net, images, masks, config=config)
         rows[name] = {
             "config": config.to_json(),
             "predicted": result.summary(index),

@@ -33,8 +33,8 @@ from core.train.losses import positive_filtering_loss  # noqa: E402
 def batches(args, net, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     size = tuple(int(v) for v in args.crop.split("x"))
     if args.data:
-        dataset = open_dataset(args.data, "train", transform=train_transform(size, net.spec.mean, net.spec.std,
-                                                                               net.spec.classes.ignore_index))
+        transform = train_transform(size, net.spec.mean, net.spec.std, ignore_index=net.spec.classes.ignore_index)
+        dataset = open_dataset(args.data, "train", transform=transform)
         items = [dataset[i] for i in range(count * args.batch_size)]
         return [(torch.stack([it["image"] for it in items[i:i + args.batch_size]]),
                  torch.stack([it["mask"] for it in items[i:i + args.batch_size]]))
@@ -54,7 +54,7 @@ def train_steps(net, heads: list[str], data, ignore: int, per_head: bool) -> flo
         for group in groups:
             out = net(image, exits=[*group, FINAL_EXIT])
             teacher = out[FINAL_EXIT].detach()
-            loss = sum(positive_filtering_loss(out[e], teacher, mask, ignore) for e in group)
+            loss = sum(positive_filtering_loss(out[e], teacher, mask, ignore_index=ignore) for e in group)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -91,11 +91,11 @@ def main() -> None:
     data = batches(args, net, args.batches)
     images = args.batches * args.batch_size
     ignore = net.spec.classes.ignore_index
-    train_steps(net, heads, data[:1], ignore, per_head=False)  # warm-up
+    train_steps(net, heads, data[:1], ignore=ignore, per_head=False)  # warm-up
     joint, separate = [], []
     for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
-        joint.append(images / train_steps(net, heads, data, ignore, per_head=False))
-        separate.append(images / train_steps(net, heads, data, ignore, per_head=True))
+        joint.append(images / train_steps(net, heads, data, ignore=ignore, per_head=False))
+        separate.append(images / train_steps(net, heads, data, ignore=ignore, per_head=True))
     report = {
         "benchmark": "stage2_throughput",
         "backbone": net.spec.backbone,

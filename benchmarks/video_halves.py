@@ -53,11 +53,12 @@ def one_video(net, info, path: Path, pieces, table, max_drop: float, selection: 
     size = tuple(net.spec.input_size)
     transform = eval_transform(net.spec.mean, net.spec.std, None)
     first = VideoFrames(path, transform, size, picks=evenly_spaced_indices(half, 100))
-    cache = run_job(calibrate(net, first, next(net.parameters()).device, info.weights_sha256,
+    cache = run_job(calibrate(net, first, next(net.parameters()).device, weights_sha256=info.weights_sha256,
                               reference=FINAL_EXIT_REFERENCE))
     space = SearchSpace()
-    result = search(net, cache, table, space)
-    chosen, report, note = choose_checked(net, cache, table, space, result, Budget("drop", max_drop), rule=selection)
+    result = search(net, cache, table, space=space)
+    chosen, report, note = choose_checked(net, cache, table, space=space, result=result,
+                                          budget=Budget("drop", max_drop), rule=selection)
     config = result.config(chosen)
     predicted = result.summary(chosen)
     second = VideoFrames(path, lambda image, mask, rng: (image, mask), None, picks=list(range(half, count)))
@@ -107,11 +108,12 @@ def main() -> None:
     backend = args.backend or default_backend()
     net, info = load_model(args.model, "cpu", inference=True)
     size = tuple(net.spec.input_size)
-    pieces = make_pieces(net, size, backend, "fp32", args.threads)
+    pieces = make_pieces(net, size, backend, precision="fp32", threads=args.threads)
     table = measure_costs(net, size, "cpu", pieces=pieces)
     records = []
     for video in args.videos:
-        record = one_video(net, info, Path(video), pieces, table, args.max_drop, args.selection)
+        record = one_video(net, info, Path(video), pieces=pieces, table=table, max_drop=args.max_drop,
+                           selection=args.selection)
         records.append(record)
         print(f"{record['video']}: agreement predicted {record['predicted_agreement']:.2f} %, measured "
               f"{record['measured_agreement']:.2f} %; {record['fps']:.1f} fps against {record['full_fps']:.1f} "
