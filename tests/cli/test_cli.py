@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -15,6 +14,7 @@ from core.cli.main import main
 from core.data.classes import CLASS_SETS
 from core.models import FINAL_EXIT, HeadConfig, convert_backbone, load_model, save_model
 from core.runtime.config import ExitConfig
+from tests.data.builders import noise_bgr, write_camvid_pairs
 
 SIZE = (64, 96)
 COMMANDS = {"convert", "eval", "export", "inspect", "train", "profile", "search", "gui", "run"}
@@ -40,24 +40,23 @@ def model_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def write_camvid(root: Path, n: int = 3, num_classes: int = 11, ignore: int = 11) -> Path:
+def every_class_mask(i: int, num_classes: int, ignore: int) -> np.ndarray:
+    mask = (np.arange(SIZE[0] * SIZE[1]).reshape(SIZE) // 17 + i) % num_classes  # every class present
+    mask = mask.astype(np.uint8)
+    mask[:2, :] = ignore  # some void pixels
+    return mask
+
+
+def write_every_class_camvid(root: Path, n: int = 3, num_classes: int = 11, ignore: int = 11) -> Path:
     rng = np.random.default_rng(0)
-    for split in ("val", "valannot"):
-        (root / split).mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        name = f"0001TP_{i:06d}.png"
-        image = rng.integers(0, 256, size=(*SIZE, 3), dtype=np.uint8)
-        mask = (np.arange(SIZE[0] * SIZE[1]).reshape(SIZE) // 17 + i) % num_classes  # every class present
-        mask = mask.astype(np.uint8)
-        mask[:2, :] = ignore  # some void pixels
-        assert cv2.imwrite(str(root / "val" / name), image)
-        assert cv2.imwrite(str(root / "valannot" / name), mask)
-    return root
+    samples = ((f"0001TP_{i:06d}.png", noise_bgr(rng, SIZE), every_class_mask(i, num_classes, ignore))
+               for i in range(n))
+    return write_camvid_pairs(root, samples)
 
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory) -> Path:
-    return write_camvid(tmp_path_factory.mktemp("cli") / "camvid")
+    return write_every_class_camvid(tmp_path_factory.mktemp("cli") / "camvid")
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +198,7 @@ def test_eval_missing_config_file(tmp_path, capsys, model_dir, dataset_dir):
 
 
 def test_eval_dataset_with_another_class_count(tmp_path, capsys, model_dir):
-    data = write_camvid(tmp_path / "three", n=2, num_classes=3, ignore=255)
+    data = write_every_class_camvid(tmp_path / "three", n=2, num_classes=3, ignore=255)
     (data / "classes.json").write_text(json.dumps({
         "name": "three", "names": ["a", "b", "c"], "palette": [[0, 0, 0], [1, 1, 1], [2, 2, 2]], "ignore_index": 255}))
     code = main(["eval", "--model", str(model_dir), "--data", str(data), "--device", "cpu", "--quiet"])
@@ -300,14 +299,12 @@ def test_ctrl_c_while_starting_up_is_one_line(monkeypatch, capsys):
 
 @pytest.fixture(scope="module")
 def two_sequence_dir(tmp_path_factory) -> Path:
-    """val: 2 frames of drive 0001TP (from write_camvid) and 2 of 0006R0 with other masks."""
-    root = write_camvid(tmp_path_factory.mktemp("cli") / "two", n=2)
+    """val: 2 frames of drive 0001TP (from write_every_class_camvid) and 2 of 0006R0 with other masks."""
+    root = write_every_class_camvid(tmp_path_factory.mktemp("cli") / "two", n=2)
     rng = np.random.default_rng(5)
-    for i in range(2):
-        name = f"0006R0_{i:06d}.png"
-        assert cv2.imwrite(str(root / "val" / name), rng.integers(0, 256, size=(*SIZE, 3), dtype=np.uint8))
-        assert cv2.imwrite(str(root / "valannot" / name), rng.integers(0, 11, size=SIZE, dtype=np.uint8))
-    return root
+    samples = ((f"0006R0_{i:06d}.png", noise_bgr(rng, SIZE), rng.integers(0, 11, size=SIZE, dtype=np.uint8))
+               for i in range(2))
+    return write_camvid_pairs(root, samples)
 
 
 def test_eval_reports_every_exit_per_sequence_as_each_sequence_alone_would(tmp_path, capsys, model_dir,

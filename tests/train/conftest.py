@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -22,6 +22,7 @@ from core.cli.main import build_parser
 from core.jobs import Progress, run_job
 from core.train.config import TrainConfig
 from core.train.trainer import Trainer
+from tests.data import builders
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 H, W = 48, 64
@@ -49,15 +50,17 @@ def colour_image(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def write_split(root: Path, split: str, n: int, seed: int, sequence: str = "0001TP") -> None:
-    rng = np.random.default_rng(seed)
-    (root / split).mkdir(parents=True, exist_ok=True)
-    (root / f"{split}annot").mkdir(parents=True, exist_ok=True)
-    for i in range(n):
+def labelled_images(n: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``n`` (BGR image, label mask) pairs: boxes of random classes, each image the colours of its label."""
+    for _ in range(n):
         mask = label_map(rng)
-        name = f"{sequence}_{i:06d}.png"
-        assert cv2.imwrite(str(root / split / name), colour_image(mask, rng))
-        assert cv2.imwrite(str(root / f"{split}annot" / name), mask)
+        yield colour_image(mask, rng), mask
+
+
+def write_split(root: Path, split: str, n: int, seed: int, sequence: str = "0001TP") -> None:
+    samples = ((f"{sequence}_{i:06d}.png", image, mask)
+               for i, (image, mask) in enumerate(labelled_images(n, np.random.default_rng(seed))))
+    builders.write_camvid_pairs(root, samples, split)
 
 
 def write_tiny_camvid(root: Path, n_train: int = 6, n_val: int = 2) -> Path:
@@ -68,27 +71,11 @@ def write_tiny_camvid(root: Path, n_train: int = 6, n_val: int = 2) -> Path:
 
 
 def write_images(folder: Path, n: int = 4, seed: int = 7) -> Path:
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        assert cv2.imwrite(str(folder / f"frame_{i:03d}.png"), colour_image(label_map(rng), rng))
-    return folder
+    return builders.write_image_folder(folder, (image for image, _ in labelled_images(n, np.random.default_rng(seed))))
 
 
 def write_video(path: Path, frames: int = 10, seed: int = 9) -> Path:
-    rng = np.random.default_rng(seed)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (W, H))
-    assert writer.isOpened(), "cv2.VideoWriter cannot write mp4v here"
-    for _ in range(frames):
-        writer.write(colour_image(label_map(rng), rng))
-    writer.release()
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    capture.release()
-    assert count >= 2, f"{path}: the written video reads back {count} frames"
-    return path
+    return builders.write_video(path, (image for image, _ in labelled_images(frames, np.random.default_rng(seed))))
 
 
 def tiny_argv(data: Path | str | None, out: Path | str, *extra: str, epochs: int = EPOCHS) -> list[str]:
