@@ -81,9 +81,10 @@ class CalibrationCache:
             with np.load(path, allow_pickle=False) as data:
                 tag = json.loads(str(data["tag"]))
                 histograms = {k[len("hist_"):]: data[k] for k in data.files if k.startswith("hist_")}
-                cache = cls(tag["exit_ids"], data["confusion"], histograms, [str(p) for p in data["image_paths"]],
-                            tuple(tag["input_size"]), PolicySettings.from_json(tag["policy"]), tag["weights_sha256"],
-                            tag.get("reference", LABELS))
+                cache = cls(tag["exit_ids"], data["confusion"], histograms,
+                            image_paths=[str(p) for p in data["image_paths"]], input_size=tuple(tag["input_size"]),
+                            policy=PolicySettings.from_json(tag["policy"]), weights_sha256=tag["weights_sha256"],
+                            reference=tag.get("reference", LABELS))
         except (OSError, ValueError, KeyError) as exc:
             raise ModelFormatError(f"{path}: not a readable calibration cache ({exc})") from None
         if tag.get("version") != CACHE_VERSION:
@@ -105,7 +106,7 @@ def dataset_fingerprint(paths: list[str]) -> str:
     return hashlib.sha256("\n".join(paths).encode()).hexdigest()[:16]
 
 
-def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, weights_sha256: str,
+def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, *, weights_sha256: str,
               policy: PolicySettings | None = None, cancel: CancelToken | None = None,
               reference: str = LABELS) -> Job[CalibrationCache]:
     """Job: run every exit once over ``dataset`` (one image at a time) and build the cache.
@@ -146,7 +147,7 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
             predictions: list[np.ndarray] = [np.empty(0)] * e
             x, taps, done = image, {}, -1
             for segment in sorted(by_segment):
-                x = net.run_segments(x, done + 1, segment, taps)
+                x = net.run_segments(x, done + 1, segment, taps=taps)
                 done = segment
                 for j in by_segment[segment]:
                     exit_id = exit_ids[j]
@@ -155,10 +156,12 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
                     stride = net.exit_stride(exit_id)
                     for measure in CONFIDENCE_MEASURES:
                         settings = replace(policy, confidence=measure)
-                        histograms[measure][i, j] = confidence_histograms(low, size, stride, settings)[0]
+                        histograms[measure][i, j] = confidence_histograms(low, size, stride, settings=settings)[0]
             target = item["mask"].numpy().ravel() if reference == LABELS else predictions[-1]
             valid = (target != classes.ignore_index) & (target < c)
             for j, pred in enumerate(predictions):
                 confusion[i, j] = np.bincount(c * target[valid] + pred[valid], minlength=c * c).reshape(c, c)
-            yield Progress("calibrate", i + 1, n, f"image {i + 1}/{n}", {"eta_s": eta.seconds_left(i + 1, n)})
-    return CalibrationCache(exit_ids, confusion, histograms, paths, size, policy, weights_sha256, reference)
+            yield Progress("calibrate", i + 1, n, message=f"image {i + 1}/{n}",
+                           metrics={"eta_s": eta.seconds_left(i + 1, n)})
+    return CalibrationCache(exit_ids, confusion, histograms, image_paths=paths, input_size=size, policy=policy,
+                            weights_sha256=weights_sha256, reference=reference)

@@ -66,7 +66,8 @@ class CalibrationStore:
         except MessError as exc:
             warn(f"{exc}; rebuilding")
             return None
-        if not cache.is_valid_for(weights_sha256, exit_ids, input_size, cache.policy, image_paths, reference):
+        if not cache.is_valid_for(weights_sha256, exit_ids, input_size, policy=cache.policy, image_paths=image_paths,
+                                  reference=reference):
             warn(f"{path}: stale (model, exits or size changed); rebuilding")
             return None
         _touch(path)

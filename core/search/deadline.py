@@ -45,8 +45,8 @@ def predict_deadline(net: MultiExitNet, cache: CalibrationCache, costs: CostTabl
         raise ConfigError(f"predict_deadline needs a deadline configuration, not mode '{config.mode}'")
     k = deadline_exit(net, costs, config)
     return {"exit": config.exits[k], "miou": _exit_miou(cache, config.exits[k]),
-            "mean_latency_ms": cascade_cost(net, costs, config.exits, k, "latency_ms"),
-            "mean_gflops": cascade_cost(net, costs, config.exits, k, "gflops"),
+            "mean_latency_ms": cascade_cost(net, costs, config.exits, taken=k, key="latency_ms"),
+            "mean_gflops": cascade_cost(net, costs, config.exits, taken=k, key="gflops"),
             "exit_fractions": {e: float(i == k) for i, e in enumerate(config.exits)}}
 
 
@@ -55,14 +55,14 @@ def best_deadline_config(net: MultiExitNet, cache: CalibrationCache, costs: Cost
     """The most accurate deadline configuration of two rungs: the cheapest exit (what a slow frame
     answers with) and the most accurate exit that fits behind it by the table."""
     ids = cache.exit_ids
-    cheapest = min(ids, key=lambda e: cascade_cost(net, costs, [e], 0, "latency_ms"))
+    cheapest = min(ids, key=lambda e: cascade_cost(net, costs, [e], taken=0, key="latency_ms"))
     best = ExitConfig.deadline([cheapest], deadline_ms)
-    best_prediction = predict_deadline(net, cache, costs, best)
+    best_prediction = predict_deadline(net, cache, costs, config=best)
     for exit_id in ids:
         if exit_id == cheapest or net.exit_segment(exit_id) < net.exit_segment(cheapest):
             continue
         candidate = ExitConfig.deadline([cheapest, exit_id], deadline_ms)
-        prediction = predict_deadline(net, cache, costs, candidate)
+        prediction = predict_deadline(net, cache, costs, config=candidate)
         if prediction["exit"] == exit_id and prediction["miou"] > best_prediction["miou"]:
             best, best_prediction = candidate, prediction
     return best, best_prediction

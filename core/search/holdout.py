@@ -69,8 +69,8 @@ def make_folds(image_paths: list[str], blocks: int = TIME_BLOCKS) -> Folds:
 def subset(cache: CalibrationCache, rows: np.ndarray) -> CalibrationCache:
     """The cache restricted to some of its images."""
     return CalibrationCache(cache.exit_ids, cache.confusion[rows], {m: h[rows] for m, h in cache.histograms.items()},
-                            [cache.image_paths[i] for i in rows], cache.input_size, cache.policy,
-                            cache.weights_sha256, cache.reference)
+                            image_paths=[cache.image_paths[i] for i in rows], input_size=cache.input_size,
+                            policy=cache.policy, weights_sha256=cache.weights_sha256, reference=cache.reference)
 
 
 def _costs(result: SearchResult, axis: str) -> np.ndarray:
@@ -160,8 +160,9 @@ class FoldResults:
 
 def fold_results(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space: SearchSpace,
                  folds: Folds) -> FoldResults:
-    return FoldResults(folds, [search(net, subset(cache, m), costs, space) for m in folds.members],
-                       [search(net, subset(cache, folds.others(k)), costs, space) for k in range(len(folds.names))])
+    return FoldResults(folds, [search(net, subset(cache, m), costs, space=space) for m in folds.members],
+                       [search(net, subset(cache, folds.others(k)), costs, space=space)
+                        for k in range(len(folds.names))])
 
 
 def held_out_choice(results: FoldResults, everything: SearchResult, *, kind: str, value: float,
@@ -180,7 +181,7 @@ def held_out_choice(results: FoldResults, everything: SearchResult, *, kind: str
         rest = [r for j, r in enumerate(per_fold) if j != k]
         pooled = results.others[k]
         rules = {"plain": lambda: budget.choose(pooled),
-                 "robust": (lambda: choose_robust(rest, kind, value, cost)) if len(rest) >= 2 else
+                 "robust": (lambda: choose_robust(rest, kind, value, cost=cost)) if len(rest) >= 2 else
                  (lambda: budget.choose(pooled))}
         for r, pick in rules.items():
             try:
@@ -189,17 +190,17 @@ def held_out_choice(results: FoldResults, everything: SearchResult, *, kind: str
                 checks[r].append({"fold": name, "images": int(len(folds.members[k])), "config": None,
                                   "error": str(exc)})
                 continue
-            checks[r].append(_check_record(name, int(len(folds.members[k])), index, pooled, per_fold[k]))
+            checks[r].append(_check_record(name, int(len(folds.members[k])), index, chosen_on=pooled, held=per_fold[k]))
     notes = []
     if rule == "robust":
         try:
-            chosen = choose_robust(per_fold, kind, value, cost)
+            chosen = choose_robust(per_fold, kind, value, cost=cost)
         except ConfigError as exc:
             chosen, rule = budget.choose(everything), "plain"
             notes.append(f"{exc}: chosen on all images pooled instead")
     else:
         chosen = budget.choose(everything)
-    return chosen, HeldOutReport(folds, rule, kind, value, per_fold, checks, notes)
+    return chosen, HeldOutReport(folds, rule, kind, value=value, per_fold=per_fold, checks=checks, notes=notes)
 
 
 def held_out_check(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space: SearchSpace,
@@ -208,5 +209,5 @@ def held_out_check(net: MultiExitNet, cache: CalibrationCache, costs: CostTable,
     """``fold_results`` then ``held_out_choice``, in one call."""
     if rule not in RULES:
         raise ConfigError(f"unknown selection rule '{rule}' (known: {', '.join(RULES)})")
-    results = fold_results(net, cache, costs, space, folds or make_folds(cache.image_paths))
+    results = fold_results(net, cache, costs, space=space, folds=folds or make_folds(cache.image_paths))
     return held_out_choice(results, everything, kind=kind, value=value, cost=cost, rule=rule)

@@ -74,7 +74,8 @@ class SearchResult:
 
     def config(self, index: int) -> ExitConfig:
         _, exits, measure, offset = self._block_of(index)
-        policy = PolicySettings(measure, self.policy.edge_smoothing, self.policy.scale, self.policy.edge_dilation)
+        policy = PolicySettings(measure, self.policy.edge_smoothing, self.policy.scale,
+                                edge_dilation=self.policy.edge_dilation)
         if len(exits) == 1:
             return ExitConfig(list(exits), mode="static", policy=policy)
         n_img = len(self.space.th_img)
@@ -183,7 +184,7 @@ def search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable,
     # The matrix products here are small: one BLAS thread is several times faster than many
     # threads contending for the cores (measured: 2.3 s against 11-44 s for 811k configurations).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _search(net, cache, costs, space)
+        return _search(net, cache, costs, space=space)
 
 
 def _search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space: SearchSpace | None) -> SearchResult:
@@ -219,14 +220,16 @@ def _search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space:
     # Static configurations: every exit alone.
     for j, exit_id in enumerate(ids):
         cost_ms = prefix_ms[j] + head_ms[j]
-        out.add([(exit_id,)], space.measures[0], cms[j].sum(axis=0)[None, None], np.full((1, 1), cost_ms),
-                np.full((1, 1), prefix_gf[j] + head_gf[j]), np.full((1, 1), cost_ms), np.ones((1, 1, 1)))
+        out.add([(exit_id,)], space.measures[0], cms[j].sum(axis=0)[None, None], cost_ms=np.full((1, 1), cost_ms),
+                cost_gf=np.full((1, 1), prefix_gf[j] + head_gf[j]), p95=np.full((1, 1), cost_ms),
+                fractions=np.ones((1, 1, 1)))
 
     for measure in space.measures:
         confidence = image_confidence(cache.histograms[measure].astype(np.int64), np.asarray(space.th_pix))  # (N, E, P)
         leave = (confidence[..., None] >= th_img).transpose(1, 2, 3, 0).reshape(len(ids), t, n)  # (E, T, N)
-        root = _Prefix((), np.ones((t, n), dtype=bool), np.zeros((t, c * c)), np.zeros(t), np.zeros(t),
-                       np.full(t, np.nan), np.zeros((t, 0)), 0.0, 0.0, 0.0, 0.0, -1)
+        root = _Prefix((), np.ones((t, n), dtype=bool), np.zeros((t, c * c)), cost_ms=np.zeros(t), cost_gf=np.zeros(t),
+                       p95=np.full(t, np.nan), fractions=np.zeros((t, 0)), heads_ms=0.0, heads_gf=0.0, prefix_ms=0.0,
+                       prefix_gf=0.0, last_point=-1)
         stack = [root]
         while stack:
             node = stack.pop()
@@ -250,7 +253,8 @@ def _search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space:
                 p95 = np.where(np.isnan(node.p95)[None], at_exit_ms[:, None], node.p95[None])
                 fractions = np.concatenate([np.repeat(node.fractions[None], len(cand), 0),
                                             np.broadcast_to(reach[None, :, None], (len(cand), t, 1))], axis=2)
-                out.add([node.exits + (ids[j],) for j in cand], measure, cm, cost_ms, cost_gf, p95, fractions)
+                out.add([node.exits + (ids[j],) for j in cand], measure, cm, cost_ms=cost_ms, cost_gf=cost_gf, p95=p95,
+                        fractions=fractions)
             # The new exit as an early exit (it takes the images that pass its thresholds).
             taken_f = taken.astype(np.float64)
             cm_x = node.cm[None] + np.matmul(taken_f, cms[cand_arr])  # (X, T, C*C)
@@ -266,14 +270,17 @@ def _search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space:
             final_step_gf = prefix_gf[final] - prefix_gf[cand_arr] + head_gf[final]
             at_final_ms = prefix_ms[final] + node.heads_ms + head_ms[cand_arr] + head_ms[final]
             out.add([node.exits + (ids[j], FINAL_EXIT) for j in cand], measure, cm_f,
-                    cost_ms + reach_f * final_step_ms[:, None], cost_gf + reach_f * final_step_gf[:, None],
-                    np.where(np.isnan(p95_x), at_final_ms[:, None], p95_x),
-                    np.concatenate([fractions_x, reach_f[..., None]], axis=2))
+                    cost_ms=cost_ms + reach_f * final_step_ms[:, None],
+                    cost_gf=cost_gf + reach_f * final_step_gf[:, None],
+                    p95=np.where(np.isnan(p95_x), at_final_ms[:, None], p95_x),
+                    fractions=np.concatenate([fractions_x, reach_f[..., None]], axis=2))
             if len(node.exits) + 1 < space.max_early:
                 for i, j in enumerate(cand):
-                    stack.append(_Prefix(node.exits + (ids[j],), rest[i], cm_x[i], cost_ms[i], cost_gf[i], p95_x[i],
-                                         fractions_x[i], node.heads_ms + head_ms[j], node.heads_gf + head_gf[j],
-                                         prefix_ms[j], prefix_gf[j], int(point_of[early.index(ids[j])])))
+                    stack.append(_Prefix(node.exits + (ids[j],), rest[i], cm_x[i], cost_ms=cost_ms[i],
+                                         cost_gf=cost_gf[i], p95=p95_x[i], fractions=fractions_x[i],
+                                         heads_ms=node.heads_ms + head_ms[j], heads_gf=node.heads_gf + head_gf[j],
+                                         prefix_ms=prefix_ms[j], prefix_gf=prefix_gf[j],
+                                         last_point=int(point_of[early.index(ids[j])])))
     result = SearchResult(
         miou=np.concatenate(out.miou), mean_latency_ms=np.concatenate(out.mean_ms) + costs.output_ms,
         p95_latency_ms=np.concatenate(out.p95) + costs.output_ms, mean_gflops=np.concatenate(out.gflops),

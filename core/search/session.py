@@ -73,7 +73,7 @@ def folds_for(net: MultiExitNet, cache: CalibrationCache, table: CostTable, spac
         folds = make_folds(cache.image_paths, blocks)
     except ConfigError as exc:
         return None, f"no held-out check: {exc}; chosen on all images pooled"
-    return fold_results(net, cache, table, space, folds), None
+    return fold_results(net, cache, table, space=space, folds=folds), None
 
 
 def choose(result: SearchResult, budget: Budget, folds=None, rule: str = "robust"):
@@ -91,8 +91,8 @@ def choose_checked(net: MultiExitNet, cache: CalibrationCache, table: CostTable,
     (index, HeldOutReport or None, a note when the check could not run: too few images)."""
     if not check:
         return budget.choose(result), None, None
-    folds, note = folds_for(net, cache, table, space, blocks)
-    chosen, report = choose(result, budget, folds, rule)
+    folds, note = folds_for(net, cache, table, space=space, blocks=blocks)
+    chosen, report = choose(result, budget, folds, rule=rule)
     return chosen, report, note
 
 
@@ -182,7 +182,8 @@ def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationD
                        image_paths=paths, reference=reference, warn=warn)
     if cache is not None:
         return cache
-    cache = yield from calibrate(net, dataset, device, info.weights_sha256, cancel=cancel, reference=reference)
+    cache = yield from calibrate(net, dataset, device, weights_sha256=info.weights_sha256, cancel=cancel,
+                                 reference=reference)
     try:
         store.store(cache)
     except MessError as exc:  # core.fileio.WriteError: a read-only model folder, a full disk
@@ -210,7 +211,8 @@ def save_config(path: str | Path, result: SearchResult, index: int, table: CostT
     """Write ``config_document`` atomically (ConfigFile.load reads it back)."""
     from core.fileio import write_json_atomic
 
-    write_json_atomic(Path(path), config_document(result, index, table, images, reference, held_out, origin))
+    write_json_atomic(Path(path), config_document(result, index, table, images=images, reference=reference,
+                                                  held_out=held_out, origin=origin))
 
 
 def pareto_document(result: SearchResult, cost: str, images: int, reference: str = LABELS) -> dict:
@@ -248,10 +250,10 @@ class SearchRequest:
     def open(self, net: MultiExitNet, size: tuple[int, int] | None):
         """The calibration images: the labelled split, or the unlabelled footage."""
         if self.unlabelled:
-            return open_unlabelled_calibration_set(self.unlabelled, net, size, self.limit)
+            return open_unlabelled_calibration_set(self.unlabelled, net, size, limit=self.limit)
         if not self.data:
             raise ConfigError("give a labelled dataset (--data) or unlabelled footage (--unlabelled)")
-        return open_calibration_set(self.data, self.split, net, self.layout, size, self.limit)
+        return open_calibration_set(self.data, self.split, net, layout=self.layout, input_size=size, limit=self.limit)
 
 
 @dataclass
@@ -281,12 +283,12 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
     dataset = request.open(net, size)
     size = calibration_size(dataset)
     if table is not None:
-        check_latency_table(table, net, size, request.table_source)
+        check_latency_table(table, net, size, source=request.table_source)
     warnings: list[str] = []
-    cache = yield from calibration_cache(net, info, dataset, device, model_dir, cancel, warnings.append,
-                                         request.reference)
+    cache = yield from calibration_cache(net, info, dataset, device=device, model_dir=model_dir, cancel=cancel,
+                                         warn=warnings.append, reference=request.reference)
     if table is None:
-        yield Progress("latency", 0, 0, "measuring latency on this machine")
+        yield Progress("latency", 0, 0, message="measuring latency on this machine")
 
         def check(done: int, total: int) -> None:
             cancel.check()
@@ -294,12 +296,13 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
         table = COST_CACHE.measure(net, info.weights_sha256, cache.input_size, device, progress=check,
                                    backend=request.backend, precision=request.precision)
     cancel.check()
-    yield Progress("search", 0, 0, "searching every configuration")
+    yield Progress("search", 0, 0, message="searching every configuration")
     space = SearchSpace(max_early=request.max_early)
-    result = search(net, cache, table, space)
+    result = search(net, cache, table, space=space)
     cancel.check()
-    yield Progress("search", 0, 0, "searching each calibration fold (the held-out check)")
-    folds, note = folds_for(net, cache, table, space)
+    yield Progress("search", 0, 0, message="searching each calibration fold (the held-out check)")
+    folds, note = folds_for(net, cache, table, space=space)
     if note:
         warnings.append(note)
-    return SearchOutcome(result, table, cache.images, tuple(cache.input_size), warnings, cache.reference, folds)
+    return SearchOutcome(result, table, cache.images, input_size=tuple(cache.input_size), warnings=warnings,
+                         reference=cache.reference, folds=folds)
