@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QButtonGroup, QGroupBox, QHBoxLayout, QLabel, QPushButton, QRadioButton, QVBoxLayout, \
-    QWidget
+from PySide6.QtWidgets import QButtonGroup, QGroupBox, QHBoxLayout, QLabel, QPushButton, QRadioButton, QStyle, \
+    QVBoxLayout, QWidget
 
 from core.search.page_text import NO_TABLE
 
@@ -30,6 +30,14 @@ class LatencySourceBox(QGroupBox):
         group.addButton(self.table_radio)
         self.here_radio.setChecked(True)
         layout.addWidget(self.here_radio)
+        # Under the choice, wrapped: in the radio button's own text it made the panel 400 px wide at least.
+        self.here_note = QLabel("measured now, once per model", self)
+        self.here_note.setWordWrap(True)
+        metric = self.here_radio.style().pixelMetric
+        indent = metric(QStyle.PixelMetric.PM_ExclusiveIndicatorWidth) + \
+            metric(QStyle.PixelMetric.PM_RadioButtonLabelSpacing)
+        self.here_note.setStyleSheet(f"color: #6b7280; margin-left: {indent}px;")      # under the button's text
+        layout.addWidget(self.here_note)
         layout.addWidget(self.table_radio)
         row = QHBoxLayout()
         self.table_label = QLabel(NO_TABLE, self)
@@ -44,7 +52,7 @@ class LatencySourceBox(QGroupBox):
         self.table_radio.toggled.connect(self._on_table_toggled)
 
     def show_backend(self, backend: str, precision: str) -> None:
-        self.here_radio.setText(f"This machine, {backend} {precision} (measured now, once per model)")
+        self.here_radio.setText(f"This machine, {backend} {precision}")
 
     def show_table(self, text: str, path: str = "", *, loaded: bool) -> None:
         """The imported table in words (its file as the tooltip); ``loaded``: there is one to choose."""

@@ -398,3 +398,45 @@ def test_label_free_mode_persists_and_names_a_missing_file(page, qtbot, settings
     qtbot.addWidget(again)
     assert again.label_free() and again.data_field.text() == str(tmp_path / "gone.mp4")
     again.shutdown()
+
+
+def clipped_widgets(root) -> list[str]:
+    """The visible widgets under ``root`` that an ancestor cuts off (drawn only in part)."""
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QSlider, QWidget
+
+    kinds = (QAbstractButton, QComboBox, QLineEdit, QAbstractSpinBox, QSlider)
+    cut = []
+    window = root.window()
+    for widget in root.findChildren(QWidget):
+        if not isinstance(widget, kinds) or not widget.isVisible() or isinstance(widget.parentWidget(), kinds):
+            continue      # a spin box's or an editable combo box's own line edit: inside its box
+        rect = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+        shown, parent = rect, widget.parentWidget()
+        while parent is not None and parent is not window:
+            shown = shown.intersected(QRect(parent.mapTo(window, QPoint(0, 0)), parent.size()))
+            parent = parent.parentWidget()
+        if shown != rect:
+            cut.append(f"{type(widget).__name__} {widget.objectName() or getattr(widget, 'text', lambda: '')()!r}: "
+                       f"{shown.width()}x{shown.height()} of {rect.width()}x{rect.height()} shown")
+    return cut
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1600, 1000), (1280, 800)])
+def test_in_the_window_nothing_on_the_left_is_cut_off(window, qtbot, size):
+    """At a 1400 px wide window the left panel used to get 348 px for content needing about 419: the Browse and
+    Load buttons were cut off."""
+    window.resize(*size)
+    window.show_page("search")
+    page = window.pages["search"]
+    qtbot.waitUntil(lambda: page.isVisible() and page.width() > 0, timeout=5000)
+    qtbot.wait(50)
+    assert page.data_field.browse.isVisible() and page.load_table_button.isVisible()
+    assert clipped_widgets(page.inputs) == []
+    assert page.inputs.width() >= page.inputs.minimumSizeHint().width()
+    page.reference_combo.setCurrentIndex(page.reference_combo.findData("final exit"))     # a third button, Video...
+    qtbot.waitUntil(lambda: page.video_button.isVisible(), timeout=5000)
+    qtbot.wait(50)
+    assert clipped_widgets(page.inputs) == []
+    page.latency_box.show_backend("a-backend-with-a-long-name", "and-its-precision")       # a wider panel at once
+    qtbot.waitUntil(lambda: clipped_widgets(page.inputs) == [], timeout=2000)
