@@ -1,5 +1,5 @@
 """The Search page's words, without Qt: the chosen configuration, its held-out check, the search's summary,
-an imported latency table and the progress of a search.
+an imported latency table and the progress of a search. Sizes are H×W, as `mess search --input` reads them.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.jobs import Progress
+from core.models.summary_lines import hw
 from core.profile.costs import CostTable
 from core.search.calibration import LABELS
 from core.search.holdout import HeldOutReport
@@ -22,9 +23,8 @@ STAGE_TEXT = {"calibrate": "Calibrating: {message}", "latency": "Measuring laten
 
 
 def size_text(size: tuple[int, int]) -> str:
-    """An (H, W) size as W×H."""
-    h, w = size
-    return f"{w}×{h}"
+    """An (H, W) size as H×W, the order `mess search --input` and the Model page read."""
+    return hw(size)
 
 
 def percent(value: float, reference: float) -> str:

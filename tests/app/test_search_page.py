@@ -287,11 +287,11 @@ def test_an_imported_table_sets_the_size_and_the_costs(page, qtbot, tiny_data, t
     table.save(path)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
     qtbot.mouseClick(page.load_table_button, Qt.MouseButton.LeftButton)
-    assert page.table_radio.isChecked() and "Test board" in page.table_label.text()
+    assert page.table_radio.isChecked() and page.table_label.text() == "board.json: Test board, 32×48", "H×W"
     run_search(page, qtbot, tiny_data, limit=3)
     assert page.outcome.input_size == (32, 48) and page.outcome.images == 3
     assert page.outcome.table.device_description == "Test board"
-    assert "board.json" in page.status.text()
+    assert "board.json" in page.status.text() and "on 3 images (32×48)" in page.status.text()
 
 
 def test_inputs_and_budget_persist(qtbot, state, settings, tmp_path):

@@ -84,12 +84,12 @@ def test_which_latency_table_applies_and_how_it_reads():
     model.set_table(board, "/somewhere/board.json")
     assert model.table_for_search(False) is None and model.table_for_search(True) is board
     assert model.table_text() == table_text(board, "/somewhere/board.json")
-    assert model.table_text().startswith("board.json: Test board, ")
+    assert model.table_text() == "board.json: Test board, 32×48", "the size measured at, H×W"
     model.set_outcome(synthetic_outcome(table=board))
     assert model.latency_source() == "board.json"
     model.set_outcome(synthetic_outcome(table=table("cpu")))
     assert model.latency_source() == THIS_MACHINE
-    assert model.searched_text().startswith("Searched 3 configurations in 0.25 s on 6 images (")
+    assert model.searched_text().startswith("Searched 3 configurations in 0.25 s on 6 images (48×64)")
     assert model.searched_text().endswith("); latency from this machine.")
 
 
@@ -127,7 +127,7 @@ def test_small_words():
         "Calibrating: image 2 of 8 (about 12 s left)"
     assert progress_text(Progress("latency", 0, 0, "x")) == "Measuring latency on this machine..."
     assert progress_text(Progress("other", 0, 0, "{odd} text")) == "{odd} text"
-    assert size_text((48, 64)) in ("48×64", "64×48")
+    assert size_text((48, 64)) == "48×64", "H×W, as `mess search --input` reads a size"
 
 
 def test_the_page_model_needs_no_qt():
