@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from app.pages.inspect_page import InspectPage
 from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
+from tests.data.builders import street_image, write_camvid, write_video
 from tests.train.conftest import one_thread
 
 from .conftest import LOAD_TIMEOUT_MS
@@ -26,12 +27,7 @@ def single_thread():
 
 def street(seed: int, h: int = 360, w: int = 480) -> np.ndarray:
     """BGR: sky over road with a box, plus noise."""
-    rng = np.random.default_rng(seed)
-    image = np.empty((h, w, 3), np.uint8)
-    image[: h // 2], image[h // 2:] = (200, 170, 150), (90, 90, 90)
-    x = 40 + 30 * seed
-    cv2.rectangle(image, (x, h // 2 - 30), (x + 90, h // 2 + 40), (40, 40, 200), -1)
-    return np.clip(image + rng.normal(0, 10, image.shape), 0, 255).astype(np.uint8)
+    return street_image((h, w), box_x=40 + 30 * seed, rng=np.random.default_rng(seed), box=(90, 30, 40), noise=10)
 
 
 @pytest.fixture
@@ -86,10 +82,7 @@ def test_the_live_configuration_decides_where_the_frame_leaves(qtbot, page, load
 
 def test_a_video_is_scrubbed_and_a_label_adds_miou(qtbot, page, tmp_path):
     video = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (480, 360))
-    for i in range(4):
-        writer.write(street(i))
-    writer.release()
+    write_video(video, (street(i) for i in range(4)))
     assert page.open_source(video)
     wait_done(qtbot, page)
     assert page.slider.isEnabled() and page.frame_box.maximum() == 3
@@ -143,8 +136,6 @@ def test_live_pages_inspect_hands_its_frame_over(qtbot, window, loaded_state):
 
 def test_the_dataset_tab_draws_the_heat_map_and_a_listed_image_opens_with_its_label(qtbot, page, loaded_state,
                                                                                        settings, tmp_path):
-    from tests.data.builders import write_camvid
-
     write_camvid(tmp_path / "camvid", "val", n=3)
     view = page.dataset
     view.folder.set_text(str(tmp_path / "camvid"))

@@ -24,6 +24,7 @@ from core.cli.common import BUNDLED_MODEL
 from core.models.spec import FINAL_EXIT
 from core.runtime import sources
 from core.runtime.config import ExitConfig
+from tests.data.builders import noise_frames, street_frames, write_image_folder, write_video
 from tests.train.conftest import one_thread
 
 from .conftest import LOAD_TIMEOUT_MS
@@ -39,29 +40,8 @@ def single_thread():
 
 
 def write_clip(path: Path, frames: int = 8, h: int = 120, w: int = 160, seed: int = 3) -> Path:
-    """A short mp4v clip: coloured boxes moving over a noisy street-ish background."""
-    rng = np.random.default_rng(seed)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (w, h))
-    assert writer.isOpened(), "cv2.VideoWriter cannot write mp4v here"
-    for i in range(frames):
-        image = np.empty((h, w, 3), np.uint8)
-        image[: h // 2] = (200, 170, 150)            # sky (BGR)
-        image[h // 2:] = (90, 90, 90)                # road
-        image = np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
-        x = (10 + 12 * i) % (w - 30)
-        cv2.rectangle(image, (x, h // 2 - 10), (x + 30, h // 2 + 15), (40, 40, 200), -1)
-        writer.write(image)
-    writer.release()
-    return path
-
-
-def write_folder(folder: Path, n: int = 4) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(5)
-    for i in range(n):
-        image = rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)
-        assert cv2.imwrite(str(folder / f"img_{i:02d}.png"), image)
-    return folder
+    """A short mp4v clip: a red box moving over a noisy street-ish background."""
+    return write_video(path, street_frames(frames, (h, w), seed=seed, x0=10, dx=12, box=(30, 10, 15)))
 
 
 @pytest.fixture
@@ -222,7 +202,7 @@ def test_a_configuration_applied_while_running_and_the_full_network_toggle(page,
 
 
 def test_switching_sources_while_running(page, qtbot, clip, tmp_path):
-    folder = write_folder(tmp_path / "frames")
+    folder = write_image_folder(tmp_path / "frames", noise_frames(4, (90, 120), seed=5), names="img_{i:02d}.png")
     play(qtbot, page, "file", clip)
     first = page._worker
     page.source.set_source("folder", folder)

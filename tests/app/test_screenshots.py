@@ -16,6 +16,7 @@ import pytest
 from app import screenshots
 from core.cli.common import BUNDLED_MODEL
 from core.train.config import TrainConfig
+from tests.data.builders import street_frames, write_video
 from tests.train.conftest import one_thread, write_tiny_camvid
 
 PAGES = ("model.png", "train.png", "search.png", "live.png", "live-side-by-side.png", "presentation.png")
@@ -28,19 +29,7 @@ def single_thread():
 
 
 def write_clip(path: Path, frames: int = 12, h: int = 64, w: int = 96) -> Path:
-    rng = np.random.default_rng(4)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (w, h))
-    assert writer.isOpened(), "cv2.VideoWriter cannot write mp4v here"
-    for i in range(frames):
-        image = np.empty((h, w, 3), np.uint8)
-        image[: h // 2] = (200, 170, 150)
-        image[h // 2:] = (90, 90, 90)
-        image = np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
-        x = (8 * i) % (w - 20)
-        cv2.rectangle(image, (x, h // 2 - 8), (x + 20, h // 2 + 10), (40, 40, 200), -1)
-        writer.write(image)
-    writer.release()
-    return path
+    return write_video(path, street_frames(frames, (h, w), seed=4, x0=0, dx=8, box=(20, 8, 10)))
 
 
 def write_run(folder: Path, data: Path) -> Path:
