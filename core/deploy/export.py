@@ -94,9 +94,9 @@ def export_model(net: MultiExitNet, out: Path, *, fmt: str = "onnx", precision: 
         graphs = []
         for i, key in enumerate(keys):
             cancel.check()
-            yield Progress("export", i, len(keys), f"graph {i + 1}/{len(keys)}: {key.name}")
+            yield Progress("export", i, len(keys), message=f"graph {i + 1}/{len(keys)}: {key.name}")
             onnx_path = building / f"{key.name}.onnx"
-            export_piece(net, key, size, onnx_path, shapes)
+            export_piece(net, key, size, path=onnx_path, shapes=shapes)
             files = [onnx_path]
             if fmt == "openvino":
                 files = _to_openvino(onnx_path, building / f"{key.name}.xml")
@@ -135,7 +135,7 @@ def export_model(net: MultiExitNet, out: Path, *, fmt: str = "onnx", precision: 
         for name in RUNNER_FILES:
             source = HERE / "runner.py" if name == "run.py" else HERE.parent / "runtime" / "host.py"
             shutil.copyfile(source, building / name)
-        yield Progress("export", len(keys), len(keys), f"{len(keys)} graphs written")
+        yield Progress("export", len(keys), len(keys), message=f"{len(keys)} graphs written")
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(building, 0o777 & ~umask)  # mkdtemp made it private

@@ -38,7 +38,7 @@ def export_piece(net: MultiExitNet, key: PieceKey, size: tuple[int, int], path: 
     """Write the ONNX graph of one piece (batch axis dynamic) to ``path``, atomically."""
     shapes = shapes or feature_shapes(net, size)
     module = piece_module(net, key, size)
-    inputs = example_inputs(net, key, size, shapes)
+    inputs = example_inputs(net, key, size, shapes=shapes)
     input_names, output_names = io_names(net, key)
     dynamic = {name: {0: "batch"} for name in input_names + output_names}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -83,6 +83,6 @@ class GraphStore:
             if not path.is_file():  # another thread may have written it meanwhile
                 if self._shapes is None:
                     self._shapes = feature_shapes(self.net, self.input_size)
-                export_piece(self.net, key, self.input_size, path, self._shapes)
+                export_piece(self.net, key, self.input_size, path=path, shapes=self._shapes)
                 self.exported += 1
         return path

@@ -64,7 +64,7 @@ class SegmentsPiece(nn.Module):
 
     def forward(self, x: torch.Tensor):
         taps: dict[str, torch.Tensor] = {}
-        x = self.net.run_segments(x, self.start, self.stop, taps)
+        x = self.net.run_segments(x, self.start, self.stop, taps=taps)
         return (x, *[taps[name] for name in self.tap_names])
 
 
@@ -85,7 +85,7 @@ def feature_shapes(net: MultiExitNet,
     x = torch.zeros(1, 3, *size)
     with torch.no_grad():
         for k in range(len(net.segments)):
-            x = net.run_segments(x, k, k, taps)
+            x = net.run_segments(x, k, k, taps=taps)
             outputs.append(tuple(x.shape))
     return outputs, {name: tuple(t.shape) for name, t in taps.items()}
 

@@ -326,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             interrupted = True  # finish the stats with the frames so far, as mess run does
         finished = time.perf_counter()
-        summary = {**summary_of(latencies, histogram, started, finished), "dropped": dropped_total,
+        summary = {**summary_of(latencies, histogram, started, finished=finished), "dropped": dropped_total,
                    "source": name, "kind": kind, "model": str(manifest["model"].get("name", "")),
                    "size": list(preprocess.size), "device": "cpu", "exits": [s.exit_id for s in steps],
                    "interrupted": interrupted, "backend": manifest["runtime"], "precision": manifest["precision"],
