@@ -96,8 +96,8 @@ def sequence_confusions(net: MultiExitNet, dataset: SegmentationDataset, device:
                     e: ConfusionMatrix(classes.num_classes, classes.ignore_index) for e in net.exit_ids()})
                 for exit_id, exit_labels in labels.items():
                     matrices[exit_id].update(exit_labels.cpu(), mask)
-                yield Progress("exits", i + 1, total, f"all exits, image {i + 1}/{len(dataset)}",
-                               {"eta_s": eta.seconds_left(i + 1, total)})
+                yield Progress("exits", i + 1, total, message=f"all exits, image {i + 1}/{len(dataset)}",
+                               metrics={"eta_s": eta.seconds_left(i + 1, total)})
     finally:
         net.train(was_training)
     return dict(sorted(by_sequence.items()))
@@ -126,7 +126,7 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
     first_image = dataset[0]["image"]
     size = (int(first_image.shape[-2]), int(first_image.shape[-1]))
     if costs is None:
-        yield Progress("profile", 0, 1, f"measuring cost of every segment and head at {size[0]}x{size[1]}")
+        yield Progress("profile", 0, 1, message=f"measuring cost of every segment and head at {size[0]}x{size[1]}")
         costs = measure_costs(net, size, device, pieces=pieces)
     total = len(dataset) * (2 if config else 1)
     eta = ETA()
@@ -138,8 +138,8 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
     exits = []
     for exit_id in exit_ids:
         record = {"exit": exit_id, **_exit_record(matrices[exit_id], classes.names)}
-        record["gflops"] = cascade_cost(net, costs, [exit_id], 0, "gflops")
-        record["latency_ms"] = cascade_cost(net, costs, [exit_id], 0, "latency_ms")
+        record["gflops"] = cascade_cost(net, costs, [exit_id], taken=0, key="gflops")
+        record["latency_ms"] = cascade_cost(net, costs, [exit_id], taken=0, key="latency_ms")
         record["stride"] = net.exit_stride(exit_id)
         exits.append(record)
     final = next(r for r in exits if r["exit"] == FINAL_EXIT)
@@ -158,7 +158,8 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
         "config": None,
     }
     if config is not None:
-        report["config"] = yield from _evaluate_config(net, dataset, device, config, costs, cancel, eta, total, pieces)
+        report["config"] = yield from _evaluate_config(net, dataset, device, config=config, costs=costs, cancel=cancel,
+                                                       eta=eta, total=total, pieces=pieces)
     return report
 
 
@@ -204,9 +205,9 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
                 result.labels.cpu(), mask)
             sequences.append(sequence_of(path))
             taken.append(result.exit_ids[0])
-            gflops.append(cascade_cost(net, costs, config.exits, result.exit_index[0], "gflops"))
-            yield Progress("config", offset + i + 1, total, f"configuration, image {i + 1}/{len(dataset)}",
-                           {"eta_s": eta.seconds_left(offset + i + 1, total)})
+            gflops.append(cascade_cost(net, costs, config.exits, taken=result.exit_index[0], key="gflops"))
+            yield Progress("config", offset + i + 1, total, message=f"configuration, image {i + 1}/{len(dataset)}",
+                           metrics={"eta_s": eta.seconds_left(offset + i + 1, total)})
     n = len(taken)
     mean, full_mean = statistics.fmean(latencies), statistics.fmean(full_latencies)
     return {
@@ -221,8 +222,8 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
         "mean_gflops": statistics.fmean(gflops),
         "exit_fractions": {e: taken.count(e) / n for e in config.exits},
         "per_image_exit": taken,
-        "sequences": {name: _config_sequence_record(name, sequence_cms[name], sequences, latencies, full_latencies,
-                                                    taken, config)
+        "sequences": {name: _config_sequence_record(name, sequence_cms[name], sequences, latencies=latencies,
+                                                    full_latencies=full_latencies, taken=taken, config=config)
                       for name in sorted(sequence_cms)},
     }
 

@@ -106,7 +106,7 @@ def _read_meta(path: Path) -> dict:
         raise ModelFormatError(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
     if raw is None:
         raise ModelFormatError(f"{path}: not a MESS training checkpoint")
-    meta = parse_json(raw, str(path), "checkpoint's metadata", ModelFormatError)
+    meta = parse_json(raw, str(path), "checkpoint's metadata", error=ModelFormatError)
     if not isinstance(meta, dict):
         raise ModelFormatError(f"{path}: the checkpoint's metadata is not a JSON object")
     return meta

@@ -16,7 +16,7 @@ from core.train.config import TrainConfig
 
 
 def training_set(config: TrainConfig, classes: ClassSet, mean, std) -> Dataset:
-    transform = train_transform(config.crop, mean, std, classes.ignore_index, config.scale)
+    transform = train_transform(config.crop, mean, std, ignore_index=classes.ignore_index, scale=config.scale)
     if config.train_size is not None:
         from core.data import Compose, Resize
 

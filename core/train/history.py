@@ -132,7 +132,7 @@ class TrainingHistory:
 
     @classmethod
     def for_config(cls, config: TrainConfig) -> "TrainingHistory":
-        return cls(config.epochs_stage1, config.epochs_stage2, config.runs_stage(1), config.runs_stage(2))
+        return cls(config.epochs_stage1, config.epochs_stage2, config.runs_stage(1), runs_stage2=config.runs_stage(2))
 
     def offset(self, stage: int) -> int:
         """Epochs before this stage's first one on the common axis."""
@@ -153,8 +153,8 @@ class TrainingHistory:
         if stage not in (1, 2):
             return None
         if "loss" in metrics and "step" in metrics:
-            self._add_step(stage, int(metrics["epoch"]), int(metrics["epochs"]), int(metrics["step"]), event.total,
-                           float(metrics["loss"]), metrics.get("images_per_s"))
+            self._add_step(stage, int(metrics["epoch"]), int(metrics["epochs"]), step=int(metrics["step"]),
+                           total=event.total, loss=float(metrics["loss"]), images_per_s=metrics.get("images_per_s"))
             return None
         if "val_miou" in metrics:
             epoch = int(metrics["epoch"])
@@ -162,9 +162,9 @@ class TrainingHistory:
             losses = self._epoch_steps.get((stage, epoch))
             loss = sum(losses.values()) / len(losses) if losses else None
             if metrics.get("averaged"):
-                return epoch_line(stage, epoch, metrics.get("epochs"), metrics["val_miou"],
+                return epoch_line(stage, epoch, metrics.get("epochs"), val=metrics["val_miou"],
                                   averaged=metrics["averaged"])
-            return epoch_line(stage, epoch, metrics.get("epochs"), metrics["val_miou"], loss,
+            return epoch_line(stage, epoch, metrics.get("epochs"), val=metrics["val_miou"], loss=loss,
                               images_per_s=self._epoch_speed.get((stage, epoch)))
         return None
 
@@ -175,7 +175,7 @@ class TrainingHistory:
         if record.get("event") == "average":       # the stage's averaged weights: its last point
             stage = int(record["stage"])
             self._add_val(stage, self.epochs(stage), record.get("val_miou") or {})
-            return epoch_line(stage, self.epochs(stage), self.epochs(stage), record.get("val_miou"),
+            return epoch_line(stage, self.epochs(stage), self.epochs(stage), val=record.get("val_miou"),
                               averaged=record.get("epochs_averaged"))
         if record.get("event") != "epoch":
             return None
@@ -183,8 +183,8 @@ class TrainingHistory:
         if not self._add_recorded_steps(stage, epoch, record) and record.get("loss") is not None:
             self.epoch_losses.setdefault(stage, {})[epoch] = float(record["loss"])   # a run written before
         self._add_val(stage, epoch, record.get("val_miou") or {})
-        return epoch_line(stage, epoch, self.epochs(stage), record.get("val_miou"), record.get("loss"),
-                          record.get("seconds"), record.get("images_per_s"))
+        return epoch_line(stage, epoch, self.epochs(stage), val=record.get("val_miou"), loss=record.get("loss"),
+                          seconds=record.get("seconds"), images_per_s=record.get("images_per_s"))
 
     def load_records(self, records: list[dict]) -> list[str]:
         """Take a run's earlier records; returns their log lines."""

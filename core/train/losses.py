@@ -43,7 +43,7 @@ def ohem_cross_entropy(logits: torch.Tensor, target: torch.Tensor, ignore_index:
 
 SegLoss = Callable[[torch.Tensor, torch.Tensor, int, torch.Tensor | None], torch.Tensor]
 SEGMENTATION_LOSSES: Registry[SegLoss] = Registry("loss")
-SEGMENTATION_LOSSES.add("ce", lambda logits, target, ignore, weight: cross_entropy(logits, target, ignore, None))
+SEGMENTATION_LOSSES.add("ce", lambda logits, target, ignore, weight: cross_entropy(logits, target, ignore, weight=None))
 SEGMENTATION_LOSSES.add("weighted_ce", cross_entropy)
 SEGMENTATION_LOSSES.add("ohem", ohem_cross_entropy)
 

@@ -69,7 +69,7 @@ class Recipe:
                 raise ConfigError(f"{source}: {where} has unknown or reserved setting(s) {', '.join(unknown)}")
         for where, settings in (("common", common), *((f"phase {n}", p) for n, p in enumerate(phases, 1))):
             for name, value in settings.items():
-                _check_type(name, value, where, source)
+                _check_type(name, value, where, source=source)
         recipe = cls(tuple({**common, **p} for p in phases))
         try:
             configs = recipe.configs("data", "out")   # every phase's values checked before any work starts
@@ -209,7 +209,7 @@ def run_recipe(recipe: Recipe, data: str, out: str | Path, resume: bool = False,
                cancel: CancelToken | None = None) -> Job[Path]:
     """Job: every phase in turn (finished ones skipped on resume); returns ``out``/model."""
     cancel = cancel or CancelToken()
-    recipe = prepare_recipe_run(recipe, data, out, resume)
+    recipe = prepare_recipe_run(recipe, data, out, resume=resume)
     configs = recipe.configs(data, out, overrides)
     root = Path(out)
     # One process group for every phase under torchrun: each rank checks --out before rank 0
@@ -231,9 +231,9 @@ def run_recipe(recipe: Recipe, data: str, out: str | Path, resume: bool = False,
             ctx.barrier()
             what = f"phase {number}/{len(configs)} (stage {config.stage})"
             if finished:
-                yield Progress("phase", number, len(configs), f"{what}: finished before")
+                yield Progress("phase", number, len(configs), message=f"{what}: finished before")
                 continue
-            yield Progress("phase", number, len(configs), f"{what} in {config.out}")
+            yield Progress("phase", number, len(configs), message=f"{what} in {config.out}")
             try:
                 yield from Trainer(config, resume=again, cancel=cancel, context=ctx).run()
             except (ConfigError, DataError) as exc:

@@ -19,4 +19,4 @@ def averaging_lr(base_lr: float, step: int, total_steps: int, warmup_steps: int,
     decay_steps = total_steps - average_steps
     if average_steps > 0 and step >= decay_steps:
         return average_lr
-    return poly_lr(base_lr, step, decay_steps, warmup_steps)
+    return poly_lr(base_lr, step, decay_steps, warmup_steps=warmup_steps)

@@ -187,7 +187,7 @@ def _validate(net: MultiExitNet, config: TrainConfig, device: torch.device, canc
     dataset = validation_set(config, mean, std)
     if dataset is None or len(dataset) == 0:
         return {}
-    matrices = yield from exit_confusions(net, dataset, device, cancel)
+    matrices = yield from exit_confusions(net, dataset, device, cancel=cancel)
     return {exit_id: 100.0 * cm.mean_iou() for exit_id, cm in matrices.items()}
 
 
@@ -196,7 +196,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, resume: bool = False, cancel: CancelToken | None = None,
                  context: DistContext | None = None, given: dict | None = None, override: bool = False) -> None:
-        self.config, self.folder = prepare_run(config, resume, given, override)
+        self.config, self.folder = prepare_run(config, resume, given, override=override)
         self.resume = resume
         self._rewrite_config = bool(resume and override and given)   # the new values are the run's from now on
         self.cancel = cancel or CancelToken()
@@ -282,7 +282,7 @@ class Trainer:
         existed = self.folder.root.exists()
         self._write_run_json()
         if self.resume:
-            yield Progress("resume", 0, 1, f"resuming {self.folder.root}")
+            yield Progress("resume", 0, 1, message=f"resuming {self.folder.root}")
         torch.manual_seed(self.config.seed)
         try:
             if self.config.runs_stage(1):
@@ -329,14 +329,14 @@ class Trainer:
         With ``average_epochs`` N, the last N epochs run at the constant ``average_lr`` and the
         network ends with the average of its weights at those epochs' ends (SWA), validated again."""
         config = self.config
-        loader, sampler = make_loader(dataset, config.batch_size, config.seed, self.ctx.rank,
-                                      self.ctx.world_size, config.workers)
+        loader, sampler = make_loader(dataset, config.batch_size, config.seed, rank=self.ctx.rank,
+                                      world_size=self.ctx.world_size, workers=config.workers)
         steps_per_epoch = len(loader)
         total_steps = epochs * steps_per_epoch
         start_epoch, step = self._restore(stage, net, optimizer)
         path = self.folder.checkpoint(stage)
         average = WeightAverage.from_tensors(load_extra(path)) if self.resume and path.is_file() else WeightAverage()
-        val = yield from self._validate_pending(stage, net, epochs, total_steps)
+        val = yield from self._validate_pending(stage, net, epochs, total_steps=total_steps)
         pace = StagePace()          # this session's steps only: a resumed run's earlier epochs do not count
         for epoch in range(start_epoch, epochs):
             sampler.set_epoch(epoch)
@@ -348,8 +348,8 @@ class Trainer:
             for batch in loader:
                 if self.ctx.broadcast_flag(self.cancel.cancelled):
                     raise Cancelled("cancelled")
-                lr = averaging_lr(base_lr, step, total_steps, config.warmup_iters, average_epochs * steps_per_epoch,
-                                  average_lr)
+                lr = averaging_lr(base_lr, step, total_steps, warmup_steps=config.warmup_iters,
+                                  average_steps=average_epochs * steps_per_epoch, average_lr=average_lr)
                 _set_lr(optimizer, lr)
                 image = batch["image"].to(self.device, non_blocking=True)
                 mask = batch["mask"].to(self.device, non_blocking=True) if "mask" in batch else None
@@ -364,7 +364,7 @@ class Trainer:
                 seen += image.shape[0] * self.ctx.world_size
                 losses.append(float(loss.detach()))
                 elapsed = time.monotonic() - started
-                yield Progress(f"stage{stage}", step, total_steps, f"epoch {epoch + 1}/{epochs}", {
+                yield Progress(f"stage{stage}", step, total_steps, message=f"epoch {epoch + 1}/{epochs}", metrics={
                     "stage": stage, "epoch": epoch + 1, "epochs": epochs, "step": step, "loss": losses[-1],
                     **parts, "lr": lr, "images_per_s": seen / elapsed if elapsed > 0 else None,
                     "eta_s": pace.seconds_left(total_steps - step, validations_left=epochs - epoch)})
@@ -380,20 +380,22 @@ class Trainer:
                 # The epoch's training is kept before validating: a cancel or kill during validation loses
                 # nothing but the validation, which a resume redoes (see _validate_pending).
                 save_checkpoint(path, net.state_dict(), optimizer,
-                                {"stage": stage, "epoch": epoch, "step": step, "record": record}, self.scaler,
-                                extra=average.tensors())
+                                info={"stage": stage, "epoch": epoch, "step": step, "record": record},
+                                scaler=self.scaler, extra=average.tensors())
                 validating = time.monotonic()
-                val = yield from self._validate_and_log(stage, net, record, epochs, step, total_steps)
+                val = yield from self._validate_and_log(stage, net, record, epochs=epochs, step=step,
+                                                        total_steps=total_steps)
                 pace.validated(time.monotonic() - validating)
             self.ctx.barrier()
         if average.count:
             net.load_state_dict(average.state)
             val = None
             if self.ctx.is_main:
-                val = yield from _validate(net, config, self.device, self.cancel)
-                yield Progress(f"stage{stage}", step, total_steps, f"weights of {average.count} epochs averaged",
-                               {"stage": stage, "epoch": epochs, "epochs": epochs, "val_miou": val,
-                                "averaged": average.count, "split": config.validation_split})
+                val = yield from _validate(net, config, self.device, cancel=self.cancel)
+                yield Progress(f"stage{stage}", step, total_steps,
+                               message=f"weights of {average.count} epochs averaged",
+                               metrics={"stage": stage, "epoch": epochs, "epochs": epochs, "val_miou": val,
+                                        "averaged": average.count, "split": config.validation_split})
                 # "epoch": a resume that comes back here trims this line and writes it again.
                 self.log.write({"event": "average", "stage": stage, "epoch": epochs, "epochs_averaged": average.count,
                                 "step": step, "val_miou": val})
@@ -401,11 +403,11 @@ class Trainer:
 
     def _validate_and_log(self, stage: int, net: MultiExitNet, record: dict, epochs: int, step: int,
                           total_steps: int) -> Job[dict[str, float]]:
-        val = yield from _validate(net, self.config, self.device, self.cancel)
+        val = yield from _validate(net, self.config, self.device, cancel=self.cancel)
         record = {**record, "val_miou": val}
-        yield Progress(f"stage{stage}", step, total_steps, f"epoch {record['epoch'] + 1}/{epochs} validated",
-                       {"stage": stage, "epoch": record["epoch"] + 1, "epochs": epochs, "val_miou": val,
-                        "split": self.config.validation_split})
+        yield Progress(f"stage{stage}", step, total_steps, message=f"epoch {record['epoch'] + 1}/{epochs} validated",
+                       metrics={"stage": stage, "epoch": record["epoch"] + 1, "epochs": epochs, "val_miou": val,
+                                "split": self.config.validation_split})
         self.log.write(record)
         return val
 
@@ -420,7 +422,8 @@ class Trainer:
             for line in self.folder.metrics.read_text().splitlines() if line.strip())
         if logged or "record" not in info:
             return None
-        val = yield from self._validate_and_log(stage, net, info["record"], epochs, info["step"], total_steps)
+        val = yield from self._validate_and_log(stage, net, info["record"], epochs=epochs, step=info["step"],
+                                                total_steps=total_steps)
         return val
 
     def _train_mode(self, stage: int, net: MultiExitNet) -> None:
@@ -445,7 +448,7 @@ class Trainer:
             _load_backbone_from(net, Path(config.init_model))
         if self._stage_done(1, config.epochs_stage1):
             return self.folder.stage1_model
-        dataset = training_set(config, classes, net.spec.mean, net.spec.std)
+        dataset = training_set(config, classes, net.spec.mean, std=net.spec.std)
         weights = self._class_weights(classes)
         seg_loss = SEGMENTATION_LOSSES.get(config.loss)
         early = net.exit_ids()[:-1]
@@ -462,11 +465,12 @@ class Trainer:
                                                                 "loss_early": float(side.detach()),
                                                                 "early_exit": chosen}
 
-        val = yield from self._loop(1, net, trainable, optimizer, config.epochs_stage1, config.lr, dataset, step_loss,
-                                    config.swa_epochs, config.averaging_lr)
+        val = yield from self._loop(1, net, trainable, optimizer=optimizer, epochs=config.epochs_stage1,
+                                    base_lr=config.lr, dataset=dataset, step_loss=step_loss,
+                                    average_epochs=config.swa_epochs, average_lr=config.averaging_lr)
         if self.ctx.is_main:
             if val is None:
-                val = yield from _validate(net, config, self.device, self.cancel)
+                val = yield from _validate(net, config, self.device, cancel=self.cancel)
             net.remove_heads(early)
             val = {exit_id: v for exit_id, v in val.items() if exit_id not in early}
             save_model(net, self.folder.stage1_model, provenance=self._provenance(1),
@@ -488,7 +492,7 @@ class Trainer:
             return self.folder.model
         for param in list(net.segments.parameters()) + list(net.final_head.parameters()):
             param.requires_grad_(False)
-        dataset = training_set(config, classes, net.spec.mean, net.spec.std)
+        dataset = training_set(config, classes, net.spec.mean, std=net.spec.std)
         weights = self._class_weights(classes)
         seg_loss = SEGMENTATION_LOSSES.get(config.loss)
         early = net.exit_ids()[:-1]
@@ -506,15 +510,15 @@ class Trainer:
                 if mask is None:
                     total = total + self_distillation_loss(student, teacher, temperature)
                 else:
-                    total = total + positive_filtering_loss(student, teacher, mask, ignore, alpha, temperature,
-                                                            weights, seg_loss)
+                    total = total + positive_filtering_loss(student, teacher, mask, ignore_index=ignore, alpha=alpha,
+                                                            temperature=temperature, weight=weights, seg_loss=seg_loss)
             return total, {"loss_per_head": float(total.detach()) / len(early)}
 
-        val = yield from self._loop(2, net, trainable, optimizer, config.epochs_stage2, config.lr_stage2, dataset,
-                                    step_loss)
+        val = yield from self._loop(2, net, trainable, optimizer=optimizer, epochs=config.epochs_stage2,
+                                    base_lr=config.lr_stage2, dataset=dataset, step_loss=step_loss)
         if self.ctx.is_main:
             if val is None:
-                val = yield from _validate(net, config, self.device, self.cancel)
+                val = yield from _validate(net, config, self.device, cancel=self.cancel)
             metrics = {"val_miou": val, "split": config.validation_split, "eval_size": config.eval_size}
             save_model(net, self.folder.model, provenance={**self._provenance(2), "stage1": info.provenance},
                        metrics=metrics)
