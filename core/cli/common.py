@@ -86,7 +86,7 @@ def backend_pieces(net, size: tuple[int, int], args: argparse.Namespace):
     from core.threads import configure_threads
 
     configure_threads(args.threads)
-    return make_pieces(net, size, args.backend, args.precision, args.threads)
+    return make_pieces(net, size, args.backend, precision=args.precision, threads=args.threads)
 
 
 def warn_about_table(table, source: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Callable
 
 from core.registry import Registry
@@ -14,6 +14,7 @@ class Command:
     name: str
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
+    _: KW_ONLY
     run: Callable[[argparse.Namespace], int]
 
 

@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     options = {k: v for k, v in (("output_stride", args.output_stride), ("final_head", args.final_head))
                if v is not None}
     points = [p.strip() for p in args.points.split(",")] if args.points else None
-    net = convert_backbone(args.backbone, classes, _heads(args.heads), points, options, args.weights, args.input,
-                           args.seed)
+    net = convert_backbone(args.backbone, classes, _heads(args.heads), points=points, options=options,
+                           weights=args.weights, input_size=args.input, seed=args.seed)
     size = args.input or (360, 480)
     costs = measure_costs(net, size, latency=False)
     save_model(net, out, provenance={"created_by": "mess convert", "backbone": args.backbone,
@@ -77,10 +77,10 @@ def run(args: argparse.Namespace) -> int:
                                      "seed": args.seed, "trained": False})
     print(f"saved {out}: {args.backbone}, {len(net.exit_ids()) - 1} early exits + final, {classes.num_classes} classes")
     for exit_id in net.exit_ids():
-        gflops = cascade_cost(net, costs, [exit_id], 0, "gflops")
+        gflops = cascade_cost(net, costs, [exit_id], taken=0, key="gflops")
         print(f"  {exit_id:34s} /{net.exit_stride(exit_id):<3d} {gflops:7.2f} GFLOPs at {size[0]}x{size[1]}")
     return 0
 
 
 COMMANDS.add("convert", Command("convert", "build a registered backbone as a MESS network (a model folder)",
-                                configure, run))
+                                configure, run=run))

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"{args.data}: split '{args.split}' has no images")
     first = dataset[0]["image"]
     pieces = backend_pieces(net, (int(first.shape[-2]), int(first.shape[-1])), args)
-    report = run_job(evaluate(net, dataset, device, config, model_name=str(model_dir), split=args.split,
+    report = run_job(evaluate(net, dataset, device, config=config, model_name=str(model_dir), split=args.split,
                               pieces=pieces), ProgressBar(quiet=args.quiet))
     _print_report(report)
     if args.json:
@@ -99,4 +99,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 COMMANDS.add("eval", Command("eval", "evaluate every exit of a model (and an exit configuration) on a dataset",
-                             configure, run))
+                             configure, run=run))

@@ -64,4 +64,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 COMMANDS.add("export", Command("export", "export a model (or one exit configuration) as ONNX or OpenVINO graphs "
-                                         "with a torch-free runner", configure, run))
+                                         "with a torch-free runner", configure, run=run))

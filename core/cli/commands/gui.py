@@ -20,4 +20,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 COMMANDS.add("gui", Command("gui", "open the desktop application on a model (default: the bundled one)",
-                            configure, run))
+                            configure, run=run))

@@ -115,9 +115,9 @@ def run(args: argparse.Namespace) -> int:
     config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
     spec = net.spec
     image = read_frame(args.image, args.frame)
-    label = read_label(args.label, image, args.image, spec.classes) if args.label else None
+    label = read_label(args.label, image, args.image, classes=spec.classes) if args.label else None
     size = args.input or (tuple(spec.input_size) if spec.input_size else None)
-    image, label, tensor = at_input_size(image, label, size, spec.mean, spec.std)
+    image, label, tensor = at_input_size(image, label, size, mean=spec.mean, std=spec.std)
     pieces = backend_pieces(net, (int(tensor.shape[-2]), int(tensor.shape[-1])), args)
     inspection = inspect_frame(net, image, tensor.to(device), config=config, label=label, pieces=pieces)
     grid = render_grid(inspection, spec.classes)
@@ -136,4 +136,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 COMMANDS.add("inspect", Command("inspect", "one frame through every exit: labels, confidence maps, where it leaves",
-                                configure, run))
+                                configure, run=run))

@@ -40,4 +40,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS.add("profile", Command("profile", "measure a latency table for a model on this device", configure, run))
+COMMANDS.add("profile", Command("profile", "measure a latency table for a model on this device", configure, run=run))

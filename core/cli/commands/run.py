@@ -68,7 +68,8 @@ def deadline_costs(net, args, size, device, pieces):
     if args.latency_table:
         table = CostTable.load(args.latency_table)
         backend = pieces.backend if pieces is not None else "torch"
-        table.check_matches(net, args.latency_table, backend, pieces.precision if pieces is not None else "fp32")
+        table.check_matches(net, args.latency_table, backend,
+                            precision=pieces.precision if pieces is not None else "fp32")
         if size is not None and tuple(table.input_size) != tuple(size):
             raise ConfigError(f"{args.latency_table}: measured at {table.input_size[0]}x{table.input_size[1]}, "
                               f"the frames are processed at {size[0]}x{size[1]}")
@@ -266,7 +267,8 @@ def run(args: argparse.Namespace) -> int:
         config = ExitConfig.deadline(exits, args.deadline_ms, config.policy if config is not None else None)
     elif args.latency_table:
         raise ConfigError("--latency-table is for a deadline (--deadline-ms, or a configuration of mode deadline)")
-    costs = deadline_costs(net, args, process_size, device, pieces) if config and config.mode == "deadline" else None
+    deadline = config is not None and config.mode == "deadline"
+    costs = deadline_costs(net, args, process_size, device=device, pieces=pieces) if deadline else None
     # checks the configuration against the model
     runner = LiveRunner(net, config, size=process_size, device=device, pieces=pieces, costs=costs,
                         anytime=args.mode == "anytime")
@@ -300,7 +302,8 @@ def run(args: argparse.Namespace) -> int:
                             refinements.append(result.refinements)
                         if stats_file is not None:
                             stats_file.frame(result)
-                        progress.update(event.frame.processed, result, event.frame.fps, event.frame.dropped_total)
+                        progress.update(event.frame.processed, result, event.frame.fps,
+                                        dropped=event.frame.dropped_total)
                     elif isinstance(event, (Failed, RecordingFailed)):
                         player.abort_recording()       # a failed run keeps no half-written video
                         raise MessError(event.text)
@@ -345,4 +348,4 @@ def run(args: argparse.Namespace) -> int:
 
 COMMANDS.add("run", Command("run", "run a model live on a webcam, a file, a folder of images or a stream "
                             "(early exit per frame)",
-                            configure, run))
+                            configure, run=run))

@@ -79,36 +79,38 @@ def run(args: argparse.Namespace) -> int:
     dataset = request.open(net, args.input)
     size = calibration_size(dataset)
     if table is not None:
-        check_latency_table(table, net, size, args.latency_table)
+        check_latency_table(table, net, size, source=args.latency_table)
     progress = ProgressBar(quiet=args.quiet)
-    cache = run_job(calibration_cache(net, info, dataset, device, Path(model_dir), warn=_warn,
+    cache = run_job(calibration_cache(net, info, dataset, device=device, model_dir=Path(model_dir), warn=_warn,
                                       reference=request.reference), progress)
     if table is None:
         pieces = backend_pieces(net, cache.input_size, args)
         table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device, pieces=pieces)
     elif args.backend is not None:
-        table.check_matches(net, args.latency_table, args.backend, args.precision)
+        table.check_matches(net, args.latency_table, args.backend, precision=args.precision)
     warn_about_table(table, args.latency_table or "latency measured now")
-    result = search(net.cpu(), cache, table, SearchSpace(max_early=args.max_early))
+    result = search(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early))
     if args.deadline_ms is not None:
-        return _deadline(args, net, cache, table, result, ConfigOrigin(str(model_dir), info.weights_sha256))
+        return _deadline(args, net, cache, table=table, result=result,
+                         origin=ConfigOrigin(str(model_dir), info.weights_sha256))
     if args.budget_ms is not None:
         budget = Budget("latency", args.budget_ms)
     elif args.budget_gflops is not None:
         budget = Budget("gflops", args.budget_gflops)
     else:
         budget = Budget("drop", args.max_drop, args.cost)
-    chosen, report, note = choose_checked(net.cpu(), cache, table, SearchSpace(max_early=args.max_early), result,
-                                          budget, rule=args.selection, blocks=args.folds, check=not args.no_held_out)
+    chosen, report, note = choose_checked(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early),
+                                          result=result, budget=budget, rule=args.selection, blocks=args.folds,
+                                          check=not args.no_held_out)
     if note:
         _warn(f"note: {note}")
     summary = result.summary(chosen)
     full = result.summary(result.full_index)
-    write_json(args.out, config_document(result, chosen, table, cache.images, cache.reference, report,
-                                         ConfigOrigin(str(model_dir), info.weights_sha256)))
+    write_json(args.out, config_document(result, chosen, table, images=cache.images, reference=cache.reference,
+                                         held_out=report, origin=ConfigOrigin(str(model_dir), info.weights_sha256)))
     if args.pareto:
         write_json(args.pareto, pareto_document(result, "latency" if args.budget_gflops is None else "gflops",
-                                                cache.images, cache.reference))
+                                                cache.images, reference=cache.reference))
     print(f"searched {result.count} configurations in {result.seconds:.2f} s on {cache.images} images")
     if cache.reference != LABELS:
         print(f"label-free calibration on {args.unlabelled}: mIoU below is the agreement with the final exit")
@@ -127,7 +129,7 @@ def _deadline(args: argparse.Namespace, net, cache, table, result, origin: Confi
 
     if args.deadline_ms <= 0:
         raise ConfigError(f"--deadline-ms {args.deadline_ms:g}: must be positive")
-    config, predicted = best_deadline_config(net.cpu(), cache, table, args.deadline_ms)
+    config, predicted = best_deadline_config(net.cpu(), cache, table, deadline_ms=args.deadline_ms)
     full = result.summary(result.full_index)
     write_json(args.out, {**config.to_json(), **origin.to_json(), "predicted": predicted, "full_network": full,
                           "latency_table": table.device_description, "images": cache.images,
@@ -166,4 +168,4 @@ def print_held_out(report) -> None:
 
 
 COMMANDS.add("search", Command("search", "search exits, heads and thresholds for a latency, FLOPs or accuracy budget",
-                               configure, run))
+                               configure, run=run))

@@ -167,7 +167,8 @@ def run_with_recipe(args: argparse.Namespace) -> int:
                  if given[name]}   # else the recipe's
     main_process = int(os.environ.get("RANK", "0")) == 0      # under torchrun, rank 0 reports
     progress = TrainProgress(quiet=args.quiet or not main_process)
-    model = run_job(run_recipe(recipe, args.data, args.out, args.resume, overrides, CancelToken()), progress)
+    model = run_job(run_recipe(recipe, args.data, args.out, resume=args.resume, overrides=overrides,
+                               cancel=CancelToken()), progress)
     if main_process:
         print(f"trained model: {model}", file=sys.stdout)
     return 0
@@ -189,4 +190,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS.add("train", Command("train", "two-stage MESS training (resumable; DDP under torchrun)", configure, run))
+COMMANDS.add("train", Command("train", "two-stage MESS training (resumable; DDP under torchrun)", configure, run=run))
