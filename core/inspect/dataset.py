@@ -103,14 +103,16 @@ def dataset_inspection(net: MultiExitNet, dataset: SegmentationDataset, pieces: 
             for exit_id in exits:
                 matrices[exit_id].update(labels[exit_id], mask)
                 agree[exit_id] += int(((labels[exit_id] == final) & valid).sum())
-                per_exit[exit_id] = image_miou(labels[exit_id], mask, classes.num_classes, classes.ignore_index)
+                per_exit[exit_id] = image_miou(labels[exit_id], mask, classes.num_classes,
+                                               ignore_index=classes.ignore_index)
             drops = {e: per_exit[FINAL_EXIT] - v for e, v in per_exit.items() if e != FINAL_EXIT}
             worst_exit = max(drops, key=drops.get) if drops else FINAL_EXIT
             sample = dataset.samples[index]
-            records.append(ImageRecord(index, str(sample.image), str(sample.mask), per_exit,
-                                       float(np.mean(list(drops.values()))) if drops else 0.0, worst_exit))
-            yield Progress("inspect-dataset", index + 1, total, f"every exit, image {index + 1}/{total}",
-                           {"eta_s": eta.seconds_left(index + 1, total)})
+            records.append(ImageRecord(index, str(sample.image), str(sample.mask), miou=per_exit,
+                                       drop=float(np.mean(list(drops.values()))) if drops else 0.0,
+                                       worst_exit=worst_exit))
+            yield Progress("inspect-dataset", index + 1, total, message=f"every exit, image {index + 1}/{total}",
+                           metrics={"eta_s": eta.seconds_left(index + 1, total)})
     iou = np.stack([100.0 * matrices[e].iou_per_class() for e in exits])
     return DatasetInspection(
         exits=exits, classes=list(classes.names), iou=iou,
@@ -140,9 +142,9 @@ def dataset_job(net: MultiExitNet, data: str | Path, split: str = "val", *, limi
     """Job (the Inspect page's): open the split, build the backend's pieces, inspect every exit."""
     from core.runtime.backends import make_pieces
 
-    yield Progress("inspect-dataset", 0, 1, f"opening {data} ({split})")
+    yield Progress("inspect-dataset", 0, 1, message=f"opening {data} ({split})")
     dataset = open_inspection_set(net, data, split, limit=limit)
     first = dataset[0]["image"]
-    yield Progress("inspect-dataset", 0, len(dataset), f"preparing the {backend or 'default'} backend")
-    pieces = make_pieces(net, (int(first.shape[-2]), int(first.shape[-1])), backend, precision)
+    yield Progress("inspect-dataset", 0, len(dataset), message=f"preparing the {backend or 'default'} backend")
+    pieces = make_pieces(net, (int(first.shape[-2]), int(first.shape[-1])), backend, precision=precision)
     return (yield from dataset_inspection(net, dataset, pieces, cancel=cancel))

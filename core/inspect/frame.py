@@ -123,7 +123,8 @@ def inspect_frame(net: MultiExitNet, image: np.ndarray, tensor: torch.Tensor, *,
             exit_id=exit_id, stride=stride, labels=labels, confidence=plain, smoothed=smoothed, th_pix=th_pix,
             th_img=step.th_img if step else None, image_confidence=float(host.image_confidence(histogram, th_pix)),
             kept=step is not None, leaves=exit_id == leaves_at,
-            miou=None if label is None else image_miou(labels, label, classes.num_classes, classes.ignore_index),
+            miou=None if label is None else image_miou(labels, label, classes.num_classes,
+                                                       ignore_index=classes.ignore_index),
             agreement=100.0 * float(np.mean(labels == final_labels))))
     return FrameInspection(image=image, label=label, exits=views, config=config, leaves_at=leaves_at,
                            ignore_index=classes.ignore_index)

@@ -127,8 +127,8 @@ def render_grid_rows(inspection: FrameInspection, classes: ClassSet,
         tiles = [labels, _fit(confidence_picture(view.confidence), size, nearest=True),
                  _fit(thresholded_picture(view.smoothed, view.th_pix), size, nearest=True)]
         if inspection.label is not None:
-            tiles.append(_fit(error_picture(view.labels, inspection.label, inspection.ignore_index, classes), size,
-                              nearest=True))
+            errors = error_picture(view.labels, inspection.label, inspection.ignore_index, palette=classes)
+            tiles.append(_fit(errors, size, nearest=True))
         if view.leaves:
             tiles = [_frame(t, colour, 6) for t in tiles]
         rows.append(np.full((GAP * 2, width, 3), 255, np.uint8))

@@ -49,16 +49,16 @@ def render_heatmap(inspection: DatasetInspection) -> np.ndarray:
     rows = len(inspection.exits)
     canvas = np.full((HEADER_H + rows * CELL_H + 8, LABEL_W + len(columns) * CELL_W + 8, 3), BACKGROUND, np.uint8)
     for j, name in enumerate(columns):
-        _text(canvas, name, LABEL_W + j * CELL_W + 4, HEADER_H - 10, width=CELL_W)
+        _text(canvas, name, LABEL_W + j * CELL_W + 4, y=HEADER_H - 10, width=CELL_W)
     for i, exit_id in enumerate(inspection.exits):
         top = HEADER_H + i * CELL_H
-        _text(canvas, exit_id, 4, top + CELL_H - 8, width=LABEL_W)
+        _text(canvas, exit_id, 4, y=top + CELL_H - 8, width=LABEL_W)
         values = [*inspection.iou[i].tolist(), inspection.miou[exit_id], inspection.agreement[exit_id]]
         for j, value in enumerate(values):
             left = LABEL_W + j * CELL_W
             colour = value_colour(value)
             cv2.rectangle(canvas, (left + 1, top + 1), (left + CELL_W - 1, top + CELL_H - 1), colour, -1)
             dark = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2] < 128
-            _text(canvas, "-" if np.isnan(value) else f"{value:.1f}", left + 8, top + CELL_H - 8,
+            _text(canvas, "-" if np.isnan(value) else f"{value:.1f}", left + 8, y=top + CELL_H - 8,
                   colour=(255, 255, 255) if dark else (20, 20, 20))
     return canvas

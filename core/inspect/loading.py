@@ -49,7 +49,7 @@ def read_label(path: str | Path, image: np.ndarray, image_path: str | Path, clas
     """A label image of train ids (0..C-1 or the ignore index), the size of its image."""
     path = Path(path)
     mask = read_mask(path)
-    check_same_size(image, mask, Path(image_path), path)
+    check_same_size(image, mask, Path(image_path), mask_path=path)
     check_labels(mask, classes, path)
     return mask
 

@@ -90,7 +90,7 @@ class InspectSession:
         if not self.ready:
             raise DataError("open an image or a video to inspect first")
         name = f"{self.name}, frame {self.frame}" if self.is_video else self.name
-        return InspectRequest(self.path, self.frame, self.image, self.label, name)
+        return InspectRequest(self.path, self.frame, self.image, label=self.label, name=name)
 
 
 def inspection_job(net, request: InspectRequest, *, config=None, backend: str | None = None,
@@ -100,17 +100,18 @@ def inspection_job(net, request: InspectRequest, *, config=None, backend: str | 
 
     cancel = cancel or CancelToken()
     spec = net.spec
-    yield Progress("inspect", 0, 3, f"reading {request.name}")
+    yield Progress("inspect", 0, 3, message=f"reading {request.name}")
     image = read_frame(request.path, request.frame) if request.path is not None else request.image
-    label = read_label(request.label, image, request.path or request.name, spec.classes) if request.label else None
+    image_path = request.path or request.name
+    label = read_label(request.label, image, image_path, classes=spec.classes) if request.label else None
     size = tuple(spec.input_size) if spec.input_size else None
-    image, label, tensor = at_input_size(image, label, size, spec.mean, spec.std)
+    image, label, tensor = at_input_size(image, label, size, mean=spec.mean, std=spec.std)
     cancel.check()
-    yield Progress("inspect", 1, 3, f"preparing the {backend or 'default'} backend")
+    yield Progress("inspect", 1, 3, message=f"preparing the {backend or 'default'} backend")
     device = next(net.parameters()).device
-    pieces = make_pieces(net, (int(tensor.shape[-2]), int(tensor.shape[-1])), backend, precision)
+    pieces = make_pieces(net, (int(tensor.shape[-2]), int(tensor.shape[-1])), backend, precision=precision)
     cancel.check()
-    yield Progress("inspect", 2, 3, "running every exit")
+    yield Progress("inspect", 2, 3, message="running every exit")
     inspection = inspect_frame(net, image, tensor.to(device), config=config, label=label, pieces=pieces)
     grid, rows = render_grid_rows(inspection, spec.classes)
-    return InspectOutcome(request, inspection, grid, rows)
+    return InspectOutcome(request, inspection, grid, rows=rows)
