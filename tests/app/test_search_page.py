@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -25,6 +24,7 @@ from core.profile.costs import measure_costs
 from core.runtime.config import ExitConfig
 from core.search.calibration_store import CalibrationStore
 from core.search.session import choose, config_document
+from tests.data.builders import noise_frames, write_camvid_pairs, write_video
 
 from .conftest import LOAD_TIMEOUT_MS
 
@@ -36,19 +36,19 @@ def write_camvid(root, n: int, size=SIZE, seed: int = 0):
     """CamVid layout (val/ + valannot/), labels 0..10 in bands and boxes, 11 = void."""
     rng = np.random.default_rng(seed)
     palette = rng.integers(0, 256, (12, 3))
-    for folder in ("val", "valannot"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
     h, w = size
-    for i in range(n):
-        label = np.full(size, 3, np.uint8)
-        label[: h // 3 + i % 5] = 0
-        y, x = rng.integers(h // 3, h - 8), rng.integers(0, w - 12)
-        label[y:y + 8, x:x + 12] = 8
-        label[-2:] = 11
-        image = np.clip(palette[label] + rng.normal(0, 15, (*size, 3)), 0, 255).astype(np.uint8)
-        cv2.imwrite(str(root / "val" / f"0001TP_{i:06d}.png"), image)
-        cv2.imwrite(str(root / "valannot" / f"0001TP_{i:06d}.png"), label)
-    return root
+
+    def samples():
+        for i in range(n):
+            label = np.full(size, 3, np.uint8)
+            label[: h // 3 + i % 5] = 0
+            y, x = rng.integers(h // 3, h - 8), rng.integers(0, w - 12)
+            label[y:y + 8, x:x + 12] = 8
+            label[-2:] = 11
+            image = np.clip(palette[label] + rng.normal(0, 15, (*size, 3)), 0, 255).astype(np.uint8)
+            yield f"0001TP_{i:06d}.png", image, label
+
+    return write_camvid_pairs(root, samples())
 
 
 def copy_model(folder):
@@ -356,12 +356,7 @@ def test_in_the_window_ctrl_3_shows_it_and_hidden_pages_keep_their_shortcuts(win
 
 
 def write_clip(path, frames: int = 8, size=SIZE) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (size[1], size[0]))
-    assert writer.isOpened()
-    rng = np.random.default_rng(3)
-    for _ in range(frames):
-        writer.write(rng.integers(0, 255, (*size, 3), dtype=np.uint8))
-    writer.release()
+    write_video(path, noise_frames(frames, size, seed=3, high=255))
 
 
 def test_label_free_search_on_a_video_from_the_video_button(page, qtbot, tmp_path, monkeypatch):
