@@ -46,7 +46,8 @@ def config_steps(net: MultiExitNet, config: ExitConfig) -> list[Step]:
         if exit_id not in known:
             raise ConfigError(f"the configuration keeps exit '{exit_id}', which the model does not have "
                               f"(exits: {', '.join(net.exit_ids())})")
-        steps.append(Step(exit_id, net.exit_segment(exit_id), net.exit_stride(exit_id), float(th_pix), float(th_img)))
+        steps.append(Step(exit_id, net.exit_segment(exit_id), net.exit_stride(exit_id), th_pix=float(th_pix),
+                          th_img=float(th_img)))
     for previous, step in zip(steps, steps[1:]):
         if step.segment < previous.segment:
             raise ConfigError(f"exits must be listed shallow to deep: '{step.exit_id}' comes before "
@@ -119,11 +120,11 @@ class EarlyExitRunner:
         if torch_pieces:
             self.pieces.kept_logits = [] if keep_logits else None
         if self.config.mode == "deadline":
-            out = run_deadline(self.pieces, self.steps, images, batch, step_ms=self._step_ms,
+            out = run_deadline(self.pieces, self.steps, images, batch=batch, step_ms=self._step_ms,
                                output_ms=self.costs.output_ms or 0.0,
                                deadline_ms=self.config.deadline_ms - spent_ms)
         else:
-            out = run_cascade(self.pieces, self.steps, images, batch, size, self._policy)
+            out = run_cascade(self.pieces, self.steps, images, batch=batch, input_hw=size, policy=self._policy)
         device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
         labels = torch.empty((batch, *size), dtype=torch.int64, device=device)
         logits = None
@@ -154,7 +155,7 @@ class EarlyExitRunner:
         device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
         size = (int(images.shape[-2]), int(images.shape[-1]))
         with torch.no_grad():
-            for refinement in run_anytime(self.pieces, self.steps, images, size, self._policy):
+            for refinement in run_anytime(self.pieces, self.steps, images, input_hw=size, policy=self._policy):
                 part = refinement.labels
                 part = part if isinstance(part, torch.Tensor) else torch.from_numpy(np.asarray(part))
                 step = self.steps[refinement.step]

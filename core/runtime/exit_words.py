@@ -37,8 +37,8 @@ def exit_share(net, table: CostTable | None, exits: list[str] | tuple[str, ...],
     if any(e not in table.heads for e in exits) or FINAL_EXIT not in table.heads:
         return None
     key, basis = ("latency_ms", "latency table") if has_latencies(table) else ("gflops", "FLOPs")
-    cost = cascade_cost(net, table, list(exits), taken, key)
-    full = cascade_cost(net, table, [FINAL_EXIT], 0, key)
+    cost = cascade_cost(net, table, list(exits), taken=taken, key=key)
+    full = cascade_cost(net, table, [FINAL_EXIT], taken=0, key=key)
     if cost <= 0 or full <= 0:
         return None
     return ExitShare(share=cost / full, speedup=full / cost, basis=basis)

@@ -297,7 +297,8 @@ def run_anytime(pieces: Pieces, steps: Sequence[Step], images: Any, input_hw: Se
         handle, low = pieces.head(state, step.exit_id)
         frac = image_confidence(confidence_histograms(low, input_hw, step.stride, **policy), step.th_pix)
         confident = np.ones(len(frac), dtype=bool) if k == len(steps) - 1 else frac >= step.th_img
-        yield Refinement(k, pieces.labels(handle, step.exit_id, None), np.asarray(frac, dtype=np.float64), confident)
+        yield Refinement(k, pieces.labels(handle, step.exit_id, None), np.asarray(frac, dtype=np.float64),
+                         confident=confident)
 
 
 def run_deadline(pieces: Pieces, steps: Sequence[Step], images: Any, batch: int, *, step_ms: Sequence[float],

@@ -127,7 +127,7 @@ class LiveRunner:
         The configuration is checked against the model here, so a bad one raises in the caller.
         ``prepare=False`` leaves building a graph backend's new graphs to the next frame's thread.
         """
-        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT), self.pieces, prepare,
+        runner = EarlyExitRunner(self.net, config or ExitConfig.static(FINAL_EXIT), self.pieces, prepare=prepare,
                                  costs=self.costs)
         with self._lock:
             self._runner = runner
@@ -206,8 +206,8 @@ class LiveRunner:
                 synchronize(self.device)
                 latency = (time.perf_counter() - start) * 1000.0
                 exit_id = out.exit_ids[0]
-                answers.append(Refinement(exit_id, out.exit_index[0], latency, float(out.confidence[0]),
-                                          bool(out.confident[0])))
+                answers.append(Refinement(exit_id, out.exit_index[0], latency, confidence=float(out.confidence[0]),
+                                          confident=bool(out.confident[0])))
                 yield FrameResult(
                     index=index, image=image, labels=labels.view(np.uint16) if labels.dtype == np.int16 else labels,
                     exit_id=exit_id, exit_index=out.exit_index[0], exit_depth=self.exit_depths[exit_id],

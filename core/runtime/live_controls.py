@@ -194,14 +194,16 @@ class LiveControls:
             why = "Full network toggle" if self.full_network and self.base_config is not None else \
                 "no configuration applied"
             return ConfigView(((short_exit_name(FINAL_EXIT), 1.0),), f"(full network: {why})",
-                              describe_exits(None), False, "The full network has no thresholds: apply a "
-                              "configuration from the Search page to exit early.")
+                              describe_exits(None), thresholds_enabled=False,
+                              note="The full network has no thresholds: apply a configuration from the Search page "
+                                   "to exit early.")
         exits = tuple((short_exit_name(e), depths.get(e, 1.0)) for e in config.exits)
         if self.thresholds is not None:
             note = "The thresholds apply to every kept exit; the last one answers the rest."
         else:
             note = "One exit answers every frame: there is no threshold to set."
-        return ConfigView(exits, f"({config.mode})", "\n".join(config.exits), self.thresholds is not None, note)
+        return ConfigView(exits, f"({config.mode})", "\n".join(config.exits),
+                          thresholds_enabled=self.thresholds is not None, note=note)
 
     def no_exit_hint(self) -> str:
         """The hint for a configuration that never fires ('' while it does, or for the full network)."""

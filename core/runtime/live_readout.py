@@ -65,4 +65,4 @@ def frame_readouts(frame, *, paused: bool = False) -> Readouts:
         "frame": ", ".join(p for p in (length, f"pass {loop_pass}" if loop_pass > 1 else "") if p),
     }
     tooltip = f"{TOOLTIPS['exit']}\n{r.exit_id}\n{basis_note(frame.share)}"
-    return Readouts(values, details, exit_colour(r.exit_depth), tooltip)
+    return Readouts(values, details, exit_colour(r.exit_depth), exit_tooltip=tooltip)

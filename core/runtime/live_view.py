@@ -64,7 +64,7 @@ def overlay_at(frame: np.ndarray, labels: np.ndarray, palette: Palette, opacity:
         frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
     if labels.shape[:2] != (h, w):
         labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
-    return style_overlay(np.ascontiguousarray(frame), labels, palette, opacity, style)
+    return style_overlay(np.ascontiguousarray(frame), labels, palette, opacity=opacity, style=style)
 
 
 def full_network_result(result: FrameResult) -> FrameResult | None:
@@ -97,7 +97,7 @@ def compose(frame: np.ndarray, result: FrameResult, palette: Palette, opacity: f
         size = fit_size((fh, fw), (max(1, box[0]), max(1, box[1])))
     drawn = []
     for item, text in pictures:
-        picture = overlay_at(frame, item.labels, palette, opacity, size, style)
+        picture = overlay_at(frame, item.labels, palette, opacity=opacity, size_wh=size, style=style)
         drawn.append(annotate(picture, item, border=border_width(size), text=text) if annotated else picture)
     if len(drawn) == 1:
         return drawn[0]

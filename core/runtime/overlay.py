@@ -199,7 +199,7 @@ def annotate(image: np.ndarray, result: "FrameResult", *, border: int | None = N
 def render(result: "FrameResult", palette: ClassSet | Sequence[Sequence[int]] | np.ndarray,
            opacity: float = 0.5, annotated: bool = True, style: str = "plain") -> np.ndarray:
     """The frame of a FrameResult with its segmentation laid over at ``opacity`` in ``style``, annotated."""
-    picture = style_overlay(result.image, result.labels, palette, opacity, style)
+    picture = style_overlay(result.image, result.labels, palette, opacity=opacity, style=style)
     return annotate(picture, result) if annotated else picture
 
 

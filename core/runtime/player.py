@@ -352,7 +352,7 @@ class LivePlayer:
     def _graph_pieces(self, size: tuple[int, int]):
         from core.runtime.backends import make_pieces
 
-        return make_pieces(self.net, size, self.backend, self.precision, self.threads)
+        return make_pieces(self.net, size, self.backend, precision=self.precision, threads=self.threads)
 
     def _take_share(self) -> bool:
         """Follow the share of the cores: returns whether the thread count changed (torch's threads of
@@ -409,7 +409,8 @@ class LivePlayer:
             runner.warmup(WARMUP_FRAMES)           # the first runs allocate: not the latency of a frame
             self.exit_depths = dict(runner.exit_depths)
             self.cost_table = self._exit_costs(runner)
-            self.info = SourceInfo(source.name, source.kind, source.live, source.fps, source.frame_count)
+            self.info = SourceInfo(source.name, source.kind, source.live, fps=source.fps,
+                                   frame_count=source.frame_count)
             yield Opened(self.info)
             opened = yield from self._loop_frames(source, runner)
             source, reader = opened
@@ -487,7 +488,7 @@ class LivePlayer:
                 index, image = held
                 held = None
                 self._took_step(paused)
-                yield from self._handle(runner, image, index, 0)
+                yield from self._handle(runner, image, index, dropped=0)
                 continue
             if reader is None and paused:             # a step with the reader closed: read it here
                 image = source.read()
@@ -497,7 +498,7 @@ class LivePlayer:
                         return source, None
                     continue
                 self._took_step(paused)
-                yield from self._handle(runner, image, next_index, 0)
+                yield from self._handle(runner, image, next_index, dropped=0)
                 next_index += 1
                 continue
             if reader is None:
@@ -519,7 +520,7 @@ class LivePlayer:
                 continue
             next_index = base + frame.index + 1
             self._took_step(paused)
-            yield from self._handle(runner, frame.image, base + frame.index, frame.dropped)
+            yield from self._handle(runner, frame.image, base + frame.index, dropped=frame.dropped)
         return source, reader
 
     def _took_step(self, paused: bool) -> None:
@@ -591,14 +592,14 @@ class LivePlayer:
                  refining: bool = False) -> None:
         with self._lock:
             opacity, box, style = self._opacity, self._box, self._overlay
-        picture = compose(image, result, self.palette, opacity, box, style=style) if self.draw else None
+        picture = compose(image, result, self.palette, opacity=opacity, box=box, style=style) if self.draw else None
         exits = tuple(runner.config.exits)
         self._outbox.append(Frame(PlayerFrame(
             result=result, picture=picture, processed=self._stats.frames, fps=self._stats.rolling_fps,
             dropped_total=self._stats.dropped, frame_count=self.info.frame_count if self.info else None,
             exits=exits, refreshed=refreshed, loop_pass=self._pass,
             dropped_in_pass=self._stats.dropped - self._pass_dropped_base,
-            share=exit_share(self.net, self.cost_table, exits, result.exit_index), refining=refining,
+            share=exit_share(self.net, self.cost_table, exits, taken=result.exit_index), refining=refining,
             measured_speedup=self.measured_speedup() if result.full_latency_ms is not None else None)))
 
     def measured_speedup(self, frames: int = SPEEDUP_FRAMES) -> float | None:
@@ -625,7 +626,7 @@ class LivePlayer:
         if path is not None and self._recorder is None:
             with self._lock:
                 self._record_path = None
-            picture = self._recording_picture(image, alone, opacity, None, style)
+            picture = self._recording_picture(image, alone, opacity, box=None, style=style)
             fps = (self.info.fps if self.info else None) or FALLBACK_FPS
             try:
                 recorder = VideoRecorder(path, fps, picture.shape[:2])
@@ -639,7 +640,7 @@ class LivePlayer:
         if recorder is None:
             return
         h, w = recorder.size
-        picture = self._recording_picture(image, alone, opacity, (w, h), style)
+        picture = self._recording_picture(image, alone, opacity, box=(w, h), style=style)
         try:
             for _ in range(1 + result.dropped):  # dropped frames: hold the picture, keep real time (as mess run)
                 recorder.write(picture)
@@ -655,7 +656,7 @@ class LivePlayer:
             return render(result, self.palette, opacity, style=style)
         if box is None:
             box = (min(image.shape[1], RECORD_BOX[0]), min(image.shape[0], RECORD_BOX[1]))
-        return compose(image, result, self.palette, opacity, box, style=style)
+        return compose(image, result, self.palette, opacity=opacity, box=box, style=style)
 
     def _finish_recording(self) -> None:
         with self._lock:

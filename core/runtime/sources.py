@@ -296,7 +296,7 @@ def open_capture(target: int | str, api: int, name: str, kind: str, live: bool,
         capture.release()
         what = "delivered no frame" if live else "has no frame OpenCV can decode"
         raise SourceError(f"{name}: opened, but {what} within {timeout_s:g} s" if live else f"{name}: {what}")
-    return CaptureSource(capture, frame, name, kind, live, timeout_s=timeout_s)
+    return CaptureSource(capture, frame, name, kind=kind, live=live, timeout_s=timeout_s)
 
 
 def _masked_url(url: str) -> str:
@@ -365,7 +365,7 @@ def _is_webcam(spec: str) -> bool:
 
 def _open_webcam(spec: str, timeout_s: float) -> FrameSource:
     index = int(spec.strip())
-    return open_capture(index, cv2.CAP_ANY, f"webcam {index}", "webcam", live=True, timeout_s=timeout_s,
+    return open_capture(index, cv2.CAP_ANY, f"webcam {index}", kind="webcam", live=True, timeout_s=timeout_s,
                         failure="cannot be opened (no such camera, or another program is using it)")
 
 
@@ -376,7 +376,7 @@ def _is_stream(spec: str) -> bool:
 
 def _open_stream(spec: str, timeout_s: float) -> FrameSource:
     url = spec.strip()
-    return open_capture(url, cv2.CAP_FFMPEG, _masked_url(url), "rtsp", live=True, timeout_s=timeout_s,
+    return open_capture(url, cv2.CAP_FFMPEG, _masked_url(url), kind="rtsp", live=True, timeout_s=timeout_s,
                         failure=f"cannot connect, or not a video stream (tried for up to {timeout_s:g} s)")
 
 
@@ -409,15 +409,15 @@ def _open_file(spec: str, timeout_s: float) -> FrameSource:
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         read_image_rgb(path)  # fail now, not at the first read
         return ImageFilesSource([path], str(path), "file")
-    return open_capture(str(path), cv2.CAP_FFMPEG, str(path), "file", live=False, timeout_s=timeout_s,
+    return open_capture(str(path), cv2.CAP_FFMPEG, str(path), kind="file", live=False, timeout_s=timeout_s,
                         failure="not a video OpenCV can read (unknown format, or damaged)")
 
 
-SOURCES.add("webcam", SourceKind("webcam", "a webcam index: 0, 1, ...", _is_webcam, _open_webcam))
+SOURCES.add("webcam", SourceKind("webcam", "a webcam index: 0, 1, ...", _is_webcam, open=_open_webcam))
 SOURCES.add("rtsp", SourceKind("rtsp", "a network stream: rtsp://, rtsps://, http://, https://", _is_stream,
-                               _open_stream))
-SOURCES.add("folder", SourceKind("folder", "a folder of images, read in name order", _is_folder, _open_folder))
-SOURCES.add("file", SourceKind("file", "a video file (or one image)", _is_file, _open_file))
+                               open=_open_stream))
+SOURCES.add("folder", SourceKind("folder", "a folder of images, read in name order", _is_folder, open=_open_folder))
+SOURCES.add("file", SourceKind("file", "a video file (or one image)", _is_file, open=_open_file))
 
 
 def source_kind(spec: str | int) -> str:

@@ -28,7 +28,7 @@ def default_backend() -> str:
     return "torch"
 
 
-def make_pieces(net, input_size: tuple[int, int], backend: str | None = None, precision: str = "fp32",
+def make_pieces(net, input_size: tuple[int, int], backend: str | None = None, *, precision: str = "fp32",
                 threads: int | None = None) -> RunnablePieces:
     """The pieces of ``net`` on ``backend`` (None: the default, or torch when the net is not on the CPU)."""
     device = next(net.parameters()).device

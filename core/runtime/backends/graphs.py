@@ -33,7 +33,7 @@ class GraphBackend(Backend):
 
     def pieces(self, net: MultiExitNet, input_size: tuple[int, int], options: BackendOptions) -> "GraphPieces":
         self.check_precision(options.precision)
-        return GraphPieces(net, input_size, self, options)
+        return GraphPieces(net, input_size, self, options=options)
 
 
 class GraphPieces(host.ArrayPieces, RunnablePieces):

@@ -28,7 +28,7 @@ class TorchPieces(RunnablePieces):
 
     def advance(self, state: dict, stop: int) -> dict:
         if stop > state["done"]:
-            state["x"] = self.net.run_segments(state["x"], state["done"] + 1, stop, state["taps"])
+            state["x"] = self.net.run_segments(state["x"], state["done"] + 1, stop, taps=state["taps"])
             state["done"] = stop
         return state
 
@@ -59,7 +59,7 @@ class TorchPieces(RunnablePieces):
         with torch.no_grad():
             for k in range(len(net.segments)):
                 inputs.append(x)
-                x = net.run_segments(x, k, k, taps)
+                x = net.run_segments(x, k, k, taps=taps)
             outputs = inputs[1:] + [x]
             final_logits = net.exit_logits(FINAL_EXIT, x, taps)
         size = (int(image.shape[-2]), int(image.shape[-1]))
