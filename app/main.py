@@ -86,7 +86,7 @@ def run_app(args: argparse.Namespace) -> int:
     app.setApplicationName(APPLICATION)
     settings = Settings(args.settings)
     state = AppState(device=args.device)
-    choose_backend(state, settings, args.backend, args.precision)
+    choose_backend(state, settings, args.backend, precision=args.precision)
     choose_threads(settings, args.threads)
     window = MainWindow(settings, state)
     if args.page:

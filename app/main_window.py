@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
 
     # --- exit configuration -----------------------------------------------------------------
     def choose_config(self) -> None:
-        choose_and_apply_config(self, self.settings, self.state, self._show_status)
+        choose_and_apply_config(self, self.settings, self.state, show=self._show_status)
 
     def load_config(self, path: str | Path) -> bool:
         """Apply a configuration file (AppState.load_config); a refusal is one line in the status bar."""
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
             return
         try:
             config = remembered_config(text, f"{self.settings.path} [{CONFIG_KEY}]", self.state.info.weights_sha256,
-                                       self.state.net.exit_ids())
+                                       exit_ids=self.state.net.exit_ids())
         except MessError as exc:
             self.settings.remove(CONFIG_KEY)
             print(f"MESS Studio: {exc}; forgotten", flush=True)

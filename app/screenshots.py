@@ -189,7 +189,7 @@ def wait_for_costs(window) -> None:
         return page.table is not None and page.diagram.breakdown is not None and \
             (worker is None or not worker.is_running())
 
-    must(measured, PAGE_WAIT_S, "the Model page's measurement", lambda: page.message.text())
+    must(measured, PAGE_WAIT_S, "the Model page's measurement", detail=lambda: page.message.text())
 
 
 def shoot_model(window, out: Path) -> Path:
@@ -268,7 +268,7 @@ def shoot_search(window, out: Path, data: str, limit: int, label_free: bool = Fa
     page.kind_combo.setCurrentIndex(page.kind_combo.findData("latency"))
     page.search_button.click()
     must(lambda: not page.running() and page.search_button.isEnabled(), PAGE_WAIT_S, "the search",
-         lambda: page.status.text())
+         detail=lambda: page.status.text())
     if page.outcome is None:
         raise ScreenshotError(f"the search failed: {page.status.text()}")
     choose_early_exit_budget(page)
@@ -301,7 +301,7 @@ def shoot_live(window, out: Path, video: str, play_seconds: float, presentation:
     page.side_button.setChecked(False)
     page.start()
     must(lambda: page.view.frames_shown > 0 or page.has_error, FRAME_WAIT_S, "the first frame",
-         lambda: page.status.text())
+         detail=lambda: page.status.text())
     if page.has_error:
         raise ScreenshotError(f"the Live page cannot play {video}: {page.status.text()}")
     pause(play_seconds)
@@ -375,12 +375,13 @@ def take_screenshots(args: argparse.Namespace, work: Path) -> list[Path]:
             saved.append(shoot_train(window, out, args.run))
         else:
             print("note: no --run given, so train.png is skipped", flush=True)
-        saved.append(shoot_search(window, out, args.video if args.label_free else args.data, args.limit,
-                                  args.label_free))
+        saved.append(shoot_search(window, out, args.video if args.label_free else args.data, limit=args.limit,
+                                  label_free=args.label_free))
         window.pages["search"].apply_button.click()      # 'Apply to Live': the Model and Live pages show it
         saved.insert(0, shoot_model(window, out))
-        saved.extend(shoot_live(window, out, args.video, args.play_seconds, not args.no_presentation, args.size,
-                                args.live_thresholds, args.opacity))
+        saved.extend(shoot_live(window, out, args.video, play_seconds=args.play_seconds,
+                                presentation=not args.no_presentation, size=args.size,
+                                live_thresholds=args.live_thresholds, opacity=args.opacity))
     finally:
         window.close()               # stops the workers (and saves the temporary settings)
         window.deleteLater()

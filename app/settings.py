@@ -52,17 +52,17 @@ class Settings:
             else:
                 result = kind(value)
         except (TypeError, ValueError, OverflowError):
-            return self._replace(key, value, default, f"is not a {kind.__name__}")
+            return self._replace(key, value, default, why=f"is not a {kind.__name__}")
         if kind in (int, float) and not isinstance(result, bool):
             low = minimum if minimum is not None else (QT_INT_MIN if kind is int else None)
             high = maximum if maximum is not None else (QT_INT_MAX if kind is int else None)
             if not math.isfinite(result):
-                return self._replace(key, value, default, "is not a finite number")
+                return self._replace(key, value, default, why="is not a finite number")
             if (low is not None and result < low) or (high is not None and result > high):
-                return self._replace(key, value, default, f"is outside {low:g}..{high:g}" if low is not None
-                                     and high is not None else "is out of range")
+                bounds = f"is outside {low:g}..{high:g}" if low is not None and high is not None else "is out of range"
+                return self._replace(key, value, default, why=bounds)
         if choices is not None and result not in choices:
-            return self._replace(key, value, default, f"is not one of {', '.join(map(str, choices))}")
+            return self._replace(key, value, default, why=f"is not one of {', '.join(map(str, choices))}")
         return result
 
     def get_bytes(self, key: str) -> QByteArray | None:

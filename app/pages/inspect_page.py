@@ -313,4 +313,4 @@ class InspectPage(Page):
             self._worker.wait()
 
 
-PAGES.add("inspect", PageEntry("inspect", "Inspect", "Ctrl+5", InspectPage))
+PAGES.add("inspect", PageEntry("inspect", "Inspect", "Ctrl+5", factory=InspectPage))

@@ -331,4 +331,4 @@ class LivePage(LiveRunning, Page):
             self.view.flash("")
 
 
-PAGES.add("live", PageEntry("live", "Live", "Ctrl+4", LivePage))
+PAGES.add("live", PageEntry("live", "Live", "Ctrl+4", factory=LivePage))

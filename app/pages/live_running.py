@@ -65,8 +65,8 @@ class LiveRunning:
         if info is None or not size:
             return None
         device = next(net.parameters()).device
-        return COST_CACHE.get(cost_key(net, info.weights_sha256, tuple(size), device, self.state.backend,
-                                       self.state.precision))
+        return COST_CACHE.get(cost_key(net, info.weights_sha256, tuple(size), device=device, backend=self.state.backend,
+                                       precision=self.state.precision))
 
     def start(self) -> bool:
         """Play the chosen source (a running loop is stopped first). False, with a message, when it cannot."""

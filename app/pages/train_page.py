@@ -406,4 +406,4 @@ class TrainPage(Page):
             worker.wait(SHUTDOWN_WAIT_MS)
 
 
-PAGES.add("train", PageEntry("train", "Train", "Ctrl+2", TrainPage))
+PAGES.add("train", PageEntry("train", "Train", "Ctrl+2", factory=TrainPage))

@@ -33,7 +33,7 @@ class DatasetInspector(QWidget):
         self.inspection: DatasetInspection | None = None
         self._worker: JobWorker | None = None
         self.folder = FolderField("Labelled dataset folder", "a CamVid-like folder (train/val with annotations)",
-                                  "The labelled dataset to run every exit over", self)
+                                  "The labelled dataset to run every exit over", parent=self)
         self.folder.set_text(settings.get("inspect/dataset", ""))
         self.split = QLineEdit(settings.get("inspect/split", "val"), self)
         self.split.setToolTip("The split (val, train, or train+val)")

@@ -121,7 +121,7 @@ class LiveSidePanel(QWidget):
         box = QGroupBox("Recordings", self)
         layout = QVBoxLayout(box)
         self.record_dir = FolderField("Folder for recordings", "folder for recordings",
-                                      "Record (Ctrl+R) saves here as mess-live-<date>-<time>.mp4", box)
+                                      "Record (Ctrl+R) saves here as mess-live-<date>-<time>.mp4", parent=box)
         layout.addWidget(self.record_dir)
         self.record_label = QLabel("Record (Ctrl+R) saves the annotated frames here.", box)
         self.record_label.setWordWrap(True)

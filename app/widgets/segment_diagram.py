@@ -158,7 +158,7 @@ class SegmentDiagram(QWidget):
             y = self._row_y(r)
             p.setOpacity(1.0 if seg.index <= deepest else FADED)
             rect = QRectF(MARGIN, y, SEG_W, ROW_H)
-            self._box(p, rect, SEGMENT_FILL, SEGMENT_EDGE, 1.5)
+            self._box(p, rect, SEGMENT_FILL, edge=SEGMENT_EDGE, width=1.5)
             p.setPen(TEXT)
             p.setFont(bold)
             p.drawText(rect.adjusted(8, 5, -8, 0), TOP_LEFT,
@@ -174,9 +174,9 @@ class SegmentDiagram(QWidget):
                                         + f"\n{share * 100:.0f} % of the full network's "
                                         + ("latency" if total_ms else "FLOPs")))
             for k, point in enumerate(view.points_after(seg.index)):
-                self._paint_point(p, point, r + k, kept, base, bold, small)
+                self._paint_point(p, point, r + k, kept=kept, base=base, bold=bold, small=small)
         p.setOpacity(1.0)
-        self._paint_final(p, view.final, self._row_y(final_row), FINAL_EXIT in kept, base, bold)
+        self._paint_final(p, view.final, self._row_y(final_row), kept=FINAL_EXIT in kept, base=base, bold=bold)
         self._paint_legend(p, small, self._row_y(final_row + 1) + 4)
 
     def _paint_point(self, p, point, row, kept, base, bold, small) -> None:
@@ -201,10 +201,11 @@ class SegmentDiagram(QWidget):
                    f"/{point.stride} · {point.channels} ch" + ("" if point.heads else " · no heads"))
         for column, head in enumerate(point.heads):
             rect = QRectF(self._heads_x(column), self._row_y(row), HEAD_W, ROW_H)
-            self._paint_head(p, rect, head, head.exit_id in kept, base, bold)
+            self._paint_head(p, rect, head, kept=head.exit_id in kept, base=base, bold=bold)
 
     def _paint_head(self, p: QPainter, rect: QRectF, head: HeadCost, kept: bool, base: QFont, bold: QFont) -> None:
-        self._box(p, rect, KEPT_FILL if kept else HEAD_FILL, KEPT_EDGE if kept else HEAD_EDGE, 2.5 if kept else 1.0)
+        self._box(p, rect, KEPT_FILL if kept else HEAD_FILL, edge=KEPT_EDGE if kept else HEAD_EDGE,
+                  width=2.5 if kept else 1.0)
         p.setPen(TEXT)
         p.setFont(bold)
         miou = f"{head.miou:.1f} %" if head.miou is not None else ""
@@ -221,7 +222,8 @@ class SegmentDiagram(QWidget):
 
     def _paint_final(self, p, final: HeadCost, y, kept, base, bold) -> None:
         rect = QRectF(MARGIN, y, SEG_W, ROW_H)
-        self._box(p, rect, FINAL_FILL if kept else HEAD_FILL, FINAL_EDGE if kept else HEAD_EDGE, 2.5 if kept else 1.2)
+        self._box(p, rect, FINAL_FILL if kept else HEAD_FILL, edge=FINAL_EDGE if kept else HEAD_EDGE,
+                  width=2.5 if kept else 1.2)
         p.setPen(TEXT)
         p.setFont(bold)
         miou = f"{final.miou:.1f} %" if final.miou is not None else ""
@@ -240,7 +242,7 @@ class SegmentDiagram(QWidget):
                                  (HEAD_FILL, HEAD_EDGE, "candidate exit head"),
                                  (KEPT_FILL, KEPT_EDGE, "kept early exit"),
                                  (FINAL_FILL, FINAL_EDGE, "final exit")):
-            self._box(p, QRectF(x, y, 16, 12), fill, edge, 1.2)
+            self._box(p, QRectF(x, y, 16, 12), fill, edge=edge, width=1.2)
             p.setPen(TEXT)
             p.drawText(QPointF(x + 22, y + 11), text)
             x += 30 + QFontMetrics(small).horizontalAdvance(text) + 14

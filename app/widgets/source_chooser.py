@@ -25,7 +25,7 @@ class FileField(FolderField):
 
     def __init__(self, caption: str, placeholder: str = "", tooltip: str = "", file_filter: str = "",
                  parent: QWidget | None = None) -> None:
-        super().__init__(caption, placeholder, tooltip, parent)
+        super().__init__(caption, placeholder, tooltip, parent=parent)
         self.file_filter = file_filter
 
     def choose(self) -> None:
@@ -56,9 +56,10 @@ class SourceChooser(QWidget):
         self.webcam.setPrefix("camera ")
         self.webcam.setToolTip("The webcam's index: 0 is the first camera")
         self.file = FileField("Open a video file", "video file (mp4, avi, mkv, mov...)",
-                              "A video file, played through the model (Loop and Real time apply)", VIDEO_FILTER, self)
+                              "A video file, played through the model (Loop and Real time apply)",
+                              file_filter=VIDEO_FILTER, parent=self)
         self.folder = FolderField("Choose a folder of images", "folder of images",
-                                  "A folder of images (png, jpg...), played in name order", self)
+                                  "A folder of images (png, jpg...), played in name order", parent=self)
         self.url = QLineEdit(self)
         self.url.setPlaceholderText("rtsp://camera.local:554/stream  or  http://.../video.mjpg")
         self.url.setClearButtonEnabled(True)
