@@ -15,21 +15,16 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QProgressBar,
-    QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from app.pages import PAGES, Page, PageEntry
-from app.widgets.train_form import TrainForm
+from app.widgets.train_controls import TrainControls
 from app.widgets.training_curves import TrainingCurves
 from app.workers import JobWorker, start_job
 from core.errors import MessError
@@ -37,29 +32,10 @@ from core.jobs import Progress
 from core.threads import sharing_cores
 from core.train.config import TrainConfig, differences
 from core.train.history import TrainingHistory, inspect_run, read_metrics
+from core.train.run_texts import differences_note, launch_line, progress_view, run_folder_view
 from core.train.trainer import Trainer
 
 SHUTDOWN_WAIT_MS = 120_000
-
-
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating..."      # too few steps timed yet (core.train.pace)
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
-
-
-def _value(value) -> str:
-    """A setting as the form writes it (sizes HxW, nothing as 'none')."""
-    if value is None or value == {}:
-        return "none"
-    if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
-        return "x".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _train_job(config: TrainConfig, resume: bool):
@@ -80,23 +56,15 @@ class TrainPage(Page):
         self._runnable = False                    # the run folder holds a run that Resume can continue
         self._stage_text = ""
         self._shown_run: TrainConfig | None = None   # the config of the run the page shows (its folder's)
-        self.form = TrainForm(self)
-        self.start_button = self._button("Start", "Start a new run in the run folder (Ctrl+Return)", self.start)
-        self.cancel_button = self._button("Cancel", "Stop the run after the current step; it keeps its last "
-                                          "checkpoint, Resume continues it (Esc)", self.cancel)
-        self.resume_button = self._button("Resume", "Continue the run in the run folder from its last checkpoint, "
-                                          "with the settings in its run.json (Ctrl+Shift+Return)", self.resume)
-        self.open_button = self._button("Open trained model", "Open the run's trained model in the app "
-                                        "(Model, Search and Live pages)", self.open_trained_model)
-        self.form_note = QLabel("")
-        self.form_note.setObjectName("train-form-note")
-        self.form_note.setWordWrap(True)
-        self.form_note.setStyleSheet("color: #8a4b00; background: #fff4e0; padding: 3px;")
-        self.form_note.setVisible(False)
-        self.message = QLabel("")
-        self.message.setObjectName("train-message")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._shown_finished = False                  # whether that run has finished (no Resume to offer)
+        self.controls = TrainControls(self)
+        c = self.controls
+        self.form, self.form_note, self.message = c.form, c.form_note, c.message
+        self.start_button, self.cancel_button = c.start_button, c.cancel_button
+        self.resume_button, self.open_button = c.resume_button, c.open_button
+        for button, slot in ((self.start_button, self.start), (self.cancel_button, self.cancel),
+                             (self.resume_button, self.resume), (self.open_button, self.open_trained_model)):
+            button.clicked.connect(slot)
         self.progress = QProgressBar()
         self.progress.setObjectName("train-progress")
         self.progress.setTextVisible(True)
@@ -122,36 +90,7 @@ class TrainPage(Page):
         self._show_run_folder()
 
     # --- construction -------------------------------------------------------------------
-    def _button(self, text: str, tip: str, slot) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setToolTip(tip)
-        button.clicked.connect(slot)
-        return button
-
     def _layout(self) -> None:
-        buttons = QGridLayout()
-        buttons.addWidget(self.start_button, 0, 0)
-        buttons.addWidget(self.cancel_button, 0, 1)
-        buttons.addWidget(self.resume_button, 1, 0)
-        buttons.addWidget(self.open_button, 1, 1)
-        inner = QWidget()
-        fields = QVBoxLayout(inner)
-        fields.addWidget(self.form)
-        fields.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(inner)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        left = QWidget()
-        left.setMinimumWidth(340)
-        left.setMaximumWidth(520)
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(scroll, 1)
-        column.addLayout(buttons)
-        column.addWidget(self.form_note)
-        column.addWidget(self.message)
         bottom = QWidget()
         lower = QVBoxLayout(bottom)
         lower.setContentsMargins(0, 0, 0, 0)
@@ -167,7 +106,7 @@ class TrainPage(Page):
             if state is not None:
                 splitter.restoreState(state)
         layout = QHBoxLayout(self)
-        layout.addWidget(left)
+        layout.addWidget(self.controls)
         layout.addWidget(self.splitter, 1)
 
     def _shortcuts(self) -> None:
@@ -230,25 +169,19 @@ class TrainPage(Page):
             self._update_buttons()
             return
         self._shown_run = info.config if info is not None else None
+        self._shown_finished = info is not None and info.finished
         if info is not None:
             self.form.show_config(info.config)     # the form shows the run it would resume
         self._check_form()
         if info is None:
             self._show_history(TrainingHistory())
-            self.progress.setValue(0)
-            self.progress.setFormat("no run")
-            self._say("")
         else:
             self._show_history(TrainingHistory.for_config(info.config), read_metrics(info.metrics))
             self._result, self._runnable = info.result, not info.finished
-            if info.finished:
-                self.progress.setValue(self.progress.maximum())
-                self.progress.setFormat("finished")
-                self._say(f"This folder holds a finished run; its model is {info.result}.")
-            else:
-                self.progress.setValue(0)
-                self.progress.setFormat("stopped")
-                self._say("This folder holds an unfinished run: Resume continues it.")
+        view = run_folder_view(info)
+        self.progress.setValue(self.progress.maximum() if view.full else 0)
+        self.progress.setFormat(view.progress)
+        self._say(view.message)
         self._update_buttons()
 
     def _check_form(self) -> None:
@@ -260,11 +193,7 @@ class TrainPage(Page):
                 found = differences(self.form.values(), run)
             except MessError as exc:
                 found, note = [], f"The form has a value it cannot read ({str(exc).splitlines()[0]})."
-            if found:
-                shown = "; ".join(f"{name.replace('_', ' ')} {_value(mine)} (the run: {_value(theirs)})"
-                                  for name, mine, theirs in found)
-                note = (f"The form differs from the run in the run folder: {shown}. Resume continues the run "
-                        "with its own settings; Start needs a new run folder.")
+            note = note or differences_note(found, finished=self._shown_finished)
         self.form_note.setText(note)
         self.form_note.setVisible(bool(note))
 
@@ -324,9 +253,8 @@ class TrainPage(Page):
         self._stage_text = ""
         self._shown_run = config
         self._show_history(TrainingHistory.for_config(config), records)
-        stages = {"all": "stages 1 and 2", "1": "stage 1", "2": "stage 2"}[config.stage]
-        self._log(f"{'resuming' if resume else 'starting'} {config.out}: {stages}, {config.backbone}, "
-                  f"batch {config.batch_size}, device {config.device}")
+        self._shown_finished = False
+        self._log(launch_line(config, resume=resume))
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("checking the input...")
@@ -342,21 +270,17 @@ class TrainPage(Page):
         line = self.curves.history.add_progress(event)
         if line:
             self._log(line)
-        metrics = event.metrics
         if event.stage == "resume":           # the log says so already
             return
-        if event.stage in ("stage1", "stage2") and "loss" in metrics:
-            self._stage_text = f"stage {metrics['stage']} · epoch {metrics['epoch']}/{metrics['epochs']}"
-            speed = metrics.get("images_per_s")
-            self.progress.setRange(0, max(1, event.total))
-            self.progress.setValue(min(event.done, event.total))
-            self.progress.setFormat(f"{self._stage_text} · step {event.done}/{event.total} · "
-                                    f"{speed or 0:.1f} img/s · ETA {_clock(metrics.get('eta_s'))}")
-            self._say("Training...")
-        elif event.stage == "exits":
-            text = f"{self._stage_text} · validating image {event.done}/{event.total}".lstrip(" ·")
-            self.progress.setFormat(f"{text} · ETA {_clock(metrics.get('eta_s'))}")
-            self._say("Validating...")
+        view = progress_view(event, self._stage_text)
+        self._stage_text = view.stage
+        if view.value is not None:
+            self.progress.setRange(0, view.value[1])
+            self.progress.setValue(view.value[0])
+        if view.bar is not None:
+            self.progress.setFormat(view.bar)
+        if view.message is not None:
+            self._say(view.message)
 
     def _on_succeeded(self, result) -> None:
         self._result = Path(result)
