@@ -185,7 +185,7 @@ class ModelPage(Page):
         key = cached = None
         if net is not None:
             size, device = tuple(net.spec.input_size or DEFAULT_SIZE), next(net.parameters()).device
-            key = cost_key(net, info.weights_sha256, size, device, backend, precision)
+            key = cost_key(net, info.weights_sha256, size, device=device, backend=backend, precision=precision)
             cached = COST_CACHE.get(key)
         busy = self._cost_worker is not None and self._cost_worker.active()
         plan = self.costs.plan(info if net is not None else None, backend, precision, cached=cached, busy=busy)
@@ -198,7 +198,7 @@ class ModelPage(Page):
         elif plan.step is Step.CANCEL:
             self._cost_worker.cancel()       # the new model is measured once the old measurement stops
         elif plan.step is Step.MEASURE:
-            self._start_measuring(net, info.weights_sha256, size, device)
+            self._start_measuring(net, info.weights_sha256, size, device=device)
 
     def _start_measuring(self, net, sha: str, size: tuple[int, int], device) -> None:
         relay = self._relay
@@ -211,7 +211,7 @@ class ModelPage(Page):
 
             return COST_CACHE.measure(net, sha, size, device, progress=progress, backend=backend, precision=precision)
 
-        self.costs_bar.measuring(measuring_text(size, device, backend, precision))
+        self.costs_bar.measuring(measuring_text(size, device, backend=backend, precision=precision))
         if self.diagram.breakdown is None:
             self.diagram.set_breakdown(None, "Measuring the cost of every segment and head of "
                                        f"{self.info_labels['name'].text()}...")
@@ -287,4 +287,4 @@ class ModelPage(Page):
         self.convert_form.shutdown()
 
 
-PAGES.add("model", PageEntry("model", "Model", "Ctrl+1", ModelPage))
+PAGES.add("model", PageEntry("model", "Model", "Ctrl+1", factory=ModelPage))

@@ -66,7 +66,7 @@ class ConvertForm(QGroupBox):
         form.addRow("Input size (H×W):", self.size_edit)
         form.addRow("Weights:", self._weights_row())
         self.out_field = FolderField("Model folder to create", "new model folder",
-                                     "The model folder to write (model.json + weights.safetensors)", self)
+                                     "The model folder to write (model.json + weights.safetensors)", parent=self)
         form.addRow("Output:", self.out_field)
         self.replace_check = QCheckBox("Replace a model in that folder", self)
         self.replace_check.setToolTip("Allow writing into a folder that is not empty (as 'mess convert --force')")
@@ -162,7 +162,7 @@ class ConvertForm(QGroupBox):
         """The fields as typed."""
         return ConvertRequest(self.backbone_combo.currentText(), self.out_field.text(),
                               self.classes_file if self._file_chosen() else self.classes_combo.currentText(),
-                              self.heads_combo.currentText(), input_size=self.size_edit.text(),
+                              heads=self.heads_combo.currentText(), input_size=self.size_edit.text(),
                               weights=self.weights_edit.text(), replace=self.replace_check.isChecked())
 
     def convert(self) -> None:

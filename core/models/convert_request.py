@@ -43,8 +43,8 @@ class Conversion:
 
     def run(self) -> str:
         """Build and save the model folder; returns it."""
-        convert_to_folder(self.backbone, self.out, self.class_set, list(self.heads), None, None, self.weights,
-                          self.input_size, 0, self.replace)
+        convert_to_folder(self.backbone, self.out, self.class_set, heads=list(self.heads), weights=self.weights,
+                          input_size=self.input_size, replace=self.replace)
         return self.out
 
 
@@ -74,4 +74,5 @@ class ConvertRequest:
         weights = self.weights.strip() or None
         if weights and not Path(weights).is_file():
             raise ConfigError(f"{weights}: weights file not found")
-        return Conversion(self.backbone, self.out, class_set, tuple(heads), size, weights, self.replace)
+        return Conversion(self.backbone, self.out, class_set, heads=tuple(heads), input_size=size, weights=weights,
+                          replace=self.replace)

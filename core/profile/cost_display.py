@@ -57,8 +57,9 @@ def table_text(table: CostTable, source: str) -> CostsText:
     warnings = table.warnings()
     if warnings:
         advice = ". Press 'Measure again' on an idle machine." if not source else "."
-        return CostsText(label, tooltip, button, "Latency not trustworthy: " + "; ".join(warnings) + advice, True)
-    return CostsText(label, tooltip, button, f"Latency table {source} loaded." if source else "")
+        return CostsText(label, tooltip, button, message="Latency not trustworthy: " + "; ".join(warnings) + advice,
+                         error=True)
+    return CostsText(label, tooltip, button, message=f"Latency table {source} loaded." if source else "")
 
 
 def measuring_text(size: tuple[int, int], device, backend: str, precision: str) -> str:
