@@ -1,4 +1,4 @@
-"""The Live page's worker: core.runtime.player.LivePlayer on its own QThread, its events as Qt signals.
+"""The Live page's worker: core.runtime.video.player.LivePlayer on its own QThread, its events as Qt signals.
 
 Everything slow happens on that thread, never on the UI thread: the player opens the source,
 reads, runs the model, draws and records; this adapter only turns each drawn picture into a
@@ -22,12 +22,12 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QImage
 
-from core.runtime import player as events
+from core.runtime.video import player as events
 from core.runtime.config import ExitConfig
-from core.runtime.exit_words import ExitShare
+from core.runtime.video.exit_words import ExitShare
 from core.runtime.live import FrameResult
-from core.runtime.player import LivePlayer, SourceInfo, one_line
-from core.runtime.sources import DEFAULT_TIMEOUT_S
+from core.runtime.video.player import LivePlayer, SourceInfo, one_line
+from core.runtime.video.sources import DEFAULT_TIMEOUT_S
 from core.threads import CORES
 
 __all__ = ["LiveFrame", "LiveWorker", "SourceInfo", "to_qimage", "lower_thread_priority"]

@@ -49,7 +49,7 @@ from core.runtime import host  # noqa: E402
 from core.runtime.backends import BackendOptions, available_backends, get_backend  # noqa: E402
 from core.runtime.config import ExitConfig  # noqa: E402
 from core.runtime.early_exit import EarlyExitRunner  # noqa: E402
-from core.runtime.overlay import blend, colorize  # noqa: E402
+from core.runtime.video.overlay import blend, colorize  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 VARIANTS = [("torch", "fp32"), ("onnxruntime", "fp32"), ("openvino", "fp32"), ("openvino", "bf16")]

@@ -43,8 +43,9 @@ from core.cli.common import parse_size  # noqa: E402
 from core.models import FINAL_EXIT, load_model  # noqa: E402
 from core.profile.costs import describe_device  # noqa: E402
 from core.runtime.config import ExitConfig  # noqa: E402
-from core.runtime.live import LiveRunner, LiveStats, stream  # noqa: E402
-from core.runtime.sources import open_source  # noqa: E402
+from core.runtime.live import LiveRunner, LiveStats  # noqa: E402
+from core.runtime.video.reader import stream  # noqa: E402
+from core.runtime.video.sources import open_source  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 

@@ -1,8 +1,8 @@
 """The Live page: a video source through the open model with real early exit, frame by frame.
 
-A view over two Qt-free objects: core.runtime.live_controls.LiveControls (the configuration, the
+A view over two Qt-free objects: core.runtime.video.live_controls.LiveControls (the configuration, the
 thresholds set over it, full network, side by side, opacity and overlay style, presentation mode,
-the no-early-exit watch) and the player (core.runtime.player.LivePlayer, on its thread through
+the no-early-exit watch) and the player (core.runtime.video.player.LivePlayer, on its thread through
 app.live_worker.LiveWorker), which plays. The widgets are app/widgets' (source bar, side panel,
 readouts, frame view, exit legend); this module wires them: a widget's signal calls a
 LiveControls method, and what changed is shown and passed to the player. F5 is presentation
@@ -29,9 +29,9 @@ from app.widgets.live_side_panel import LiveSidePanel, default_record_dir
 from app.widgets.live_source_bar import LiveSourceBar
 from app.widgets.presentation import WindowChrome
 from core.errors import ConfigError
-from core.runtime.live_controls import LiveControls
-from core.runtime.live_view import describe_exits, exit_depths
-from core.runtime.overlay import OVERLAY_STYLES, exit_colour, fill_palette, legend, short_exit_name
+from core.runtime.video.live_controls import LiveControls
+from core.runtime.video.live_view import describe_exits, exit_depths
+from core.runtime.video.overlay import OVERLAY_STYLES, exit_colour, fill_palette, legend, short_exit_name
 
 PRESENTATION_SCALE = 2.0         # readouts at most this much bigger in presentation mode
 HINT = "Choose a source above and press Start (Ctrl+Return) or Space"

@@ -1,6 +1,6 @@
 """The Live page's half that runs the player: start, stop, pause, step, what the worker reports (frames,
 failures, the end, recordings), the plots, and shutdown. A mixin of app.pages.live_page.LivePage, which
-owns the widgets and ``controls`` (core.runtime.live_controls.LiveControls)."""
+owns the widgets and ``controls`` (core.runtime.video.live_controls.LiveControls)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 from app.live_worker import LiveWorker, SourceInfo
 from core.models.spec import FINAL_EXIT
 from core.profile.cache import COST_CACHE, cost_key
-from core.runtime.live_readout import frame_readouts
-from core.runtime.live_view import exit_depths
-from core.runtime.overlay import short_exit_name
+from core.runtime.video.live_readout import frame_readouts
+from core.runtime.video.live_view import exit_depths
+from core.runtime.video.overlay import short_exit_name
 
 SHUTDOWN_WAIT_MS = 10_000         # a source still connecting answers within its 5 s timeout
 _ORPHANS: list[LiveWorker] = []   # workers that outlived shutdown's wait: kept alive until their thread ends

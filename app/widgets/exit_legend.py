@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from core.runtime.overlay import text_colour
+from core.runtime.video.overlay import text_colour
 
 RGB = tuple[int, int, int]
 

@@ -2,7 +2,7 @@
 
 Both are plain views: the page calls ``set_points`` / ``set_counts`` from a timer (at
 most ~15 times a second, and only when something changed), never once per frame.
-Colours are the exit ramp of core.runtime.overlay (green shallow .. red final), the
+Colours are the exit ramp of core.runtime.video.overlay (green shallow .. red final), the
 same as the border and badge drawn on the frame.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from core.runtime.overlay import exit_colour
+from core.runtime.video.overlay import exit_colour
 
 AXIS_PEN = (70, 70, 80)
 TEXT_PEN = (30, 30, 40)

@@ -2,7 +2,7 @@
 
 Six tiles: the exit taken (on the exit's own colour, green shallow to red final, its detail in
 plain words), the latency, the rolling FPS, the confidence, the frames dropped and the frame
-counter (both per pass through a looped file); the texts are core.runtime.live_readout's.
+counter (both per pass through a looped file); the texts are core.runtime.video.live_readout's.
 ``set_max_scale`` lets them grow (presentation mode); the type always shrinks to fit the tiles.
 """
 
@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from core.runtime.live_readout import TOOLTIPS, Readouts
-from core.runtime.overlay import text_colour
+from core.runtime.video.live_readout import TOOLTIPS, Readouts
+from core.runtime.video.overlay import text_colour
 
 NEUTRAL = "#2b2d33"
 TILES = (("exit", "Exit taken"), ("latency", "Latency"), ("fps", "FPS"), ("confidence", "Confidence"),
@@ -125,7 +125,7 @@ class LiveReadouts(QWidget):
         self.tiles["exit"].set_colours(NEUTRAL, "#ffffff")
 
     def show(self, readouts: Readouts) -> None:
-        """Fill the tiles with one frame's texts (core.runtime.live_readout.frame_readouts)."""
+        """Fill the tiles with one frame's texts (core.runtime.video.live_readout.frame_readouts)."""
         for key, tile in self.tiles.items():
             tile.value.setText(readouts.values[key])
             tile.detail.setText(readouts.details[key])

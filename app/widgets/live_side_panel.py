@@ -1,6 +1,6 @@
 """The Live page's side panel: the exit configuration (full network, side by side, thresholds), the
 overlay (opacity, style, class legend), the latency plot and exit histogram, and the recordings folder.
-Only widgets and how they show a core.runtime.live_controls.ConfigView: the page connects them."""
+Only widgets and how they show a core.runtime.video.live_controls.ConfigView: the page connects them."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from app.widgets.class_legend import ClassLegend
 from app.widgets.folder_field import FolderField
 from app.widgets.live_plots import ExitHistogram, LatencyPlot
 from app.widgets.threshold_sliders import ThresholdSliders
-from core.runtime.live_controls import ConfigView
-from core.runtime.overlay import exit_colour
+from core.runtime.video.live_controls import ConfigView
+from core.runtime.video.overlay import exit_colour
 
 OVERLAY_CHOICES = (("outline", "Outlines"), ("high-contrast", "High contrast"), ("plain", "Plain"))
 MUTED = "color: #6b7280;"

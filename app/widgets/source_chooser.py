@@ -1,6 +1,6 @@
 """Choosing a video source: a webcam index, a video file, a folder of images, or a stream URL.
 
-The kind is picked in a combo box (the kinds of core.runtime.sources.SOURCES); each
+The kind is picked in a combo box (the kinds of core.runtime.video.sources.SOURCES); each
 kind keeps its own value, so going back to a kind finds what was there. ``changed``
 comes once per new choice (a kind picked, an edit finished, a file chosen).
 """
@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QSpinBox, QStackedWidget, QWidget
 
 from app.widgets.folder_field import FolderField
-from core.runtime.sources import IMAGE_EXTENSIONS
+from core.runtime.video.sources import IMAGE_EXTENSIONS
 
 KINDS = (("webcam", "Webcam"), ("file", "Video file"), ("folder", "Image folder"), ("rtsp", "Stream URL"))
 VIDEO_FILTER = ("Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.mpeg *.wmv);;"
@@ -39,7 +39,8 @@ class FileField(FolderField):
 
 
 class SourceChooser(QWidget):
-    """Kind combo + the kind's own input; ``kind()`` and ``spec()`` are what core.runtime.sources.open_source takes."""
+    """Kind combo + the kind's own input; ``kind()`` and ``spec()`` are what
+    core.runtime.video.sources.open_source takes."""
 
     changed = Signal()
 

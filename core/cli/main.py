@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 def _exit_past_stuck_threads(code: int) -> None:
     """A stream that never answered leaves a thread inside OpenCV that cannot be stopped; the
     interpreter's shutdown would abort the process around it (exit 134): end here instead."""
-    if "core.runtime.sources" not in sys.modules or not _is_entry_point():
+    if "core.runtime.video.sources" not in sys.modules or not _is_entry_point():
         return
-    from core.runtime.sources import stuck_in_opencv
+    from core.runtime.video.sources import stuck_in_opencv
 
     if stuck_in_opencv():
         import os

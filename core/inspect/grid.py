@@ -14,7 +14,7 @@ import numpy as np
 
 from core.data.classes import ClassSet
 from core.inspect.frame import ExitView, FrameInspection
-from core.runtime.overlay import blend, colorize, exit_colour, text_colour
+from core.runtime.video.overlay import blend, colorize, exit_colour, text_colour
 
 TILE_WIDTH = 320
 CAPTION = 30

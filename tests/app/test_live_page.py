@@ -22,7 +22,7 @@ from app.pages.live_page import LivePage
 from app.settings import Settings
 from core.cli.common import BUNDLED_MODEL
 from core.models.spec import FINAL_EXIT
-from core.runtime import sources
+from core.runtime.video import sources
 from core.runtime.config import ExitConfig
 from tests.data.builders import noise_frames, street_frames, write_image_folder, write_video
 from tests.train.conftest import one_thread

@@ -17,8 +17,8 @@ from core.errors import SourceError
 from core.models import FINAL_EXIT, HeadConfig, convert_backbone, save_model
 from core.runtime.config import ExitConfig
 from core.runtime.live import LiveRunner
-from core.runtime.player import WARMUP_FRAMES
-from core.runtime.sources import FrameSource
+from core.runtime.video.player import WARMUP_FRAMES
+from core.runtime.video.sources import FrameSource
 from tests.data.builders import noise_frames, write_video
 
 SIZE = (48, 64)
@@ -256,7 +256,7 @@ def test_a_source_that_fails_mid_run_leaves_nothing(capsys, model_dir, out, monk
                 raise SourceError("webcam 0: stopped delivering frames (unplugged, or the stream ended)")
             return np.zeros((*SIZE, 3), np.uint8)
 
-    monkeypatch.setattr("core.runtime.player.open_source", lambda spec, kind=None, timeout_s=None: Unplugged())
+    monkeypatch.setattr("core.runtime.video.player.open_source", lambda spec, kind=None, timeout_s=None: Unplugged())
     line = bad_run(capsys, out, ["--model", str(model_dir), "--source", "0"])
     assert "webcam 0" in line and "stopped" in line
 

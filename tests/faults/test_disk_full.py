@@ -30,7 +30,7 @@ def test_a_video_recorded_onto_a_full_disk_is_refused_not_reported_as_saved(tiny
     import numpy as np
 
     from core.errors import MessError
-    from core.runtime.recorder import VideoRecorder
+    from core.runtime.video.recorder import VideoRecorder
 
     recorder = VideoRecorder(tiny_disk / "o.mp4", 10.0, (96, 128))
     rng = np.random.default_rng(0)

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from core.errors import SourceError
-from core.runtime import sources
+from core.runtime.video import sources
 from tests.faults.conftest import hidden_files, mess_argv, mess_env, one_line
 
 BOUNDARY = b"frame"

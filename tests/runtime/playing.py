@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from core.runtime.player import LivePlayer
+from core.runtime.video.player import LivePlayer
 
 WAIT_S = 60
 

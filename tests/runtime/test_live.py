@@ -20,8 +20,9 @@ from core.errors import ConfigError, SourceError
 from core.jobs import CancelToken
 from core.models import FINAL_EXIT, HeadConfig, convert_backbone
 from core.runtime.config import ExitConfig
-from core.runtime.live import FrameResult, LatestFrameReader, LiveRunner, LiveStats, stream
-from core.runtime.sources import FrameSource
+from core.runtime.live import FrameResult, LiveRunner, LiveStats
+from core.runtime.video.reader import LatestFrameReader, stream
+from core.runtime.video.sources import FrameSource
 
 SIZE = (48, 64)
 

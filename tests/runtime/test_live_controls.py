@@ -1,4 +1,4 @@
-"""The Live page's state without Qt (core.runtime.live_controls), its readouts and the exit in plain words."""
+"""The Live page's state without Qt (core.runtime.video.live_controls), its readouts and the exit in plain words."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from core.models.spec import FINAL_EXIT
 from core.profile.costs import CostTable, PieceCost
 from core.runtime.config import ExitConfig
-from core.runtime.exit_words import ExitShare, basis_note, exit_share, exit_words
+from core.runtime.video.exit_words import ExitShare, basis_note, exit_share, exit_words
 from core.runtime.live import FrameResult
-from core.runtime.live_controls import NO_EXIT_FRAMES, TH_STEP, LiveControls, NoEarlyExitWatch
-from core.runtime.live_readout import TOOLTIPS, frame_readouts
+from core.runtime.video.live_controls import NO_EXIT_FRAMES, TH_STEP, LiveControls, NoEarlyExitWatch
+from core.runtime.video.live_readout import TOOLTIPS, frame_readouts
 
 FIRST = "features.3:fcn-c64-b0"
 

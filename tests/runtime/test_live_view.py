@@ -1,4 +1,4 @@
-"""The Live page's pictures and threshold edits, without Qt (core.runtime.live_view)."""
+"""The Live page's pictures and threshold edits, without Qt (core.runtime.video.live_view)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from core.data.classes import CLASS_SETS
 from core.models import FINAL_EXIT, HeadConfig, convert_backbone
 from core.runtime.config import ExitConfig
 from core.runtime.live import FrameResult, LiveRunner
-from core.runtime.live_view import (GAP, border_width, compose, describe_exits, exit_depths, fit_size,
+from core.runtime.video.live_view import (GAP, border_width, compose, describe_exits, exit_depths, fit_size,
                                     full_network_result, overlay_at, pair_layout, uniform_thresholds, with_thresholds)
-from core.runtime.overlay import exit_colour
+from core.runtime.video.overlay import exit_colour
 
 PALETTE = [(0, 0, 255), (255, 0, 0)]
 

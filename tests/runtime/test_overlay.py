@@ -10,7 +10,7 @@ import pytest
 from core.data.classes import CLASS_SETS
 from core.models import FINAL_EXIT
 from core.runtime.live import FrameResult
-from core.runtime.overlay import (
+from core.runtime.video.overlay import (
     annotate,
     badge_text,
     blend,

@@ -7,7 +7,7 @@ import pytest
 
 from core.models import FINAL_EXIT
 from core.runtime.config import ExitConfig
-from core.runtime.player import (Ended, Failed, Frame, LivePlayer, Message, Opened, RecordingFailed,
+from core.runtime.video.player import (Ended, Failed, Frame, LivePlayer, Message, Opened, RecordingFailed,
                                  RecordingSaved, RecordingStarted)
 from tests.runtime.playing import Played
 

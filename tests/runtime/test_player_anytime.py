@@ -7,7 +7,7 @@ import pytest
 
 from core.models import FINAL_EXIT
 from core.runtime.config import ExitConfig
-from core.runtime.player import Ended, Frame, LivePlayer
+from core.runtime.video.player import Ended, Frame, LivePlayer
 from tests.runtime.playing import Played
 
 pytestmark = pytest.mark.usefixtures("single_thread")

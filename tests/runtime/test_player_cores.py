@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from core.runtime.player import Frame, LivePlayer, Message, Opened
+from core.runtime.video.player import Frame, LivePlayer, Message, Opened
 from core.threads import CoreShare
 from tests.runtime.playing import Played
 

@@ -10,7 +10,7 @@ import pytest
 from core.models import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.live import LiveRunner
-from core.runtime.player import Frame, LivePlayer
+from core.runtime.video.player import Frame, LivePlayer
 from tests.data.builders import flat_frames, write_video
 from tests.runtime.conftest import SIZE
 from tests.runtime.playing import Played

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.errors import MessError
-from core.runtime.recorder import VideoRecorder
+from core.runtime.video.recorder import VideoRecorder
 
 H, W = 48, 64
 

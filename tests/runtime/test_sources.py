@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError, SourceError
-from core.runtime import sources
-from core.runtime.sources import FrameSource, open_source, source_kind
+from core.runtime.video import sources
+from core.runtime.video.sources import FrameSource, open_source, source_kind
 from tests.data.builders import write_image_folder, write_video
 
 H, W = 48, 64

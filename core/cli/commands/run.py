@@ -22,9 +22,9 @@ from core.runtime.config_file import ConfigFile
 from core.profile.costs import CostTable, measure_costs
 from core.runtime.early_exit import default_deadline_exits
 from core.runtime.live import FrameResult, LiveRunner
-from core.runtime.overlay import OVERLAY_STYLES, short_exit_name
-from core.runtime.player import Failed, Frame, LivePlayer, Opened, RecordingFailed
-from core.runtime.recorder import check_video_path, temp_file_beside
+from core.runtime.video.overlay import OVERLAY_STYLES, short_exit_name
+from core.runtime.video.player import Failed, Frame, LivePlayer, Opened, RecordingFailed
+from core.runtime.video.recorder import check_video_path, temp_file_beside
 from core.threads import configure_threads
 
 

@@ -27,7 +27,7 @@ from core.data.classes import ClassSet
 from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.live import FrameResult
-from core.runtime.overlay import annotate, badge_text, short_exit_name, side_by_side, stacked, style_overlay
+from core.runtime.video.overlay import annotate, badge_text, short_exit_name, side_by_side, stacked, style_overlay
 
 GAP = 6  # pixels between the two pictures of a side-by-side view
 Palette = ClassSet | Sequence[Sequence[int]] | np.ndarray

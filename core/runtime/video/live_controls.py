@@ -4,7 +4,7 @@
 Search page (the base), the thresholds set over it, the full-network toggle, side by side, the
 overlay opacity and style, presentation mode, paused and recording. ``run_config`` is what the
 player should run (None: the full network). The page (app/pages/live_page.py) shows this object and
-changes it through its methods; the player (core.runtime.player.LivePlayer) plays. Each change
+changes it through its methods; the player (core.runtime.video.player.LivePlayer) plays. Each change
 method returns whether something changed, so a view knows when to pass it on.
 
 ``NoEarlyExitWatch`` notices a configuration that never fires: ``NO_EXIT_FRAMES`` frames in a row
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
-from core.runtime.live_view import describe_exits, uniform_thresholds, with_thresholds
-from core.runtime.overlay import OVERLAY_STYLES, check_style, short_exit_name
+from core.runtime.video.live_view import describe_exits, uniform_thresholds, with_thresholds
+from core.runtime.video.overlay import OVERLAY_STYLES, check_style, short_exit_name
 
 TH_STEP = 0.05                   # what a threshold key moves
 NO_EXIT_FRAMES = 30              # frames in a row at the final exit before the hint

@@ -2,11 +2,11 @@
 
 ``LivePlayer.play()`` is a generator of events (``Opened``, ``Message``, ``Frame``, ``Ended``,
 ``Failed``, ``RecordingStarted``, ``RecordingSaved``, ``RecordingFailed``). It owns the source and
-its reader (core.runtime.live.LatestFrameReader keeps only the newest frame), pause, step, loop,
+its reader (core.runtime.video.reader.LatestFrameReader keeps only the newest frame), pause, step, loop,
 real-time pacing, configuration and threshold changes, the full-network comparison, drawing the
-picture (core.runtime.live_view.compose, in an overlay style), recording and statistics, and the
+picture (core.runtime.video.live_view.compose, in an overlay style), recording and statistics, and the
 cost of each exit against the full network (a latency table given, else FLOPs counted once per
-model: ``core.runtime.exit_words``). Controls are thread-safe
+model: ``core.runtime.video.exit_words``). Controls are thread-safe
 calls from any thread; the loop reads them once per frame. The Live page's worker
 (app/live_worker.py) only runs ``play()`` on a thread and turns events into Qt signals.
 """
@@ -27,12 +27,13 @@ from core.errors import MessError, SourceError
 from core.models.spec import FINAL_EXIT
 from core.profile.costs import CostTable, measure_costs
 from core.runtime.config import ExitConfig
-from core.runtime.exit_words import ExitShare, exit_share, has_latencies
-from core.runtime.live import FALLBACK_FPS, FrameResult, LatestFrameReader, LiveRunner, LiveStats
-from core.runtime.live_view import compose
-from core.runtime.overlay import check_style, render
-from core.runtime.recorder import VideoRecorder
-from core.runtime.sources import DEFAULT_TIMEOUT_S, FrameSource, open_source
+from core.runtime.video.exit_words import ExitShare, exit_share, has_latencies
+from core.runtime.live import FrameResult, LiveRunner, LiveStats
+from core.runtime.video.reader import FALLBACK_FPS, LatestFrameReader
+from core.runtime.video.live_view import compose
+from core.runtime.video.overlay import check_style, render
+from core.runtime.video.recorder import VideoRecorder
+from core.runtime.video.sources import DEFAULT_TIMEOUT_S, FrameSource, open_source
 from core.threads import CoreClaim, CoreShare, set_torch_threads
 
 HISTORY = 200                     # latency points kept for the plot
@@ -155,7 +156,7 @@ class LivePlayer:
         (the annotated frame at the processing size, as `mess run --out` does); ``cores``: a share of the
         process's cores to claim while playing (the app's, split with a training job), followed between
         frames; None leaves the thread counts as they are; ``overlay``: the overlay style
-        (core.runtime.overlay.OVERLAY_STYLES); ``costs``: a latency table to state each exit's share of the
+        (core.runtime.video.overlay.OVERLAY_STYLES); ``costs``: a latency table to state each exit's share of the
         network from (else, when drawing, FLOPs counted at the processing size)."""
         if record_drawing not in RECORD_DRAWINGS:
             raise ValueError(f"record_drawing must be one of {RECORD_DRAWINGS}, got {record_drawing!r}")

@@ -1,6 +1,6 @@
 """The Live page's per-frame readouts as text, without Qt: exit, latency, FPS, confidence, dropped, frame.
 
-``frame_readouts`` turns one shown frame (a core.runtime.player.PlayerFrame, or the Live worker's
+``frame_readouts`` turns one shown frame (a core.runtime.video.player.PlayerFrame, or the Live worker's
 LiveFrame: the same fields) into the tiles' values and details. FRAME and DROPPED count the same
 thing: this pass through the source (a looped file or folder starts both again at its start); the
 details say which pass and how many were dropped in all.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.runtime.exit_words import basis_note, exit_words
-from core.runtime.overlay import RGB, exit_colour, short_exit_name
+from core.runtime.video.exit_words import basis_note, exit_words
+from core.runtime.video.overlay import RGB, exit_colour, short_exit_name
 
 TOOLTIPS = {
     "exit": "The exit this frame left at: which of the configuration's exits, and what share of the full "
