@@ -11,13 +11,13 @@ summary of an epoch as ``mess train`` prints it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.jobs import Progress
 from core.models.spec import FINAL_EXIT
 from core.train.config import TrainConfig
+from core.train.records import read_records
 from core.train.trainer import METRICS, RUN_JSON
 
 
@@ -25,18 +25,7 @@ def read_metrics(path: str | Path) -> list[dict]:
     """The records of a metrics.jsonl, oldest first ([] when there is none).
 
     A line that does not parse (a run killed while writing it) is skipped."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+    return read_records(path)
 
 
 def smooth(values: list[float], weight: float = 0.9) -> list[float]:

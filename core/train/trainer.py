@@ -49,6 +49,7 @@ from core.train.losses import (
 )
 from core.train.averaging import WeightAverage
 from core.train.pace import StagePace, loss_points
+from core.train.records import parse_record, read_class_weights, read_records
 from core.train.schedule import averaging_lr
 
 RUN_JSON = "run.json"
@@ -167,7 +168,7 @@ class MetricsLog:
         if not self.enabled or not self.path.is_file():
             return
         lines = [line for line in self.path.read_text().splitlines() if line.strip()]
-        kept = [line for line in lines if keep(json.loads(line))]
+        kept = [line for line in lines if (record := parse_record(line)) is not None and keep(record)]
         self.path.write_text("".join(line + "\n" for line in kept))
 
 
@@ -265,8 +266,9 @@ class Trainer:
         if self.config.loss == "ce" or self.config.unlabelled:
             return None
         cache = self.folder.root / "class_weights.json"
-        if cache.is_file():
-            return torch.tensor(json.loads(cache.read_text())["weights"], dtype=torch.float32, device=self.device)
+        cached = read_class_weights(cache, classes.num_classes)     # a damaged cache is counted again
+        if cached is not None:
+            return torch.tensor(cached, dtype=torch.float32, device=self.device)
         counts = label_counts(labelled_training_set(self.config))
         weights = class_weights_from_counts(counts)
         if self.ctx.is_main:
@@ -417,9 +419,8 @@ class Trainer:
         if not (self.resume and self.ctx.is_main and path.is_file()):
             return None
         info = read_info(path)
-        logged = self.folder.metrics.is_file() and any(
-            json.loads(line).get("stage") == stage and json.loads(line).get("epoch") == info["epoch"]
-            for line in self.folder.metrics.read_text().splitlines() if line.strip())
+        logged = any(record.get("stage") == stage and record.get("epoch") == info["epoch"]
+                     for record in read_records(self.folder.metrics))
         if logged or "record" not in info:
             return None
         val = yield from self._validate_and_log(stage, net, info["record"], epochs=epochs, step=info["step"],
