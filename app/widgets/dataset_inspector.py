@@ -62,7 +62,8 @@ class DatasetInspector(QWidget):
         self.worst = QListWidget(self)
         self.worst.setObjectName("dataset-worst")
         self.worst.setToolTip("Where the early exits fail most (mean mIoU drop against the final exit); "
-                              "double-click or Enter to inspect the image")
+                              "click one (or Enter) to inspect the image")
+        self.worst.itemClicked.connect(self._on_worst_chosen)
         self.worst.itemActivated.connect(self._on_worst_chosen)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.table)
@@ -142,7 +143,7 @@ class DatasetInspector(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, (record.image, record.mask))
             self.worst.addItem(item)
         self.show_message(f"{len(inspection.images)} images: the final exit {inspection.miou[FINAL_EXIT]:.1f} % mIoU. "
-                          "Below, the images where the early exits fail most: double-click one to inspect it.")
+                          "Below, the images where the early exits fail most: click one to inspect it.")
 
     def _on_worst_chosen(self, item: QListWidgetItem) -> None:
         image, mask = item.data(Qt.ItemDataRole.UserRole)

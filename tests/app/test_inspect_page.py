@@ -151,7 +151,8 @@ def test_the_dataset_tab_draws_the_heat_map_and_a_listed_image_opens_with_its_la
     assert agree.text() == "100.0" and agree.background().color().name() != "#000000"
     assert view.worst.count() == 2 and "pp" in view.worst.item(0).text()
     assert settings.get("inspect/dataset", "") == str(tmp_path / "camvid") and settings.get("inspect/limit", 0) == 2
-    view.worst.itemActivated.emit(view.worst.item(0))
+    rect = view.worst.visualItemRect(view.worst.item(0))
+    qtbot.mouseClick(view.worst.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert page.tabs.currentIndex() == 0 and page.session.label is not None
     wait_done(qtbot, page)
     assert all(e.miou is not None for e in page.outcome.inspection.exits)   # inspected with its label

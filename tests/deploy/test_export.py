@@ -24,6 +24,7 @@ from core.runtime.backends import BACKENDS
 from core.runtime.live import LiveRunner
 from tests.data.builders import flat_frames, noise_frames, write_video
 from tests.runtime.test_early_exit import SIZE, three_exit_config, trained_like
+from tests.processes import default_sigint
 
 FORMATS = {"onnx": "onnxruntime", "openvino": "openvino"}
 NO_TORCH = ("import sys, runpy; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
@@ -178,7 +179,8 @@ def test_ctrl_c_finishes_the_stats_and_a_malformed_manifest_is_one_line(model, t
     write_video(video, noise_frames(2000, SIZE))
     stats = tmp_path / "s.jsonl"
     process = subprocess.Popen([sys.executable, "-c", NO_TORCH, str(out / "run.py"), "--source", str(video),
-                                "--stats", str(stats), "--quiet"], stderr=subprocess.PIPE, text=True)
+                                "--stats", str(stats), "--quiet"], stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_sigint)
     part = tmp_path / ".s.jsonl.part"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 0):

@@ -16,6 +16,7 @@ import cv2
 import pytest
 
 from tests.faults.conftest import hidden_files, mess_argv, mess_env, one_line, write_clip
+from tests.processes import default_sigint
 
 FRAMES = 1500
 
@@ -41,7 +42,8 @@ def test_sigterm_and_sigint_finish_both_outputs(model_dir, long_clip, tmp_path, 
     process = subprocess.Popen(mess_argv("run", "--model", str(model_dir), "--source", str(long_clip), "--out",
                                          str(out), "--stats", str(stats), "--device", "cpu", "--backend", "torch",
                                          "--threads", "1", "--quiet"),
-                               env=mess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=mess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(tmp_path.glob(".o.*")):   # the first frame is being recorded
         time.sleep(0.05)
@@ -74,7 +76,8 @@ def test_a_signal_during_start_up_leaves_nothing_half_written(model_dir, long_cl
     process = subprocess.Popen(mess_argv("run", "--model", str(model_dir), "--source", str(long_clip), "--out",
                                          str(out), "--stats", str(stats), "--device", "cpu", "--backend", "torch",
                                          "--threads", "1", "--quiet"),
-                               env=mess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=mess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_sigint)
     time.sleep(delay)
     assert process.poll() is None, "the run ended before the signal"
     process.send_signal(getattr(signal, signame))

@@ -25,6 +25,7 @@ from core.models.pretrained import read_safetensors
 from core.train.config import TrainConfig
 from tests.data.builders import write_camvid
 from tests.faults.conftest import hidden_files, mess_argv, mess_env, one_line
+from tests.processes import default_sigint
 
 EPOCHS = 2
 SEED = 16
@@ -109,7 +110,8 @@ def resume_in_process(out: Path, capsys) -> int:
 def test_a_signal_at_a_random_point_of_mess_train_leaves_a_resumable_run(data, tmp_path, capsys, signame, moment):
     out = tmp_path / "run"
     process = subprocess.Popen(mess_argv(*train_argv(data, out)), env=mess_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_sigint)
     wait_for(moment, out, process)
     if process.poll() is not None:
         pytest.skip(f"the tiny run ended before the {moment.phase} signal: {process.communicate()[1][-300:]}")
