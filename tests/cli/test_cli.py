@@ -11,10 +11,9 @@ import pytest
 import torch
 
 from core.cli.main import main
-from core.data.classes import CLASS_SETS
-from core.models import FINAL_EXIT, HeadConfig, convert_backbone, load_model, save_model
+from core.models import FINAL_EXIT, load_model
 from core.runtime.config import ExitConfig
-from tests.data.builders import noise_bgr, write_camvid_pairs
+from tests.data.builders import noise_bgr, write_camvid_pairs, write_tiny_model
 
 SIZE = (64, 96)
 COMMANDS = {"convert", "eval", "export", "inspect", "train", "profile", "search", "gui", "run"}
@@ -32,12 +31,7 @@ def one_error_line(capsys) -> str:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A tiny MobileNetV3-Large model folder with two early exits."""
-    torch.manual_seed(0)
-    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
-                           points=["features.6", "features.12"], input_size=SIZE)
-    folder = tmp_path_factory.mktemp("cli") / "model"
-    save_model(net, folder)
-    return folder
+    return write_tiny_model(tmp_path_factory.mktemp("cli") / "model", SIZE)
 
 
 def every_class_mask(i: int, num_classes: int, ignore: int) -> np.ndarray:

@@ -12,14 +12,13 @@ import torch
 
 from core.cli.common import BUNDLED_MODEL
 from core.cli.main import main
-from core.data.classes import CLASS_SETS
 from core.errors import SourceError
-from core.models import FINAL_EXIT, HeadConfig, convert_backbone, save_model
+from core.models import FINAL_EXIT
 from core.runtime.config import ExitConfig
 from core.runtime.live import LiveRunner
 from core.runtime.video.player import WARMUP_FRAMES
 from core.runtime.video.sources import FrameSource
-from tests.data.builders import noise_frames, write_video
+from tests.data.builders import noise_frames, write_tiny_model, write_video
 
 SIZE = (48, 64)
 FRAMES = 12
@@ -46,12 +45,7 @@ def read_frames(path: Path) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
-                           points=["features.6", "features.12"], input_size=SIZE)
-    folder = tmp_path_factory.mktemp("run") / "model"
-    save_model(net, folder)
-    return folder
+    return write_tiny_model(tmp_path_factory.mktemp("run") / "model", SIZE)
 
 
 @pytest.fixture(scope="module")

@@ -235,3 +235,17 @@ def write_video(path: Path, frames: Iterable[np.ndarray], *, fps: float = 10.0, 
     capture.release()
     assert read == min(2, written), f"{path}: the written video reads back {read} frames"
     return path
+
+
+def write_tiny_model(folder: Path, size: tuple[int, int], *, seed: int = 0) -> Path:
+    """A tiny MobileNetV3-Large model folder (fcn-c64-b0 heads at features.6 and features.12, random weights
+    seeded ``seed``) for an input of ``size`` (H, W)."""
+    import torch
+
+    from core.models import HeadConfig, convert_backbone, save_model
+
+    torch.manual_seed(seed)
+    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
+                           points=["features.6", "features.12"], input_size=size)
+    save_model(net, folder)
+    return folder

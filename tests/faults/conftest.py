@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
-from tests.data.builders import noise_frames, write_video
+from tests.data.builders import noise_frames, write_tiny_model, write_video
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -60,16 +59,8 @@ def write_clip(path: Path, frames: int, seed: int = 1, size: tuple[int, int] = (
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> Path:
-    """A tiny MobileNetV3 model (one early exit, 48x64 input) saved as a model folder."""
-    from core.data.classes import CLASS_SETS
-    from core.models import HeadConfig, convert_backbone, save_model
-
-    torch.manual_seed(0)
-    net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), [HeadConfig("fcn", "64", 0)],
-                           points=["features.6", "features.12"], input_size=SIZE)
-    folder = tmp_path_factory.mktemp("faults") / "model"
-    save_model(net, folder)
-    return folder
+    """A tiny MobileNetV3 model (two early exits, 48x64 input) saved as a model folder."""
+    return write_tiny_model(tmp_path_factory.mktemp("faults") / "model", SIZE)
 
 
 @pytest.fixture

@@ -30,6 +30,15 @@ def recorded_frames(path) -> int:
     return count
 
 
+def start_run(model_dir, clip, *, out, stats) -> subprocess.Popen:
+    """`mess run --out --stats` on ``clip`` in a child process (torch backend, one thread)."""
+    return subprocess.Popen(mess_argv("run", "--model", str(model_dir), "--source", str(clip), "--out", str(out),
+                                      "--stats", str(stats), "--device", "cpu", "--backend", "torch", "--threads", "1",
+                                      "--quiet"),
+                            env=mess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+
+
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
     return write_clip(tmp_path_factory.mktemp("clip") / "long.mp4", FRAMES)
@@ -39,11 +48,7 @@ def long_clip(tmp_path_factory):
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
 def test_sigterm_and_sigint_finish_both_outputs(model_dir, long_clip, tmp_path, signame):
     out, stats = tmp_path / "o.mp4", tmp_path / "s.jsonl"
-    process = subprocess.Popen(mess_argv("run", "--model", str(model_dir), "--source", str(long_clip), "--out",
-                                         str(out), "--stats", str(stats), "--device", "cpu", "--backend", "torch",
-                                         "--threads", "1", "--quiet"),
-                               env=mess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=default_sigint)
+    process = start_run(model_dir, long_clip, out=out, stats=stats)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(tmp_path.glob(".o.*")):   # the first frame is being recorded
         time.sleep(0.05)
@@ -73,11 +78,7 @@ def startup_moments() -> list[tuple[str, float]]:
 def test_a_signal_during_start_up_leaves_nothing_half_written(model_dir, long_clip, tmp_path, signame, delay):
     """At a seeded random point of start-up (imports, the model, the source opening, the first frames)."""
     out, stats = tmp_path / "o.mp4", tmp_path / "s.jsonl"
-    process = subprocess.Popen(mess_argv("run", "--model", str(model_dir), "--source", str(long_clip), "--out",
-                                         str(out), "--stats", str(stats), "--device", "cpu", "--backend", "torch",
-                                         "--threads", "1", "--quiet"),
-                               env=mess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=default_sigint)
+    process = start_run(model_dir, long_clip, out=out, stats=stats)
     time.sleep(delay)
     assert process.poll() is None, "the run ended before the signal"
     process.send_signal(getattr(signal, signame))
