@@ -19,7 +19,7 @@ from core.data import eval_transform
 from core.data.datasets import SegmentationDataset, open_dataset
 from core.data.metrics import ConfusionMatrix
 from core.errors import DataError
-from core.inspect.frame import depth_order, image_miou
+from core.inspect.frame import depth_order
 from core.jobs import ETA, CancelToken, Job, Progress
 from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
@@ -101,10 +101,11 @@ def dataset_inspection(net: MultiExitNet, dataset: SegmentationDataset, pieces: 
             final = labels[FINAL_EXIT]
             per_exit = {}
             for exit_id in exits:
-                matrices[exit_id].update(labels[exit_id], mask)
+                on_image = ConfusionMatrix(classes.num_classes, classes.ignore_index)
+                on_image.update(labels[exit_id], mask)              # counted once: the image's, then the split's
+                matrices[exit_id].merge(on_image)
                 agree[exit_id] += int(((labels[exit_id] == final) & valid).sum())
-                per_exit[exit_id] = image_miou(labels[exit_id], mask, classes.num_classes,
-                                               ignore_index=classes.ignore_index)
+                per_exit[exit_id] = 100.0 * on_image.mean_iou()
             drops = {e: per_exit[FINAL_EXIT] - v for e, v in per_exit.items() if e != FINAL_EXIT}
             worst_exit = max(drops, key=drops.get) if drops else FINAL_EXIT
             sample = dataset.samples[index]
