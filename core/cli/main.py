@@ -46,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
 
-    previous = (signal.signal(signal.SIGTERM, _raise_terminated)
-                if threading.current_thread() is threading.main_thread() else None)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    previous_hook = sys.unraisablehook
+    if in_main_thread:
+        sys.unraisablehook = _redeliver_lost_interrupts(previous_hook)
     try:
         code = _main(argv)
     except Terminated:
@@ -63,10 +66,39 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
     finally:
+        sys.unraisablehook = previous_hook
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        _forget_caught_interrupt()
     _exit_past_stuck_threads(code)
     return code
+
+
+def _redeliver_lost_interrupts(previous_hook):
+    """An unraisable-exception hook for the length of the command. A Ctrl-C or SIGTERM that lands in a weakref
+    callback or a destructor (importlib's module locks while torch is imported) cannot be raised there: Python
+    would print it as "Exception ignored" and drop it, and the command would run on. The signal is sent again
+    instead, from a short-lived thread a moment later, so that it is raised once the hook has returned (raised
+    inside the hook it would be lost the same way)."""
+    import signal
+    import threading
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            signum = signal.SIGTERM if isinstance(unraisable.exc_value, Terminated) else signal.SIGINT
+            threading.Timer(0.05, signal.raise_signal, args=(signum,)).start()
+        else:
+            previous_hook(unraisable)
+
+    return hook
+
+
+def _forget_caught_interrupt() -> None:
+    """CPython marks a KeyboardInterrupt that leaves a string exec (dataclasses build their methods that way, by
+    the hundred while torch is imported) as unhandled even when a caller catches it; under ``python -m`` the
+    interpreter then ends the process by SIGINT (exit -2) instead of with our code. Every string exec clears
+    that mark as it starts, so a trivial one does. Every KeyboardInterrupt has been caught by now."""
+    exec("pass", {})
 
 
 def _exit_past_stuck_threads(code: int) -> None:
