@@ -11,6 +11,7 @@ set_wait_policy()  # before torch is imported
 
 from core.cli.commands import load_commands  # noqa: E402
 from core.errors import MessError  # noqa: E402
+from core.interrupts import interrupts_deferred  # noqa: E402
 from core.jobs import Cancelled  # noqa: E402
 
 
@@ -125,7 +126,8 @@ def _is_entry_point() -> bool:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
+    with interrupts_deferred():          # the commands import torch, OpenCV and their native code
+        parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

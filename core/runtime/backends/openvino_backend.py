@@ -12,6 +12,7 @@ import importlib.util
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.interrupts import interrupts_deferred
 from core.runtime import host
 from core.runtime.backends.base import BACKENDS, BackendOptions
 from core.runtime.backends.graphs import Graph, GraphBackend
@@ -19,7 +20,8 @@ from core.threads import backend_threads
 
 
 def openvino_core():
-    import openvino as ov
+    with interrupts_deferred():          # OpenVINO's native modules initialise on import
+        import openvino as ov
 
     return ov.Core()
 
