@@ -2,7 +2,8 @@
 
 Drawn with QPainter from a core.profile.breakdown.Breakdown. The exits kept by the current
 configuration are highlighted; segments a truncated configuration never runs are faded.
-Hovering a block shows its numbers in a tool tip.
+Each head shows its own cost, what a miss costs there (head + exit policy, and the policy's
+share) and the cost of answering there. Hovering a block shows its numbers in a tool tip.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from core.models.spec import FINAL_EXIT
-from core.profile.breakdown import Breakdown, HeadCost
+from core.profile.breakdown import Breakdown, HeadCost, final_lines, gf_text, head_lines, head_tip, ms_text
 from core.runtime.config import ExitConfig
 
 MARGIN = 16
 HEADER_H = 64
 SEG_W = 150                 # segment boxes, one row each, top to bottom
-ROW_H, ROW_GAP = 56, 10
+ROW_H, ROW_GAP = 70, 10
 BRANCH = 112                # from a segment to the heads of the exit point after it
 HEAD_W, HEAD_GAP = 176, 8   # heads side by side to the right
 LEGEND_H = 34
@@ -43,18 +44,11 @@ TOP_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
 TOP_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
 
 
-def _gf(value: float) -> str:
-    return f"{value:.2f} GF" if value >= 0.1 else f"{value * 1000:.0f} MF"
-
-
-def _ms(value: float | None) -> str:
-    return "– ms" if value is None else (f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms")
-
-
 @dataclass
 class _Hit:
     rect: QRectF
     tip: str
+    lines: tuple[str, ...] = ()     # the text painted in the block
 
 
 class SegmentDiagram(QWidget):
@@ -133,7 +127,7 @@ class SegmentDiagram(QWidget):
         p.setFont(bold)
         p.setPen(TEXT)
         h, w = view.input_size
-        full = f"full network {_gf(view.total_gflops)}" + (f", {_ms(total_ms)}" if total_ms is not None else "")
+        full = f"full network {gf_text(view.total_gflops)}" + (f", {ms_text(total_ms)}" if total_ms is not None else "")
         room = max(self.width() - 2 * MARGIN, 200)
         p.drawText(QPointF(MARGIN, MARGIN + 14), self._elide(f"Input {h}×{w} (H×W)  ·  {full}", bold, room))
         p.setFont(base)
@@ -142,8 +136,9 @@ class SegmentDiagram(QWidget):
         p.setPen(MUTED)
         where = view.device_description or "unknown device"
         latency = f"latency measured on {where}" if view.has_latency else "FLOPs only (no latency measured)"
-        p.drawText(QPointF(MARGIN, MARGIN + 50), self._elide(f"{latency}  ·  head = the head alone; exit = the "
-                                                             f"network truncated at that exit (prefix + head + output)",
+        p.drawText(QPointF(MARGIN, MARGIN + 50), self._elide(f"{latency}  ·  head = the head alone; miss = head + "
+                                                             f"exit policy, paid by every image that goes on; exit = "
+                                                             f"the network truncated there (prefix + head + output)",
                                                              small, room))
         spine_x = MARGIN + SEG_W / 2
         row = 0
@@ -165,7 +160,7 @@ class SegmentDiagram(QWidget):
                        self._elide(f"{seg.index + 1}. {seg.name}", bold, SEG_W - 16))
             p.setFont(base)
             p.drawText(rect.adjusted(8, 23, -8, 0), TOP_LEFT,
-                       f"{_gf(seg.gflops)} · {_ms(seg.latency_ms)}")
+                       f"{gf_text(seg.gflops)} · {ms_text(seg.latency_ms)}")
             share = (seg.latency_ms / total_ms) if (total_ms and seg.latency_ms is not None) \
                 else seg.gflops / max(view.total_gflops, 1e-12)
             p.fillRect(QRectF(MARGIN + 8, y + ROW_H - 10, (SEG_W - 16) * min(1.0, share), 4), BAR)
@@ -215,10 +210,9 @@ class SegmentDiagram(QWidget):
         p.drawText(title_rect, TOP_LEFT,
                    self._elide(("✓ " if kept else "") + head.head, bold, room))
         p.setFont(base)
-        lines = [f"head {_gf(head.gflops)} · {_ms(head.latency_ms)}",
-                 f"exit {_gf(head.exit_gflops)} · {_ms(head.exit_latency_ms)}"]
-        p.drawText(rect.adjusted(7, 21, -6, 0), TOP_LEFT, "\n".join(lines))
-        self._hits.append(_Hit(rect, self._head_tip(head, kept)))
+        lines = head_lines(head)
+        p.drawText(rect.adjusted(7, 21, -6, 0), TOP_LEFT, "\n".join(self._elide(t, base, HEAD_W - 13) for t in lines))
+        self._hits.append(_Hit(rect, head_tip(head, kept), tuple(lines)))
 
     def _paint_final(self, p, final: HeadCost, y, kept, base, bold) -> None:
         rect = QRectF(MARGIN, y, SEG_W, ROW_H)
@@ -231,9 +225,9 @@ class SegmentDiagram(QWidget):
         p.drawText(title_rect, TOP_RIGHT, miou)
         p.drawText(title_rect, TOP_LEFT, ("✓ " if kept else "") + "final exit")
         p.setFont(base)
-        text = [self._elide(final.head, base, SEG_W - 14), f"head {_gf(final.gflops)} · {_ms(final.latency_ms)}"]
-        p.drawText(rect.adjusted(8, 21, -6, 0), TOP_LEFT, "\n".join(text))
-        self._hits.append(_Hit(rect, self._head_tip(final, kept)))
+        lines = final_lines(final)
+        p.drawText(rect.adjusted(8, 21, -6, 0), TOP_LEFT, "\n".join(self._elide(t, base, SEG_W - 14) for t in lines))
+        self._hits.append(_Hit(rect, head_tip(final, kept), tuple(lines)))
 
     def _paint_legend(self, p: QPainter, small: QFont, y: float) -> None:
         x = MARGIN
@@ -264,17 +258,6 @@ class SegmentDiagram(QWidget):
         if self.config.mode == "dynamic" and len(kept) > 1:
             text += f"  (th_pix {self.config.th_pix[0]:g}, th_img {self.config.th_img[0]:g})"
         return text
-
-    @staticmethod
-    def _head_tip(head: HeadCost, kept: bool) -> str:
-        lines = [head.exit_id + ("  (kept)" if kept else ""),
-                 f"head: {head.gflops:.3f} GFLOPs"
-                 + (f", {head.latency_ms:.2f} ms" if head.latency_ms is not None else ""),
-                 f"answering here: {head.exit_gflops:.3f} GFLOPs"
-                 + (f", {head.exit_latency_ms:.2f} ms" if head.exit_latency_ms is not None else "")]
-        if head.miou is not None:
-            lines.append(f"validation mIoU {head.miou:.2f} %")
-        return "\n".join(lines)
 
     @staticmethod
     def _box(p: QPainter, rect: QRectF, fill: QColor, edge: QColor, width: float) -> None:

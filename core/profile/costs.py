@@ -26,23 +26,28 @@ from torch.utils.flop_counter import FlopCounterMode
 from core.device import synchronize
 from core.errors import ConfigError
 from core.models.network import MultiExitNet
-from core.runtime.policy import PolicySettings, confidence_histograms
+from core.runtime.policy import PolicySettings, as_array, confidence_histograms
 
 
-COST_TABLE_VERSION = 1
+COST_TABLE_VERSION = 2            # 2: heads record policy_ms, the exit policy's part of their latency
+READABLE_COST_TABLE_VERSIONS = (1, 2)
+PIECE_KEYS = ("gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms", "policy_ms")
 
 
 @dataclass
 class PieceCost:
-    """One segment or head: GFLOPs, and latency median and spread (ms)."""
+    """One segment or head: GFLOPs, and latency median and spread (ms). A head's latency includes
+    the exit policy on its output; ``policy_ms`` is the policy's median alone (None: not measured,
+    a segment, or a table from before it was measured)."""
 
     gflops: float
     latency_ms: float | None = None
     latency_p10_ms: float | None = None
     latency_p90_ms: float | None = None
+    policy_ms: float | None = None
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        return {k: v for k, v in self.__dict__.items() if k != "policy_ms" or v is not None}
 
 
 @dataclass
@@ -116,11 +121,21 @@ class CostTable:
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: not a latency table (expected a JSON object)")
         try:
-            if data.get("format_version") != COST_TABLE_VERSION:
-                raise ConfigError(f"{path}: unknown latency-table format version {data.get('format_version')!r}")
+            version = data.get("format_version")
+            if type(version) is not int or version not in READABLE_COST_TABLE_VERSIONS:
+                raise ConfigError(f"{path}: unknown latency-table format version {version!r}")
+            allowed = PIECE_KEYS if version >= 2 else PIECE_KEYS[:-1]
 
             def piece(d):
-                return PieceCost(**{k: d.get(k) for k in ("gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms")})
+                unknown = sorted(set(d) - set(allowed))
+                if unknown:
+                    raise ConfigError(f"{path}: unknown key '{unknown[0]}' in a piece of the latency table "
+                                      f"(version {version} knows: {', '.join(allowed)})")
+                policy_ms = d.get("policy_ms")
+                if policy_ms is not None and (isinstance(policy_ms, bool) or not isinstance(policy_ms, (int, float))
+                                              or not 0 <= policy_ms < 1e6):
+                    raise ConfigError(f"{path}: policy_ms must be a number of milliseconds, got {policy_ms!r}")
+                return PieceCost(**{k: d.get(k) for k in allowed})
 
             known = {"input_size", "device", "device_description", "segments", "heads", "exit_ids", "weights_sha256",
                      "format_version", "output_ms", "backend", "precision"}
@@ -160,6 +175,15 @@ def _with_policy(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tenso
     """The head followed by the exit policy on its output: what the runtime pays at every exit it evaluates."""
     stride = net.exit_stride(exit_id)
     return lambda: confidence_histograms(head(), size, stride, settings=PolicySettings())
+
+
+def _policy_alone(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tensor],
+                  size: tuple[int, int]) -> Callable[[], object]:
+    """The exit policy alone, on the head's real output (run once here, on the host as the runtime has it)."""
+    stride = net.exit_stride(exit_id)
+    with torch.no_grad():
+        logits = as_array(head())
+    return lambda: confidence_histograms(logits, size, stride, settings=PolicySettings())
 
 
 def _flops(fn: Callable[[], torch.Tensor]) -> float:
@@ -228,10 +252,14 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
     costs: list[PieceCost] = []
     size = (int(image.shape[-2]), int(image.shape[-1]))
     timed = list(timed_segments) + [_with_policy(net, e, timed_heads[e], size=size) for e in heads]
+    exit_of = [None] * len(segments) + list(heads)     # the exit of each piece (None: a segment)
     for i, fn in enumerate(list(segments) + list(heads.values())):
         cost = PieceCost(_flops(fn))
         if latency:
             cost.latency_ms, cost.latency_p10_ms, cost.latency_p90_ms = _time(timed[i], device, warmup, repeats=repeats)
+            if exit_of[i] is not None:
+                policy = _policy_alone(net, exit_of[i], timed_heads[exit_of[i]], size=size)
+                cost.policy_ms = _time(policy, device, warmup, repeats=repeats)[0]
         costs.append(cost)
         if progress:
             progress(i + 1, total)

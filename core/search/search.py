@@ -13,6 +13,8 @@ For each configuration, each image's exit follows from the cached histograms
 (no network runs), its mIoU from the summed confusion matrices of the exits
 taken, and its cost from a cost table (latency or GFLOPs per segment and
 head). Work is vectorised over all threshold pairs of one tuple of exits.
+A configuration's summary also says what a miss costs at each of its kept
+early exits (head + exit policy, core.profile.miss_cost), by the same table.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from core.errors import ConfigError
 from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
 from core.profile.costs import CostTable
+from core.profile.miss_cost import MissCost, miss_cost
 from core.runtime.config import ExitConfig
 from core.runtime.policy import PolicySettings, image_confidence
 from core.search.calibration import CalibrationCache
@@ -59,6 +62,7 @@ class SearchResult:
     policy: PolicySettings = field(default_factory=PolicySettings)
     seconds: float = 0.0
     full_index: int = -1
+    miss: dict[str, MissCost] = field(default_factory=dict)   # by early exit, from the latency table
 
     def __post_init__(self) -> None:
         self._block_starts = np.asarray([b[2] for b in self.blocks])
@@ -88,6 +92,10 @@ class SearchResult:
         b, exits, _, offset = self._block_of(index)
         return {e: float(f) for e, f in zip(exits, self.exit_fractions[b][offset])}
 
+    def miss_costs(self, index: int) -> list[MissCost]:
+        """What a miss costs at each kept early exit of configuration ``index`` (none without latencies)."""
+        return [self.miss[e] for e in self.config(index).exits[:-1] if e in self.miss]
+
     def summary(self, index: int) -> dict:
         return {
             "miou": float(self.miou[index]),
@@ -95,6 +103,7 @@ class SearchResult:
             "p95_latency_ms": float(self.p95_latency_ms[index]),
             "mean_gflops": float(self.mean_gflops[index]),
             "exit_fractions": self.fractions(index),
+            "miss_costs": [m.to_json() for m in self.miss_costs(index)],
         }
 
     def pareto_front(self, cost: str = "latency") -> np.ndarray:
@@ -285,6 +294,7 @@ def _search(net: MultiExitNet, cache: CalibrationCache, costs: CostTable, space:
         miou=np.concatenate(out.miou), mean_latency_ms=np.concatenate(out.mean_ms) + costs.output_ms,
         p95_latency_ms=np.concatenate(out.p95) + costs.output_ms, mean_gflops=np.concatenate(out.gflops),
         exit_fractions=out.fractions, blocks=out.blocks, space=space, policy=cache.policy,
+        miss={e: m for e in early if (m := miss_cost(costs, e)) is not None},
     )
     result.full_index = next(b[2] for b in out.blocks if b[0] == (FINAL_EXIT,))
     result.seconds = time.perf_counter() - started

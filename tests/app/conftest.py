@@ -41,3 +41,19 @@ def window(qtbot, settings, loaded_state):
     win.show()
     yield win
     win.close()
+
+
+MEASURE_TIMEOUT_MS = 180_000
+
+
+def shown_model_page(qtbot, state: AppState, settings: Settings):
+    """The Model page on ``state``, shown at 1300x820, once it shows a cost table."""
+    from app.pages.model_page import ModelPage
+
+    page = ModelPage(state, settings)
+    qtbot.addWidget(page)
+    page.resize(1300, 820)
+    page.show()
+    qtbot.waitExposed(page)
+    qtbot.waitUntil(lambda: page.table is not None, timeout=MEASURE_TIMEOUT_MS)
+    return page

@@ -18,9 +18,8 @@ from core.profile.cache import CostCache
 from core.profile.costs import measure_costs
 from core.runtime.config import ExitConfig
 
-from .conftest import LOAD_TIMEOUT_MS
+from .conftest import LOAD_TIMEOUT_MS, MEASURE_TIMEOUT_MS, shown_model_page
 
-MEASURE_TIMEOUT_MS = 180_000
 KEPT = ["features.6:dlb-c128-b1", "features.12:fcn-c64-b0"]
 
 
@@ -35,12 +34,7 @@ def tiny_model(tmp_path_factory):
 
 @pytest.fixture
 def page(qtbot, loaded_state, settings):
-    page = ModelPage(loaded_state, settings)
-    qtbot.addWidget(page)
-    page.resize(1300, 820)
-    page.show()
-    qtbot.waitExposed(page)
-    qtbot.waitUntil(lambda: page.table is not None, timeout=MEASURE_TIMEOUT_MS)
+    page = shown_model_page(qtbot, loaded_state, settings)
     yield page
     page.shutdown()
 

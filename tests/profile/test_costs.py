@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -10,9 +11,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from core.data.classes import CLASS_SETS
+from core.errors import ConfigError
 from core.models import FINAL_EXIT, ExitHeadSpec, HeadConfig, convert_backbone
 from core.profile import costs as costs_module
 from core.profile.costs import CostTable, PieceCost, cascade_cost, measure_costs
+from core.runtime.backends.torch_backend import TorchPieces
 
 SIZE = (64, 96)
 HEAD_A = "features.6:fcn-c64-b0"
@@ -155,3 +158,63 @@ def test_cost_table_json(table):
     assert len(data["segments"]) == len(table.segments)
     assert set(data["heads"]) == set(table.heads)
     assert set(data["segments"][0]) == {"gflops", "latency_ms", "latency_p10_ms", "latency_p90_ms"}
+
+
+def test_each_heads_policy_is_timed_apart_on_that_heads_real_output(net, monkeypatch):
+    calls = []
+    real = costs_module.confidence_histograms
+
+    def recording(logits, size, stride, settings):
+        calls.append((type(logits).__name__, tuple(logits.shape), stride))
+        return real(logits, size, stride, settings=settings)
+
+    monkeypatch.setattr(costs_module, "confidence_histograms", recording)
+    measured = measure_costs(net, SIZE, "cpu", latency=True, warmup=0, repeats=2)
+    for exit_id in net.exit_ids():
+        piece = measured.heads[exit_id]
+        assert piece.policy_ms is not None and 0 < piece.policy_ms
+        assert piece.latency_ms > 0
+    assert all(s.policy_ms is None for s in measured.segments)
+    # the policy alone ran (twice: repeats) on each head's own logits as numpy, with that exit's stride;
+    # head + policy ran on the head's torch output
+    _, heads, _ = TorchPieces(net).timing_callables(torch.rand(1, 3, *SIZE))
+    with torch.no_grad():
+        expected = [(tuple(heads[e]().shape), net.exit_stride(e)) for e in net.exit_ids()]
+    assert [(shape, stride) for kind, shape, stride in calls if kind == "ndarray"] == [x for x in expected
+                                                                                       for _ in range(2)]
+    assert [(shape, stride) for kind, shape, stride in calls if kind == "Tensor"] == [x for x in expected
+                                                                                      for _ in range(2)]
+
+
+def test_policy_ms_round_trips_and_a_version_1_table_loads_with_the_split_unknown(net, tmp_path):
+    measured = measure_costs(net, SIZE, "cpu", latency=True, warmup=0, repeats=2)
+    path = tmp_path / "table.json"
+    measured.save(path)
+    data = json.loads(path.read_text())
+    assert data["format_version"] == 2
+    assert "policy_ms" not in data["segments"][0] and data["heads"][HEAD_A]["policy_ms"] > 0
+    assert CostTable.load(path).heads[HEAD_A].policy_ms == pytest.approx(measured.heads[HEAD_A].policy_ms)
+    old = dict(data, format_version=1, heads={k: {f: v for f, v in p.items() if f != "policy_ms"}
+                                              for k, p in data["heads"].items()})
+    path.write_text(json.dumps(old))
+    loaded = CostTable.load(path)
+    assert loaded.heads[HEAD_A].policy_ms is None, "unknown, not zero"
+    assert loaded.heads[HEAD_A].latency_ms == pytest.approx(measured.heads[HEAD_A].latency_ms)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.update(format_version=3), "unknown latency-table format version 3"),
+    (lambda d: d["heads"][HEAD_A].update(policy_seconds=1.0), "unknown key 'policy_seconds'"),
+    (lambda d: d["heads"][HEAD_A].update(policy_ms="fast"), "policy_ms must be a number"),
+    (lambda d: d["heads"][HEAD_A].update(policy_ms=-1.0), "policy_ms must be a number"),
+    (lambda d: d.update(format_version=1), "unknown key 'policy_ms'"),     # version 1 had no policy_ms
+])
+def test_a_bad_latency_table_is_refused_in_one_line_naming_the_file(net, tmp_path, change, message):
+    data = CostTable((48, 64), "cpu", [PieceCost(1.0, 1.0)],
+                     heads={HEAD_A: PieceCost(0.1, 1.0, policy_ms=0.2)}).to_json()
+    change(data)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=message) as caught:
+        CostTable.load(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)

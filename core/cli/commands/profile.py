@@ -9,6 +9,7 @@ from core.cli.common import add_backend_arguments, backend_pieces, parse_size, r
 from core.device import DEVICE_CHOICES, select_device
 from core.models import load_model
 from core.profile.costs import measure_costs
+from core.profile.miss_cost import profile_lines
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{model_dir} on {table.device_description}, {size[0]}x{size[1]}, backend {table.backend} "
           f"{table.precision}: full network {total:.1f} ms (p10 {p10:.1f}, p90 {p90:.1f}) "
           f"(sum of medians), {len(table.segments)} segments and {len(table.heads)} heads -> {args.out}")
+    for line in profile_lines(table):
+        print(f"  {line}")
     return 0
 
 

@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
           f"{full['mean_gflops']:.2f} GFLOPs")
     print(f"chosen: {result.describe(chosen)}, {summary['mean_latency_ms']:.1f} ms mean "
           f"({summary['p95_latency_ms']:.1f} p95), {summary['mean_gflops']:.2f} GFLOPs -> {args.out}")
+    for miss in result.miss_costs(chosen):
+        print(f"  {miss.sentence()}")
     if report is not None:
         print_held_out(report)
     return 0
