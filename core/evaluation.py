@@ -5,8 +5,9 @@ IoU, pixel accuracy, GFLOPs and median latency (backbone prefix + head). With
 an ExitConfig it also runs the configured network image by image with real
 early exit and reports its mIoU, mean latency (measured), mean GFLOPs and the
 fraction of images that left at each exit, with the full network measured in
-the same loop through the same runner (``full_mean_latency_ms``, ``speedup``). Keys follow the 'Machine-readable
-outputs' contract of docs/architecture.md.
+the same loop through the same runner (``full_mean_latency_ms``, ``speedup``,
+``full_miou``). ``evaluate_config`` is that loop alone (the Search page's measured speed-up runs it
+too). Keys follow the 'Machine-readable outputs' contract of docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 from core.data.datasets import SegmentationDataset
 from core.data.metrics import ConfusionMatrix
 from core.data.sequences import sequence_counts, sequence_of
-from core.errors import DataError
+from core.errors import ConfigError, DataError
 from core.device import synchronize
 from core.jobs import ETA, CancelToken, Job, Progress
 from core.models.heads import class_labels
@@ -32,11 +33,17 @@ from core.runtime.config import ExitConfig
 from core.runtime.backends.base import RunnablePieces
 from core.runtime.backends.torch_backend import TorchPieces
 from core.runtime.early_exit import EarlyExitRunner, all_exit_labels
+from core.search.calibration import FINAL_EXIT_REFERENCE, LABELS
 
 
-def _items(dataset: SegmentationDataset) -> Iterator[tuple[torch.Tensor, torch.Tensor, str]]:
+def _items(dataset: SegmentationDataset,
+           labelled: bool = True) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, str]]:
+    """(image, mask, path) of every item, batched by one; without ``labelled`` the mask is None."""
     for i in range(len(dataset)):
         item = dataset[i]
+        if not labelled:
+            yield item["image"].unsqueeze(0), None, str(item["path"])
+            continue
         if "mask" not in item:
             raise DataError(f"{item['path']}: evaluation needs labels (no mask found)")
         yield item["image"].unsqueeze(0), item["mask"].unsqueeze(0), str(item["path"])
@@ -158,24 +165,37 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
         "config": None,
     }
     if config is not None:
-        report["config"] = yield from _evaluate_config(net, dataset, device, config=config, costs=costs, cancel=cancel,
-                                                       eta=eta, total=total, pieces=pieces)
+        report["config"] = yield from evaluate_config(net, dataset, device, config=config, costs=costs, cancel=cancel,
+                                                      eta=eta, done=len(dataset), total=total, pieces=pieces)
     return report
 
 
-def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, config: ExitConfig,
-                     costs: CostTable, cancel: CancelToken, eta: ETA, total: int,
-                     pieces: RunnablePieces | None = None) -> Job[dict]:
-    """The configuration with real early exit and, interleaved with it on every image (the order
+def evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, config: ExitConfig,
+                    costs: CostTable, cancel: CancelToken | None = None, eta: ETA | None = None, done: int = 0,
+                    total: int | None = None, pieces: RunnablePieces | None = None,
+                    reference: str = LABELS) -> Job[dict]:
+    """Job: the configuration with real early exit and, interleaved with it on every image (the order
     alternating), the full network through the same runner: both mean latencies come from the same
-    loop, so their ratio is the configuration's speed-up on these images."""
+    loop, so their ratio is the configuration's speed-up on these images (`mess eval --config`, and the
+    Search page's measured speed-up, core.search.measure).
+
+    ``reference`` LABELS scores both against the dataset's masks; FINAL_EXIT_REFERENCE (unlabelled
+    images) scores them against the full network's labels of the same run: ``miou`` is then the
+    configuration's agreement with the full network. Progress counts from ``done`` to ``total``."""
+    if reference not in (LABELS, FINAL_EXIT_REFERENCE):
+        raise ConfigError(f"unknown reference '{reference}' ({LABELS} or {FINAL_EXIT_REFERENCE})")
+    if len(dataset) == 0:
+        raise DataError("the dataset to evaluate is empty")
+    cancel = cancel or CancelToken()
+    eta = eta or ETA()
+    total = total or done + len(dataset)
     runner = EarlyExitRunner(net, config, pieces, costs=costs)   # a deadline decides from the table
     full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), pieces)
     classes = net.spec.classes
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
+    full_cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
     latencies, full_latencies, gflops, taken, sequences = [], [], [], [], []
     sequence_cms: dict[str, ConfusionMatrix] = {}
-    offset = len(dataset)
 
     def timed(run, image):
         synchronize(device)
@@ -189,30 +209,35 @@ def _evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: to
         first = dataset[0]["image"].unsqueeze(0).to(device)
         runner.run(first)
         full.run(first)
-        for i, (image, mask, path) in enumerate(_items(dataset)):
+        for i, (image, mask, path) in enumerate(_items(dataset, labelled=reference == LABELS)):
             cancel.check()
             image = image.to(device)
             if i % 2:
-                _, full_ms = timed(full.run, image)
+                full_result, full_ms = timed(full.run, image)
             result, ms = timed(runner.run, image)
             if not i % 2:
-                _, full_ms = timed(full.run, image)
+                full_result, full_ms = timed(full.run, image)
             latencies.append(ms)
             full_latencies.append(full_ms)
-            cm.update(result.labels.cpu(), mask)
+            labels, full_labels = result.labels.cpu(), full_result.labels.cpu()
+            truth = mask if mask is not None else full_labels
+            cm.update(labels, truth)
+            full_cm.update(full_labels, truth)
             sequence_cms.setdefault(sequence_of(path),
-                                    ConfusionMatrix(classes.num_classes, classes.ignore_index)).update(
-                result.labels.cpu(), mask)
+                                    ConfusionMatrix(classes.num_classes, classes.ignore_index)).update(labels, truth)
             sequences.append(sequence_of(path))
             taken.append(result.exit_ids[0])
             gflops.append(cascade_cost(net, costs, config.exits, taken=result.exit_index[0], key="gflops"))
-            yield Progress("config", offset + i + 1, total, message=f"configuration, image {i + 1}/{len(dataset)}",
-                           metrics={"eta_s": eta.seconds_left(offset + i + 1, total)})
+            yield Progress("config", done + i + 1, total, message=f"configuration, image {i + 1}/{len(dataset)}",
+                           metrics={"eta_s": eta.seconds_left(done + i + 1, total)})
     n = len(taken)
     mean, full_mean = statistics.fmean(latencies), statistics.fmean(full_latencies)
     return {
         **config.to_json(),
+        "images": n,
+        "reference": reference,
         "miou": 100.0 * cm.mean_iou(),
+        "full_miou": 100.0 * full_cm.mean_iou(),
         "pixel_accuracy": 100.0 * cm.pixel_accuracy(),
         "mean_latency_ms": mean,
         "median_latency_ms": statistics.median(latencies),

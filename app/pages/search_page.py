@@ -1,6 +1,7 @@
 """The Search page: calibrate on a labelled split (or, label-free, on your own footage), search every exit
-configuration, and pick one for a budget on the Pareto front; apply it to the Live page or save it as
-`mess search --out` does.
+configuration, and pick one for a budget on the Pareto front; measure its speed-up against the full network
+(interleaved, on images the search did not calibrate on, as `mess eval --config` measures); apply it to the Live
+page or save it as `mess search --out` does.
 
 The work (calibration, latency measurement, search) is core.search.session.search_job on a worker;
 moving the budget afterwards only re-reads the search result (no recomputation). What the page shows is a
@@ -26,6 +27,7 @@ from core.jobs import Progress
 from core.profile.costs import CostTable
 from core.search.budget_model import budget_mark
 from core.search.calibration import LABELS
+from core.search.measure import MeasuredSpeedup, measure_chosen
 from core.search.page_model import SearchPageModel, search_request
 from core.search.page_text import progress_text
 from core.search.session import Budget, SearchOutcome, pareto_document, save_config, search_job
@@ -69,6 +71,7 @@ class SearchPage(Page):
         c.load_button.clicked.connect(self.choose_config_to_load)
         c.load_button.setEnabled(self.state.net is not None)
         c.save_front_button.clicked.connect(self.choose_front_path)
+        c.measure_button.clicked.connect(self.measure_speedup)
         right.addWidget(self.pareto)
         right.addWidget(self.chosen_box)
         right.setStretchFactor(0, 3)
@@ -99,6 +102,7 @@ class SearchPage(Page):
         self.apply_button, self.save_button, self.load_button, self.save_front_button = (
             c.apply_button, c.save_button, c.load_button, c.save_front_button)
         self.plot, self.hover_label = self.pareto.plot, self.pareto.hover_label
+        self.measure_button = c.measure_button
 
     # --- what the model holds ---------------------------------------------------------------------
     @property
@@ -201,16 +205,46 @@ class SearchPage(Page):
             self.show_message(str(exc), error=True)
             return
         self.save_settings()
-        self.run_bar.set_running(True)
-        self.show_message("Opening the calibration data...")
         model_key = (str(folder), info.weights_sha256)
-        job = lambda token: search_job(net, info, folder, request=request, cancel=token)  # noqa: E731
-        self._worker = start_job(job, "search", self,
-                                 progress=self._on_progress,
-                                 succeeded=lambda outcome: self._on_searched(model_key, outcome),
+        self._start(lambda token: search_job(net, info, folder, request=request, cancel=token), "search",
+                    succeeded=lambda outcome: self._on_searched(model_key, outcome),
+                    starting="Opening the calibration data...", cancelled="Search cancelled.")
+
+    def measure_speedup(self) -> None:
+        """Run the chosen configuration and the full network interleaved on a worker (core.search.measure)."""
+        if self.running() or not self.model.can_measure() or self.state.net is None:
+            return
+        net, outcome, index = self.state.net, self.outcome, self.chosen
+        self._start(lambda token: measure_chosen(net, outcome, index, cancel=token), "measure",
+                    succeeded=lambda measured: self._on_measured(outcome, measured),
+                    starting="Measuring speed-up...", cancelled="Speed-up measurement cancelled.")
+
+    def _start(self, job: Callable, name: str, *, succeeded: Callable, starting: str, cancelled: str) -> None:
+        """Run ``job`` (a core.jobs job factory) on the page's worker: progress, Cancel and Esc while it runs."""
+        self._set_running(True)
+        self.show_message(starting)
+        self._worker = start_job(job, name, self, progress=self._on_progress, succeeded=succeeded,
                                  failed=lambda message: self.show_message(message, error=True),
-                                 cancelled=lambda: self.show_message("Search cancelled."),
-                                 finished=lambda: self.run_bar.set_running(False))
+                                 cancelled=lambda: self.show_message(cancelled), finished=self._on_job_finished)
+
+    def _on_measured(self, outcome: SearchOutcome, measured: MeasuredSpeedup) -> None:
+        if outcome is not self.outcome:
+            self.show_message("The search changed during the measurement: measure again.", error=True)
+            return
+        self.model.set_measured(measured)
+        self._show_chosen()
+        self.show_message(f"Measured x{measured.speedup:.2f} on {measured.images} images.")
+
+    def _set_running(self, running: bool) -> None:
+        self.run_bar.set_running(running)
+        self._update_measure_button(running)
+
+    def _update_measure_button(self, running: bool | None = None) -> None:
+        running = self.running() if running is None else running
+        self.measure_button.setEnabled(self.model.can_measure() and not running)
+
+    def _on_job_finished(self) -> None:
+        self._set_running(False)
 
     def cancel(self) -> None:
         if self.running():
@@ -272,6 +306,7 @@ class SearchPage(Page):
     def _show_chosen(self) -> None:
         self.plot.set_chosen(self.chosen)
         self.chosen_box.show_config(self.model.texts(), self.model.fractions(), why=self.model.why)
+        self._update_measure_button()
 
     def apply_to_live(self) -> None:
         if self.outcome is None or self.chosen is None:

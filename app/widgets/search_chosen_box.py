@@ -1,5 +1,6 @@
 """The Search page's chosen configuration: its exits, thresholds, predicted mIoU and costs, its held-out check,
-why it was chosen, where the images leave, and the buttons that apply, save or load a configuration."""
+why it was chosen, its measured speed-up, where the images leave, and the buttons that measure, apply, save or load
+a configuration."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from core.search.page_text import CHOSEN_FIELDS, EMPTY
 
 
 class ChosenConfigBox(QGroupBox):
-    """``show_config`` displays the texts of core.search.page_model.SearchPageModel.texts; only widgets otherwise."""
+    """``show_config`` displays the texts of core.search.page_model.SearchPageModel.texts; only widgets otherwise
+    (the page enables ``measure_button``: it also depends on whether a job runs)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Chosen configuration", parent)
@@ -38,6 +40,14 @@ class ChosenConfigBox(QGroupBox):
         self.load_button = QPushButton("Load configuration...", self)
         self.load_button.setToolTip("Read an exit configuration JSON ('mess search --out', or saved here), check it "
                                     "against the open model and run it on the Live page (File menu: Ctrl+Shift+L)")
+        self.measure_button = QPushButton("Measure speed-up", self)
+        self.measure_button.setToolTip(
+            "Run this configuration and the full network interleaved, through the same runner and backend, on the "
+            "images the search did not calibrate on (the calibration images when there are none), and show both mean "
+            "latencies and the measured speed-up — Ctrl+Shift+M. On the command line: 'mess eval --model DIR "
+            "--data DIR --split SPLIT --config CONFIG.json' measures the saved configuration the same way on a split")
+        self.measure_button.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.measure_button.setEnabled(False)
         self.save_front_button = QPushButton("Save front...", self)
         self.save_front_button.setToolTip("Write the Pareto front and search statistics, "
                                           "as 'mess search --pareto' does")
@@ -46,6 +56,7 @@ class ChosenConfigBox(QGroupBox):
             buttons.addWidget(button)
         buttons.addWidget(self.load_button)
         left.addLayout(buttons)
+        left.addWidget(self.measure_button, 0, Qt.AlignmentFlag.AlignLeft)
         left.addStretch(1)
         layout.addLayout(left, 3)
         self.bars = ExitBars(self)

@@ -1,4 +1,5 @@
-"""The Search page's run controls: Search, Cancel (and Esc while a search runs), a progress bar, a status line."""
+"""The Search page's run controls: Search, Cancel (and Esc while a search or a speed-up measurement runs), a progress
+bar, a status line."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class SearchRunBar(QWidget):
                                       "search every configuration — Ctrl+Return")
         self.search_button.setShortcut(QKeySequence("Ctrl+Return"))
         self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setToolTip("Stop the calibration or the latency measurement — Esc")
+        self.cancel_button.setToolTip("Stop the calibration, the latency measurement or the speed-up measurement — Esc")
         self.cancel_button.setEnabled(False)
         # Esc cancels only while a search runs (otherwise it leaves full screen); a hidden page's shortcut is inactive.
         self.cancel_shortcut = QShortcut(QKeySequence("Esc"), self)

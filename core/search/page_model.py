@@ -1,5 +1,6 @@
 """What the Search page shows, without Qt: the imported latency table, the search's outcome, the budget and
-the configuration chosen (by the budget, with its held-out check, or by a click on the front).
+the configuration chosen (by the budget, with its held-out check, or by a click on the front) and its speed-up
+measured against the full network (core.search.measure).
 
 The page displays a SearchPageModel; `mess search` does the same steps through core.search.session.
 """
@@ -12,7 +13,9 @@ from core.errors import ConfigError, MessError
 from core.profile.costs import CostTable
 from core.search.budget_model import BudgetModel, budget_text
 from core.search.holdout import HeldOutReport
-from core.search.page_text import CLICKED, budget_why, chosen_texts, held_out_text, searched_text, table_text
+from core.search.measure import MeasuredSpeedup
+from core.search.page_text import (CLICKED, budget_why, chosen_texts, held_out_text, measured_text, searched_text,
+                                    table_text)
 from core.search.session import SearchOutcome, SearchRequest, choose
 
 THIS_MACHINE = "this machine"
@@ -30,6 +33,7 @@ class SearchPageModel:
         self.why = ""
         self.held_out: HeldOutReport | None = None    # the held-out report of the budget's choice
         self._held_out_index: int | None = None
+        self.measured: MeasuredSpeedup | None = None  # the last speed-up measured (core.search.measure)
 
     # --- the latency table ---------------------------------------------------------------------
     def set_table(self, table: CostTable | None, path: str = "") -> None:
@@ -63,6 +67,7 @@ class SearchPageModel:
         self.outcome = outcome
         self.budget.set_result(outcome.result if outcome is not None else None)
         self.chosen, self.why = None, ""
+        self.measured = None
 
     def searched_text(self) -> str:
         o = self.outcome
@@ -95,6 +100,20 @@ class SearchPageModel:
     def clear_choice(self) -> None:
         self.chosen, self.why = None, ""
 
+    # --- the measured speed-up --------------------------------------------------------------------
+    def can_measure(self) -> bool:
+        """A configuration is chosen, and the search says which images it calibrated on."""
+        return self.chosen is not None and self.outcome is not None and self.outcome.request is not None
+
+    def set_measured(self, measured: MeasuredSpeedup | None) -> None:
+        self.measured = measured
+
+    def measured_text(self) -> str:
+        assert self.outcome is not None and self.chosen is not None
+        source = self.latency_source()
+        return measured_text(self.measured, self.outcome.result, self.chosen,
+                             predicted_from=None if source == THIS_MACHINE else source)
+
     def report_for(self, index: int | None) -> HeldOutReport | None:
         """The held-out report when ``index`` is the budget's choice (a clicked configuration has none)."""
         return self.held_out if index is not None and index == self._held_out_index else None
@@ -106,7 +125,7 @@ class SearchPageModel:
             return None
         held_out = held_out_text(self.report_for(self.chosen), folded=self.outcome.folds is not None)
         return chosen_texts(self.outcome.result, self.chosen, reference=self.outcome.reference, why=self.why,
-                            held_out=held_out)
+                            held_out=held_out, measured=self.measured_text())
 
     def fractions(self) -> dict[str, float] | None:
         """The share of images leaving at each kept exit of the chosen configuration."""

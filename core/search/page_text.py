@@ -1,4 +1,5 @@
-"""The Search page's words, without Qt: the chosen configuration, its held-out check, the search's summary,
+"""The Search page's words, without Qt: the chosen configuration, its held-out check and measured speed-up,
+the search's summary,
 an imported latency table and the progress of a search. Sizes are H×W, as `mess search --input` reads them.
 """
 
@@ -11,15 +12,19 @@ from core.models.summary_lines import hw
 from core.profile.costs import CostTable
 from core.search.calibration import LABELS
 from core.search.holdout import HeldOutReport
+from core.search.measure import MeasuredSpeedup
 from core.search.search import SearchResult
 
 EMPTY = "–"
 CHOSEN_FIELDS = {"exits": "Exits", "thresholds": "Thresholds", "miou": "Predicted mIoU", "latency": "Latency",
-                 "gflops": "GFLOPs", "gain": "vs full network", "held_out": "Held out", "why": "Chosen by"}
+                 "gflops": "GFLOPs", "gain": "vs full network", "held_out": "Held out", "measured": "Measured",
+                 "why": "Chosen by"}
 CLICKED = "a click on the front"
 NO_TABLE = "none loaded"
 STAGE_TEXT = {"calibrate": "Calibrating: {message}", "latency": "Measuring latency on this machine...",
-              "search": "Searching every configuration..."}
+              "search": "Searching every configuration...", "measure": "Measuring speed-up: {message}",
+              "config": "Measuring speed-up, interleaved with the full network: {message}"}
+NOT_MEASURED = "not measured: Measure speed-up runs it and the full network here, interleaved"
 
 
 def size_text(size: tuple[int, int]) -> str:
@@ -46,7 +51,8 @@ def held_out_text(report: HeldOutReport | None, *, folded: bool) -> str:
             f"the budget held on {s['budget_met_folds']} of {s['folds']} folds")
 
 
-def chosen_texts(result: SearchResult, index: int, *, reference: str, why: str, held_out: str) -> dict[str, str]:
+def chosen_texts(result: SearchResult, index: int, *, reference: str, why: str, held_out: str,
+                 measured: str = NOT_MEASURED) -> dict[str, str]:
     """One text per CHOSEN_FIELDS key for configuration ``index`` of ``result``."""
     config, summary, full = result.config(index), result.summary(index), result.summary(result.full_index)
     if config.mode == "dynamic" and len(config.exits) > 1:
@@ -63,7 +69,33 @@ def chosen_texts(result: SearchResult, index: int, *, reference: str, why: str, 
             f"{summary['miou'] - full['miou']:+.2f} pp mIoU")
     return {"exits": " › ".join(config.exits) + f"  ({config.mode})", "thresholds": thresholds, "miou": miou,
             "latency": f"{summary['mean_latency_ms']:.1f} ms mean, {summary['p95_latency_ms']:.1f} ms p95",
-            "gflops": f"{summary['mean_gflops']:.3f} GFLOPs mean", "gain": gain, "why": why, "held_out": held_out}
+            "gflops": f"{summary['mean_gflops']:.3f} GFLOPs mean", "gain": gain, "why": why, "held_out": held_out,
+            "measured": measured}
+
+
+def measured_text(measured: MeasuredSpeedup | None, result: SearchResult, index: int, *,
+                  predicted_from: str | None = None) -> str:
+    """Configuration ``index``'s measured speed-up beside the predicted one (``predicted_from``: an imported latency
+    table's name; None: this machine's); stale when the last measurement was of another configuration."""
+    if measured is None:
+        return NOT_MEASURED
+    if measured.index != index:
+        return (f"stale: x{measured.speedup:.2f} was measured for the configuration chosen before; "
+                "Measure speed-up again for this one")
+    summary, full = result.summary(index), result.summary(result.full_index)
+    predicted = full["mean_latency_ms"] / max(summary["mean_latency_ms"], 1e-9)
+    images = f"{measured.images} {'held-out' if measured.held_out else 'calibration'} image" + \
+        ("s" if measured.images != 1 else "")
+    if not measured.held_out:
+        images += " (none held out: the search calibrated on every image)"
+    if measured.reference == LABELS:
+        accuracy = f"mIoU {measured.miou:.2f} % against {measured.full_miou:.2f} %"
+    else:
+        accuracy = f"{measured.miou:.2f} % agreement with the full network"
+    source = f" from {predicted_from}" if predicted_from else ""
+    return (f"measured on {images}, same run: {measured.mean_latency_ms:.1f} ms against "
+            f"{measured.full_mean_latency_ms:.1f} ms for the full network, x{measured.speedup:.2f} "
+            f"(predicted x{predicted:.2f}{source}); {accuracy}; {measured.backend} {measured.precision}")
 
 
 def budget_why(budget_words: str, report: HeldOutReport | None) -> str:

@@ -247,6 +247,10 @@ class SearchRequest:
     def reference(self) -> str:
         return FINAL_EXIT_REFERENCE if self.unlabelled else LABELS
 
+    def wanted_size(self) -> tuple[int, int] | None:
+        """The size the images are resized to: ``input_size``, else the table's; None: their own size."""
+        return self.input_size or (tuple(self.table.input_size) if self.table is not None else None)
+
     def open(self, net: MultiExitNet, size: tuple[int, int] | None):
         """The calibration images: the labelled split, or the unlabelled footage."""
         if self.unlabelled:
@@ -265,6 +269,8 @@ class SearchOutcome:
     warnings: list[str]
     reference: str = LABELS
     folds: object | None = None          # core.search.holdout.FoldResults: the held-out check's searches
+    request: SearchRequest | None = None  # what was searched: core.search.measure reopens its images
+    image_paths: tuple[str, ...] = ()     # the calibration images (a video's as "VIDEO#frame")
 
 
 def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, request: SearchRequest,
@@ -279,8 +285,7 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
     table = request.table
     if table is not None:
         check_latency_table(table, net, source=request.table_source)
-    size = request.input_size or (tuple(table.input_size) if table is not None else None)
-    dataset = request.open(net, size)
+    dataset = request.open(net, request.wanted_size())
     size = calibration_size(dataset)
     if table is not None:
         check_latency_table(table, net, size, source=request.table_source)
@@ -305,4 +310,5 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
     if note:
         warnings.append(note)
     return SearchOutcome(result, table, cache.images, input_size=tuple(cache.input_size), warnings=warnings,
-                         reference=cache.reference, folds=folds)
+                         reference=cache.reference, folds=folds, request=request,
+                         image_paths=tuple(cache.image_paths))

@@ -123,6 +123,48 @@ def test_search_draws_the_front_and_chooses_within_the_budget(searched, model_co
     page.grab().save(str(tmp_path / "search_page.png"))
 
 
+def measure(page, qtbot) -> None:
+    qtbot.mouseClick(page.measure_button, Qt.MouseButton.LeftButton)
+    assert page.running() and page.cancel_button.isEnabled() and not page.measure_button.isEnabled()
+    qtbot.waitUntil(lambda: not page.running() and page.measure_button.isEnabled(), timeout=SEARCH_TIMEOUT_MS)
+
+
+def test_measure_speed_up_runs_the_chosen_configuration_against_the_full_network(page, qtbot, tiny_data, tmp_path):
+    """A quick calibration (3 of the 6 images): the other 3 are measured, both networks in one run."""
+    assert not page.measure_button.isEnabled(), "nothing chosen yet"
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData("latency"))
+    page.value_spin.setValue(60_000.0)
+    run_search(page, qtbot, tiny_data, limit=3)
+    result = page.outcome.result
+    cascade = next(i for i in range(result.count) if len(result.config(i).exits) > 1)
+    page.select(cascade)
+    label = page.chosen_labels["measured"]
+    assert label.text().startswith("not measured") and page.measure_button.isEnabled()
+    measure(page, qtbot)
+    measured = page.model.measured
+    assert measured is not None and measured.index == cascade, page.status.text()
+    predicted = result.summary(result.full_index)["mean_latency_ms"] / result.summary(cascade)["mean_latency_ms"]
+    assert label.text().startswith(
+        f"measured on 3 held-out images, same run: {measured.mean_latency_ms:.1f} ms against "
+        f"{measured.full_mean_latency_ms:.1f} ms for the full network, x{measured.speedup:.2f} "
+        f"(predicted x{predicted:.2f})")
+    assert measured.mean_latency_ms > 0 and measured.full_mean_latency_ms > 0
+    assert "mIoU" in label.text() and "Measured x" in page.status.text()
+    qtbot.wait(50)      # the layout settles: the line is shown whole
+    assert label.height() >= label.heightForWidth(label.width())
+    page.grab().save(str(tmp_path / "search_measured.png"))
+    other = next(i for i in range(result.count) if i not in (cascade, result.full_index))
+    page.select(other)
+    assert label.text().startswith("stale:"), "another configuration: the measurement is not its"
+    page.select(cascade)
+    assert label.text().startswith("measured on 3 held-out images")
+    run_search(page, qtbot, tiny_data)         # a new search: nothing measured; every image calibrated on
+    assert page.model.measured is None and label.text().startswith("not measured")
+    qtbot.keyClick(page, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: page.model.measured is not None and not page.running(), timeout=SEARCH_TIMEOUT_MS)
+    assert label.text().startswith("measured on 6 calibration images (none held out")
+
+
 def test_moving_the_slider_chooses_at_once(searched, qtbot):
     page = searched
     result = page.outcome.result
