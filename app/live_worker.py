@@ -24,6 +24,7 @@ from PySide6.QtGui import QImage
 
 from core.runtime.video import player as events
 from core.runtime.config import ExitConfig
+from core.runtime.video.deadline_tally import DeadlineTally
 from core.runtime.video.exit_words import ExitShare
 from core.runtime.live import FrameResult
 from core.runtime.video.player import LivePlayer, SourceInfo, one_line
@@ -72,6 +73,7 @@ class LiveFrame:
     share: ExitShare | None = None
     refining: bool = False        # anytime mode: an earlier exit's answer; the frame's deeper ones follow
     measured_speedup: float | None = None   # side by side: full / configuration, measured on the same frames
+    deadline: DeadlineTally | None = None    # deadline mode: the deadline's counts so far
 
 
 class _Thread(QThread):
@@ -101,12 +103,15 @@ class LiveWorker(QObject):
                  loop: bool = True, realtime: bool = True, opacity: float = 0.5, compare_full: bool = False,
                  paused: bool = False, box: tuple[int, int] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  parent: QObject | None = None, backend: str = "torch", precision: str = "fp32",
-                 overlay: str = "plain", costs=None, anytime: bool = False) -> None:
+                 overlay: str = "plain", costs=None, anytime: bool = False,
+                 weights_sha256: str | None = None) -> None:
+        """``costs``: the latency table of ``backend`` (a deadline decides from it; without one the player
+        measures it on this worker's thread when a deadline runs, keeping it for ``weights_sha256``)."""
         super().__init__(parent)
         self.player = LivePlayer(net, spec, kind, config=config, loop=loop, realtime=realtime, opacity=opacity,
                                  compare_full=compare_full, paused=paused, box=box, timeout_s=timeout_s,
                                  backend=backend, precision=precision, cores=CORES, overlay=overlay, costs=costs,
-                                 anytime=anytime)
+                                 anytime=anytime, weights_sha256=weights_sha256)
         self._lock = threading.Lock()
         self._pending: LiveFrame | None = None
         self.error: str | None = None
@@ -179,7 +184,7 @@ class LiveWorker(QObject):
                           fps=frame.fps, dropped_total=frame.dropped_total, frame_count=frame.frame_count,
                           exits=frame.exits, refreshed=frame.refreshed, loop_pass=frame.loop_pass,
                           dropped_in_pass=frame.dropped_in_pass, share=frame.share, refining=frame.refining,
-                          measured_speedup=frame.measured_speedup)
+                          measured_speedup=frame.measured_speedup, deadline=frame.deadline)
         with self._lock:
             replaced = self._pending is not None
             self._pending = shown

@@ -159,7 +159,8 @@ class MainWindow(QMainWindow):
                  ("F11", "full screen"), ("F1", "this list"), ("Ctrl+M", "Model: measure (again)"),
                  ("Ctrl+L", "Model: load a latency table"), ("Ctrl+Return", "Live: start / stop"),
                  ("Space", "Live: pause"), (".", "Live: one step"), ("F", "Live: full network"),
-                 ("B", "Live: side by side"), ("Ctrl+R", "Live: record"), ("F5", "Live: presentation mode"),
+                 ("B", "Live: side by side"), ("A", "Live: anytime"), ("D", "Live: deadline on / off"),
+                 ("Ctrl+R", "Live: record"), ("F5", "Live: presentation mode"),
                  ("I", "Live: inspect this frame"), ("Ctrl+Shift+O", "Inspect: open an image or video"),
                  ("Ctrl+S", "Inspect: save the grid"), ("Esc", "leave full screen or presentation mode"),
                  ("Ctrl+Q", "quit"))
@@ -239,7 +240,7 @@ class MainWindow(QMainWindow):
             print(f"MESS Studio: {exc}; forgotten", flush=True)
             return
         if config is not None:
-            self.state.set_config(config)
+            self.state.set_config(config, restored=True)
             self.statusBar().showMessage(f"Restored the configuration applied last time: {' › '.join(config.exits)}",
                                          10000)
 

@@ -40,6 +40,7 @@ class AppState(QObject):
         self.net = None
         self.info = None
         self.config: ExitConfig | None = None
+        self.config_restored = False              # the configuration is the one remembered from last time
         self._loader: JobWorker | None = None     # the newest load
         self._loaders: list[JobWorker] = []        # every load started (waited for on shutdown)
         self._request = 0
@@ -95,8 +96,10 @@ class AppState(QObject):
             self._backend, self.precision = backend, precision
             self.backend_changed.emit(self.backend, self.precision)
 
-    def set_config(self, config: ExitConfig | None) -> None:
-        self.config = config
+    def set_config(self, config: ExitConfig | None, *, restored: bool = False) -> None:
+        """Apply ``config`` (None: the full network); ``restored``: the one remembered from last time (the Live
+        page then keeps its own deadline setting, saved later than the configuration was)."""
+        self.config, self.config_restored = config, bool(restored)
         self.config_changed.emit(config)
 
     def load_config(self, path: str | Path) -> str:

@@ -1,13 +1,13 @@
 """The Live page: a video source through the open model with real early exit, frame by frame.
 
 A view over two Qt-free objects: core.runtime.video.live_controls.LiveControls (the configuration, the
-thresholds set over it, full network, side by side, opacity and overlay style, presentation mode,
-the no-early-exit watch) and the player (core.runtime.video.player.LivePlayer, on its thread through
+thresholds set over it, full network, side by side, anytime, the deadline, opacity and overlay style,
+presentation mode, the no-early-exit watch) and the player (core.runtime.video.player.LivePlayer, on its thread through
 app.live_worker.LiveWorker), which plays. The widgets are app/widgets' (source bar, side panel,
 readouts, frame view, exit legend); this module wires them: a widget's signal calls a
 LiveControls method, and what changed is shown and passed to the player. F5 is presentation
-mode: full screen, only the frame, the exit-colour legend and the readouts; F, B and the
-threshold keys (Up/Down or +/- th_img, Shift+Up/Down th_pix) work there too.
+mode: full screen, only the frame, the exit-colour legend and the readouts; F, B, A, D (the deadline)
+and the threshold keys (Up/Down or +/- th_img, Shift+Up/Down th_pix) work there too.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from app.widgets.live_side_panel import LiveSidePanel, default_record_dir
 from app.widgets.live_source_bar import LiveSourceBar
 from app.widgets.presentation import WindowChrome
 from core.errors import ConfigError
-from core.runtime.video.live_controls import LiveControls
+from core.runtime.early_exit import default_deadline_exits
+from core.runtime.video.live_controls import ANYTIME_OFF, DEADLINE_MS, DEADLINE_OFF, DEADLINE_RANGE_MS, LiveControls
 from core.runtime.video.live_view import describe_exits, exit_depths
 from core.runtime.video.overlay import OVERLAY_STYLES, exit_colour, fill_palette, legend, short_exit_name
 
@@ -37,7 +38,8 @@ PRESENTATION_SCALE = 2.0         # readouts at most this much bigger in presenta
 HINT = "Choose a source above and press Start (Ctrl+Return) or Space"
 BAR_WIDGETS = ("source", "start_button", "pause_button", "step_button", "loop_check", "realtime_check",
                "record_button", "inspect_button")
-PANEL_WIDGETS = ("config_label", "full_button", "side_button", "anytime_button", "sliders", "threshold_note",
+PANEL_WIDGETS = ("config_label", "full_button", "side_button", "anytime_button", "deadline_check", "deadline_spin",
+                 "sliders", "threshold_note",
                  "opacity_slider", "opacity_label", "overlay_combo", "legend", "latency_plot", "histogram",
                  "reset_button", "record_dir", "record_label")
 
@@ -137,6 +139,8 @@ class LivePage(LiveRunning, Page):
         self.full_button.toggled.connect(self.set_full_network)
         self.side_button.toggled.connect(self.set_side_by_side)
         self.anytime_button.toggled.connect(self.set_anytime)
+        self.deadline_check.toggled.connect(self.set_deadline)
+        self.deadline_spin.valueChanged.connect(self.set_deadline_ms)
         self.sliders.changed.connect(self._on_thresholds)
         self.opacity_slider.valueChanged.connect(self._on_opacity)
         self.overlay_combo.currentIndexChanged.connect(lambda _: self.set_overlay(self.overlay_combo.currentData()))
@@ -158,6 +162,7 @@ class LivePage(LiveRunning, Page):
         self.full_shortcut = shortcut(Qt.Key.Key_F, lambda: self.set_full_network(not self.controls.full_network))
         self.side_shortcut = shortcut(Qt.Key.Key_B, lambda: self.set_side_by_side(not self.controls.side_by_side))
         self.anytime_shortcut = shortcut(Qt.Key.Key_A, lambda: self.set_anytime(not self.controls.anytime))
+        self.deadline_shortcut = shortcut(Qt.Key.Key_D, lambda: self.set_deadline(not self.controls.deadline))
         self.present_shortcut = shortcut(Qt.Key.Key_F5, lambda: self.set_presentation(not self.controls.presenting))
         self.leave_shortcut = shortcut(Qt.Key.Key_Escape, lambda: self.set_presentation(False), True)
         keys = [("Up", "th_img", 1), ("+", "th_img", 1), ("=", "th_img", 1), ("Down", "th_img", -1),
@@ -173,6 +178,9 @@ class LivePage(LiveRunning, Page):
             check.setChecked(s.get(f"live/{name}", True))
             setattr(self.controls, name, check.isChecked())
         self.controls.set_anytime(s.get("live/anytime", False))
+        self.controls.set_deadline_ms(s.get("live/deadline_ms", DEADLINE_MS, minimum=DEADLINE_RANGE_MS[0],
+                                            maximum=DEADLINE_RANGE_MS[1]))
+        self.controls.set_deadline(s.get("live/deadline", False))
         self.controls.set_opacity(s.get("live/opacity", 50, minimum=0, maximum=100))
         self.controls.set_overlay(s.get("live/overlay", self.controls.overlay, choices=OVERLAY_STYLES))
         self.record_dir.set_text(s.get("live/record_dir", default_record_dir()))
@@ -181,7 +189,7 @@ class LivePage(LiveRunning, Page):
     def save_settings(self) -> None:
         s = self.settings
         self.source.save(s, "live/source")
-        for key, value in self.controls.settings().items():      # opacity, overlay, loop, realtime, anytime
+        for key, value in self.controls.settings().items():      # opacity, overlay, loop, realtime, anytime, deadline
             s.set(f"live/{key}", value)
         s.set("live/record_dir", self.record_dir.text())
 
@@ -227,11 +235,47 @@ class LivePage(LiveRunning, Page):
         self._show_controls()
 
     def set_anytime(self, on: bool) -> None:
+        """Anytime on or off (A); on turns the deadline off, and says so."""
+        had_deadline = self.controls.deadline
         if self.controls.set_anytime(on):
             self._pass_on("set_anytime", self.controls.anytime)
+            if had_deadline and not self.controls.deadline:
+                self._run_config_changed()
+                if not self.has_error:
+                    self.show_message(DEADLINE_OFF)
             if self.controls.presenting:
                 self.view.flash("Anytime: every exit in turn" if on else "Early exit")
         self._show_controls()
+
+    def set_deadline(self, on: bool) -> None:
+        """Deadline mode on or off (D): the player switches to a deadline configuration over the kept exits, or
+        back to the configuration as it was; on turns Anytime off, and says so."""
+        had_anytime = self.controls.anytime
+        if self.controls.set_deadline(on):
+            if had_anytime and not self.controls.anytime:
+                self._pass_on("set_anytime", False)
+            self._run_config_changed()
+            if not self.has_error:
+                self.show_message(self._deadline_text() + (f" {ANYTIME_OFF}." if had_anytime and on else ""))
+            if self.controls.presenting:
+                self.view.flash(f"Deadline {self.controls.deadline_ms:g} ms" if on else
+                                f"Early exit: {describe_exits(self.controls.run_config)}")
+        self._show_controls()
+
+    def set_deadline_ms(self, ms: float) -> None:
+        """The deadline's milliseconds (the spin box): a running deadline switches at the next frame."""
+        if self.controls.set_deadline_ms(ms) and self.controls.deadline:
+            self._run_config_changed()
+        self._show_controls()
+
+    def _deadline_text(self) -> str:
+        c = self.controls
+        if not c.deadline:
+            return f"Deadline off: {describe_exits(c.run_config)} runs as before."
+        config = c.run_config
+        if config is None or config.mode != "deadline":
+            return f"Deadline {c.deadline_ms:g} ms is on; it runs over the kept exits once a model is open."
+        return f"Deadline {c.deadline_ms:g} ms over {describe_exits(config)}."
 
     def nudge_threshold(self, which: str, steps: int) -> None:
         """A threshold key (presentation mode): move it, and say the thresholds on the frame for a moment."""
@@ -256,20 +300,29 @@ class LivePage(LiveRunning, Page):
         self._pass_on("set_overlay", self.controls.overlay)
 
     def _on_config_changed(self, config) -> None:
-        """A configuration from the Search page ('Apply to Live'): the loop switches at the next frame."""
-        self.controls.apply_config(config)
+        """A configuration from the Search page ('Apply to Live') or a file: the loop switches at the next frame.
+        One of mode deadline turns the deadline on at its milliseconds (and Anytime off)."""
+        had_anytime = self.controls.anytime
+        self.controls.apply_config(config, restored=self.state.config_restored)
+        if had_anytime and not self.controls.anytime:
+            self._pass_on("set_anytime", False)
         if self.controls.thresholds is not None:
             self.sliders.set_values(*self.controls.thresholds)
         self._run_config_changed()
         if config is not None and not self.has_error:
-            self.show_message(f"Configuration applied: {describe_exits(config)}")
+            deadline = f" ({self._deadline_text()})" if self.controls.deadline else ""
+            self.show_message(f"Configuration applied: {describe_exits(config)}{deadline}")
 
     def _show_controls(self) -> None:
         depths = self._depths or (exit_depths(self.state.net) if self.state.net is not None else {})
         c = self.controls
         self.panel.show_config(c.config_view(depths), full_network=c.full_network, side_by_side=c.side_by_side,
                                anytime=c.anytime)
+        self.panel.show_deadline(c.deadline, c.deadline_ms)
         self.panel.show_overlay(c.opacity, c.overlay)
+        running = c.run_config
+        self.latency_plot.set_deadline(running.deadline_ms if running is not None and running.mode == "deadline"
+                                       else None)
         exits = c.run_config.exits if c.run_config is not None else ["final"]
         self.exit_legend.set_exits([(short_exit_name(e), exit_colour(depths.get(e, 1.0))) for e in exits])
 
@@ -283,8 +336,10 @@ class LivePage(LiveRunning, Page):
         self.legend.set_classes(legend((net.spec.classes.names, colours)))
 
     def _model_ready(self) -> None:
-        if self.state.net is not None:
-            self._depths = exit_depths(self.state.net)
+        net = self.state.net
+        if net is not None:
+            self._depths = exit_depths(net)
+        self.controls.set_default_rungs(default_deadline_exits(net) if net is not None else ())
         self._show_legend()
 
     def _on_model_changed(self) -> None:

@@ -90,7 +90,8 @@ class LiveRunning:
                             realtime=c.realtime, opacity=c.opacity / 100,
                             compare_full=c.side_by_side, paused=False, box=self.view.box(), parent=self,
                             backend=self.state.backend, precision=self.state.precision, overlay=c.overlay,
-                            costs=self._latency_table(net), anytime=c.anytime)
+                            costs=self._latency_table(net), anytime=c.anytime,
+                            weights_sha256=self.state.info.weights_sha256 if self.state.info is not None else None)
         worker.opened.connect(lambda info, w=worker: self._on_opened(w, info))
         worker.frame_ready.connect(lambda w=worker: self._on_frame(w))
         worker.message.connect(lambda text, w=worker: w is self._worker and self.show_message(text))

@@ -45,7 +45,8 @@ def nice_ceiling(value: float) -> float:
 
 class LatencyPlot(pg.PlotWidget):
     """Latency (ms) of the last frames, newest on the right: one point per frame in its exit's colour, a thin
-    line through them, and the full network's latency in grey when it runs beside (side by side).
+    line through them, the full network's latency in grey when it runs beside (side by side), and the
+    deadline as a red dashed line in deadline mode.
 
     The axes are fixed (x: the last ``window`` frames; y: a round ceiling), so a redraw moves points, not axes.
     """
@@ -64,11 +65,26 @@ class LatencyPlot(pg.PlotWidget):
         self.full_line = pg.PlotDataItem(pen=pg.mkPen(150, 150, 160, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
         self.line = pg.PlotDataItem(pen=pg.mkPen(120, 120, 130, width=1))
         self.points = pg.ScatterPlotItem(size=7, pen=None)
-        for plotted in (self.full_line, self.line, self.points):
+        self.deadline_line = pg.InfiniteLine(angle=0, movable=False,
+                                             pen=pg.mkPen(200, 40, 40, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.deadline_line.setVisible(False)
+        for plotted in (self.full_line, self.line, self.points, self.deadline_line):
             self.addItem(plotted)
         self._brushes: dict[float, object] = {}
         self.count = 0
+        self.deadline_ms: float | None = None
+        self._highest = 100.0
         self._set_top(100.0)
+
+    def set_deadline(self, ms: float | None) -> None:
+        """The deadline's line (None: none); the axis keeps it in view."""
+        if ms == self.deadline_ms:
+            return
+        self.deadline_ms = ms
+        self.deadline_line.setVisible(ms is not None)
+        if ms is not None:
+            self.deadline_line.setValue(ms)
+        self._set_top(self._highest)
 
     def _brush(self, depth: float):
         key = round(float(depth), 3)
@@ -77,7 +93,8 @@ class LatencyPlot(pg.PlotWidget):
         return self._brushes[key]
 
     def _set_top(self, highest: float) -> None:
-        top = nice_ceiling(highest * 1.1)
+        self._highest = highest
+        top = nice_ceiling(max(highest, self.deadline_ms or 0.0) * 1.1)
         if top != self._top:
             self._top = top
             self.setYRange(0, top, padding=0)

@@ -1,5 +1,5 @@
-"""The Live page's side panel: the exit configuration (full network, side by side, thresholds), the
-overlay (opacity, style, class legend), the latency plot and exit histogram, and the recordings folder.
+"""The Live page's side panel: the exit configuration (full network, side by side, anytime, the deadline,
+thresholds), the overlay (opacity, style, class legend), the latency plot and exit histogram, and the recordings folder.
 Only widgets and how they show a core.runtime.video.live_controls.ConfigView: the page connects them."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QSlider, QVBoxLayout, QWidget)
 
 from app.widgets.class_legend import ClassLegend
 from app.widgets.folder_field import FolderField
 from app.widgets.live_plots import ExitHistogram, LatencyPlot
 from app.widgets.threshold_sliders import ThresholdSliders
-from core.runtime.video.live_controls import ConfigView
+from core.runtime.video.live_controls import DEADLINE_MS, DEADLINE_RANGE_MS, ConfigView
 from core.runtime.video.overlay import exit_colour
 
 OVERLAY_CHOICES = (("outline", "Outlines"), ("high-contrast", "High contrast"), ("plain", "Plain"))
@@ -60,11 +60,13 @@ class LiveSidePanel(QWidget):
         self.anytime_button = QPushButton("Anytime", box)
         self.anytime_button.setCheckable(True)
         self.anytime_button.setToolTip("Show every kept exit's answer in turn, each as soon as it is ready, "
-                                       "refining the overlay from shallow to deep (not with side by side) — A")
+                                       "refining the overlay from shallow to deep (not with side by side; "
+                                       "turns the deadline off) — A")
         row.addWidget(self.full_button)
         row.addWidget(self.side_button)
         row.addWidget(self.anytime_button)
         layout.addLayout(row)
+        layout.addLayout(self._deadline_row(box))
         self.sliders = ThresholdSliders(box)
         layout.addWidget(self.sliders)
         self.threshold_note = QLabel("", box)
@@ -72,6 +74,44 @@ class LiveSidePanel(QWidget):
         self.threshold_note.setStyleSheet(MUTED)
         layout.addWidget(self.threshold_note)
         return box
+
+    def _deadline_row(self, box: QGroupBox) -> QHBoxLayout:
+        row = QHBoxLayout()
+        tip = ("Deadline mode: each frame answers at the deepest kept exit that can finish within this many "
+               "milliseconds, decided before each step from the latency table of the backend the live view runs on "
+               "(measured when none is loaded); the thresholds do not apply, and Anytime turns off. A configuration "
+               "of one exit (or none) uses the model's exit points. Off: the configuration runs as before — D")
+        self.deadline_check = QCheckBox("Deadline", box)
+        self.deadline_check.setObjectName("live-deadline")
+        self.deadline_check.setToolTip(tip)
+        self.deadline_spin = QDoubleSpinBox(box)
+        self.deadline_spin.setObjectName("live-deadline-ms")
+        self.deadline_spin.setRange(*DEADLINE_RANGE_MS)
+        self.deadline_spin.setDecimals(1)
+        self.deadline_spin.setSingleStep(1.0)
+        self.deadline_spin.setSuffix(" ms")
+        self.deadline_spin.setValue(DEADLINE_MS)
+        self.deadline_spin.setKeyboardTracking(False)        # typing 25 does not run a 2 ms deadline first
+        self.deadline_spin.setEnabled(False)
+        self.deadline_spin.setToolTip(f"The deadline in milliseconds ({DEADLINE_RANGE_MS[0]:g} to "
+                                      f"{DEADLINE_RANGE_MS[1]:g}): the frame's time from its arrival, reading and "
+                                      "resizing included")
+        row.addWidget(self.deadline_check)
+        row.addWidget(self.deadline_spin)
+        row.addStretch(1)
+        return row
+
+    def show_deadline(self, on: bool, ms: float) -> None:
+        """The deadline control: checked or not, its milliseconds (editable only while on)."""
+        if self.deadline_check.isChecked() != on:
+            self.deadline_check.blockSignals(True)
+            self.deadline_check.setChecked(on)
+            self.deadline_check.blockSignals(False)
+        if abs(self.deadline_spin.value() - ms) > 1e-9:
+            self.deadline_spin.blockSignals(True)
+            self.deadline_spin.setValue(ms)
+            self.deadline_spin.blockSignals(False)
+        self.deadline_spin.setEnabled(on)
 
     def _overlay_box(self) -> QGroupBox:
         box = QGroupBox("Overlay", self)

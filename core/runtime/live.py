@@ -50,6 +50,7 @@ class FrameResult:
     full_labels: np.ndarray | None = None  # the full network's labels, when compare_full
     full_latency_ms: float | None = None
     refinements: list["Refinement"] | None = None  # anytime mode: every kept exit's answer, in order
+    config: ExitConfig | None = None  # the configuration that ran it (one switched meanwhile runs the next frame)
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ class LiveRunner:
         result = FrameResult(
             index=index, image=image, labels=labels, exit_id=out.exit_ids[0], exit_index=out.exit_index[0],
             exit_depth=self.exit_depths[out.exit_ids[0]], latency_ms=(done - start) * 1000.0,
-            confidence=float(out.confidence[0]), dropped=dropped,
+            confidence=float(out.confidence[0]), dropped=dropped, config=runner.config,
         )
         if compare:
             _, result.full_labels = self._labels(self._full, x)
@@ -202,7 +203,7 @@ class LiveRunner:
                     index=index, image=image, labels=labels.view(np.uint16) if labels.dtype == np.int16 else labels,
                     exit_id=exit_id, exit_index=out.exit_index[0], exit_depth=self.exit_depths[exit_id],
                     latency_ms=latency, confidence=float(out.confidence[0]), dropped=dropped,
-                    refinements=list(answers),
+                    refinements=list(answers), config=runner.config,
                 )
 
     def process_anytime(self, rgb: np.ndarray, index: int = 0, dropped: int = 0) -> FrameResult:

@@ -74,7 +74,7 @@ def test_toggles_opacity_overlay_and_what_persists():
     assert controls.set_presenting(True) and controls.presenting and not controls.set_presenting(True)
     assert controls.toggle_anytime() and controls.anytime and not controls.set_anytime(True)
     assert controls.settings() == {"opacity": 30, "overlay": "high-contrast", "loop": True, "realtime": True,
-                                   "anytime": True}
+                                   "anytime": True, "deadline": False, "deadline_ms": 20.0}
     assert LiveControls().overlay == "outline", "outlines by default: dark classes stay visible"
 
 

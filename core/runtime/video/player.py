@@ -6,7 +6,10 @@ its reader (core.runtime.video.reader.LatestFrameReader keeps only the newest fr
 real-time pacing, configuration and threshold changes, the full-network comparison, drawing the
 picture (core.runtime.video.live_view.compose, in an overlay style), recording and statistics, and the
 cost of each exit against the full network (a latency table given, else FLOPs counted once per
-model: ``core.runtime.video.exit_words``). Controls are thread-safe
+model: ``core.runtime.video.exit_words``). A deadline configuration decides from the latency table
+given; without one it is measured on the player's thread when the deadline first runs
+(core.runtime.video.deadline_costs, with progress as Message events), and each frame carries the
+deadline's tally (core.runtime.video.deadline_tally). Controls are thread-safe
 calls from any thread; the loop reads them once per frame. The Live page's worker
 (app/live_worker.py) only runs ``play()`` on a thread and turns events into Qt signals.
 """
@@ -27,6 +30,9 @@ from core.errors import MessError, SourceError
 from core.models.spec import FINAL_EXIT
 from core.profile.costs import CostTable, measure_costs
 from core.runtime.config import ExitConfig
+from core.runtime.early_exit import config_steps
+from core.runtime.video.deadline_costs import measure_deadline_costs
+from core.runtime.video.deadline_tally import DeadlineTally
 from core.runtime.video.exit_words import ExitShare, exit_share, has_latencies
 from core.runtime.live import FrameResult, LiveRunner, LiveStats
 from core.runtime.video.reader import FALLBACK_FPS, LatestFrameReader
@@ -53,6 +59,11 @@ def flops_table(net, size: tuple[int, int]) -> CostTable:
         device = next(net.parameters()).device
         tables[size] = measure_costs(net, size, device, latency=False)
     return tables[size]
+
+
+def _needs_costs(config: ExitConfig | None, costs: CostTable | None) -> bool:
+    """Whether ``config`` is a deadline that has no latency table to decide from in ``costs``."""
+    return config is not None and config.mode == "deadline" and (costs is None or not has_latencies(costs))
 
 
 def one_line(exc: BaseException) -> str:
@@ -88,6 +99,7 @@ class PlayerFrame:
     share: ExitShare | None = None  # the exit taken against the full network (None: no cost table)
     refining: bool = False        # anytime mode: an earlier exit's answer; the frame's deeper ones follow
     measured_speedup: float | None = None   # side by side: full network / configuration, medians of the same frames
+    deadline: DeadlineTally | None = None   # a deadline configuration ran it: the deadline's counts so far
 
 
 @dataclass(frozen=True)
@@ -148,7 +160,7 @@ class LivePlayer:
                  backend: str = "torch", precision: str = "fp32", runner: LiveRunner | None = None,
                  max_frames: int | None = None, draw: bool = True, record_drawing: str = "source",
                  cores: CoreShare | None = None, overlay: str = "plain", costs: CostTable | None = None,
-                 anytime: bool = False) -> None:
+                 anytime: bool = False, weights_sha256: str | None = None) -> None:
         """``runner``: a LiveRunner made by the caller (its size, device and backend), else one is made on
         ``backend``; ``max_frames``: stop after that many; ``draw``: compose each frame's picture (False:
         Frame events carry none, for a player without a window); ``record_drawing``: what a recording
@@ -156,12 +168,17 @@ class LivePlayer:
         (the annotated frame at the processing size, as `mess run --out` does); ``cores``: a share of the
         process's cores to claim while playing (the app's, split with a training job), followed between
         frames; None leaves the thread counts as they are; ``overlay``: the overlay style
-        (core.runtime.video.overlay.OVERLAY_STYLES); ``costs``: a latency table to state each exit's share of the
-        network from (else, when drawing, FLOPs counted at the processing size)."""
+        (core.runtime.video.overlay.OVERLAY_STYLES); ``costs``: a latency table of ``backend`` to state each exit's
+        share of the network from (else, when drawing, FLOPs counted at the processing size) and that a deadline
+        decides from (else measured when a deadline first runs, and kept in core.profile.cache.COST_CACHE when
+        ``weights_sha256`` says whose weights these are)."""
         if record_drawing not in RECORD_DRAWINGS:
             raise ValueError(f"record_drawing must be one of {RECORD_DRAWINGS}, got {record_drawing!r}")
         self.net = net
         self._given_costs = costs
+        self._weights_sha256 = weights_sha256
+        self._awaiting_costs = False               # a deadline configuration waits for its latency table
+        self._tally: DeadlineTally | None = None
         self.cost_table: CostTable | None = None
         self._overlay = check_style(overlay)
         self._pass = 1
@@ -223,8 +240,13 @@ class LivePlayer:
         with self._lock:
             if self.runner is not None:
                 # Checked against the model here, in the caller; a graph backend builds its new graphs on
-                # the player's thread at the next frame.
-                self.runner.set_config(config, prepare=False)
+                # the player's thread at the next frame. A deadline without a latency table is checked
+                # here too, and runs once the player's thread has measured the table.
+                self._awaiting_costs = _needs_costs(config, self.runner.costs)
+                if self._awaiting_costs:
+                    config_steps(self.net, config)
+                else:
+                    self.runner.set_config(config, prepare=False)
             self._config = config
         self._ask_refresh("process")
 
@@ -330,25 +352,54 @@ class LivePlayer:
         return self._histogram.exit_histogram()
 
     def reset_histogram(self) -> None:
+        """The exit histogram and a deadline's counts start again from zero."""
         with self._lock:
             exits = self._config.exits if self._config is not None else [FINAL_EXIT]
             self._histogram = LiveStats(exits=exits)
+            self._tally = None
             self._version += 1
 
     def summary(self) -> dict:
         return self._stats.summary()
 
     # --- the loop (the player's thread) --------------------------------------------------------------
-    def _make_runner(self, config: ExitConfig | None) -> Iterator:
-        """Job: the model on the chosen backend (graph backends need the model's fixed input size)."""
+    def _make_runner(self, config: ExitConfig | None, costs: CostTable | None) -> Iterator:
+        """Job: the model on the chosen backend (graph backends need the model's fixed input size), deciding
+        a deadline from ``costs``."""
         size = tuple(self.net.spec.input_size) if self.net.spec.input_size else None
         self._take_share()
         if self.backend == "torch" or size is None:
             if self.backend != "torch":
                 yield Message(f"This model has no fixed input size: running on torch, not {self.backend}.")
-            return LiveRunner(self.net, config)
+            return LiveRunner(self.net, config, costs=costs)
         yield Message(f"Preparing the {self.backend} graphs...")
-        return LiveRunner(self.net, config, pieces=self._graph_pieces(size))
+        return LiveRunner(self.net, config, pieces=self._graph_pieces(size), costs=costs)
+
+    def _measure_costs(self) -> Iterator:
+        """Job: the latency table a deadline decides from, measured here with progress (None: stopped)."""
+        table = yield from measure_deadline_costs(self.net, weights_sha256=self._weights_sha256, backend=self.backend,
+                                                  precision=self.precision, stop=self._stop, event=Message)
+        if table is not None:
+            yield Message(f"Latency table measured on {table.backend} {table.precision}: the deadline decides "
+                          "from it.")
+        return table
+
+    def _follow_costs(self, runner: LiveRunner) -> Iterator:
+        """Between frames: a deadline configuration set while the runner had no latency table runs once the
+        table is measured (the frames wait meanwhile)."""
+        with self._lock:
+            waiting = self._awaiting_costs
+        if not waiting:
+            return
+        table = yield from self._measure_costs()
+        if table is None:
+            return
+        runner.costs = table
+        with self._lock:
+            if self._awaiting_costs:
+                runner.set_config(self._config, prepare=False)
+                self._awaiting_costs = False
+        self.cost_table = table
 
     def _graph_pieces(self, size: tuple[int, int]):
         from core.runtime.backends import make_pieces
@@ -399,10 +450,18 @@ class LivePlayer:
             if self._given_runner is not None:
                 runner = self._given_runner
             else:
-                runner = yield from self._make_runner(config)   # (not under the lock: controls never wait on it)
+                costs = self._given_costs if self._given_costs is not None and has_latencies(self._given_costs) \
+                    else None
+                if _needs_costs(config, costs):
+                    costs = yield from self._measure_costs()
+                    if costs is None:
+                        return
+                runner = yield from self._make_runner(config, costs)   # (not under the lock: controls never wait)
             with self._lock:
                 if self._config is not config and self._given_runner is None:   # changed meanwhile
-                    runner.set_config(self._config)
+                    self._awaiting_costs = _needs_costs(self._config, runner.costs)
+                    if not self._awaiting_costs:
+                        runner.set_config(self._config)
                 runner.compare_full = self._compare
                 self.runner = runner
                 self._stats = LiveStats(exits=runner.config.exits)
@@ -464,6 +523,7 @@ class LivePlayer:
         self._stats.start()
         while not self._stop.is_set():
             self._follow_share(runner)
+            yield from self._follow_costs(runner)
             yield from self._drain()
             self._service_recording()
             with self._lock:
@@ -571,6 +631,10 @@ class LivePlayer:
         with self._lock:
             histogram = self._histogram
         histogram.add(result, now)
+        tally = self._deadline_tally(result.config or runner.config)
+        if tally is not None:
+            with self._lock:
+                self._tally = tally.add(result.latency_ms, result.exit_depth)
         self._write_recording(image, result)
         with self._lock:
             self._history.append((self._stats.frames, result.latency_ms, result.exit_depth,
@@ -589,19 +653,31 @@ class LivePlayer:
             self._last = (image, index, result)
         self._deliver(image, result, runner, refreshed=True)
 
+    def _deadline_tally(self, config: ExitConfig) -> DeadlineTally | None:
+        """The counts of ``config``'s deadline (a new tally when the deadline or its exits changed); None
+        for another mode."""
+        if config.mode != "deadline":
+            return None
+        with self._lock:
+            if self._tally is None or not self._tally.counts(config):
+                self._tally = DeadlineTally.of(config)
+            return self._tally
+
     def _deliver(self, image: np.ndarray, result: FrameResult, runner: LiveRunner, refreshed: bool,
                  refining: bool = False) -> None:
         with self._lock:
             opacity, box, style = self._opacity, self._box, self._overlay
         picture = compose(image, result, self.palette, opacity=opacity, box=box, style=style) if self.draw else None
-        exits = tuple(runner.config.exits)
+        config = result.config or runner.config          # what ran the frame, not one set since
+        exits = tuple(config.exits)
         self._outbox.append(Frame(PlayerFrame(
             result=result, picture=picture, processed=self._stats.frames, fps=self._stats.rolling_fps,
             dropped_total=self._stats.dropped, frame_count=self.info.frame_count if self.info else None,
             exits=exits, refreshed=refreshed, loop_pass=self._pass,
             dropped_in_pass=self._stats.dropped - self._pass_dropped_base,
             share=exit_share(self.net, self.cost_table, exits, taken=result.exit_index), refining=refining,
-            measured_speedup=self.measured_speedup() if result.full_latency_ms is not None else None)))
+            measured_speedup=self.measured_speedup() if result.full_latency_ms is not None else None,
+            deadline=self._deadline_tally(config))))
 
     def measured_speedup(self, frames: int = SPEEDUP_FRAMES) -> float | None:
         """Side by side: the full network's median latency over the configuration's, both measured on the same
