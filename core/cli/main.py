@@ -11,7 +11,7 @@ set_wait_policy()  # before torch is imported
 
 from core.cli.commands import load_commands  # noqa: E402
 from core.errors import MessError  # noqa: E402
-from core.interrupts import interrupts_deferred  # noqa: E402
+from core.cli.start import stopping_at_once  # noqa: E402
 from core.jobs import Cancelled  # noqa: E402
 
 
@@ -126,7 +126,7 @@ def _is_entry_point() -> bool:
 
 
 def _main(argv: list[str] | None) -> int:
-    with interrupts_deferred():          # the commands import torch, OpenCV and their native code
+    with stopping_at_once():             # the commands import torch, OpenCV and their native code
         parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

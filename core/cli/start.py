@@ -1,42 +1,51 @@
-"""The `mess` command's first instant: what runs before the command line itself is imported.
+"""The `mess` command's first instants: what runs before the command line and the engine are imported.
 
-A SIGTERM or Ctrl-C can arrive while Python is still importing the command line (a fraction of a
-second, most of one on a loaded machine). Nothing has been written yet, so it ends the command at
-once, quietly, with the line and the exit code a later one gets (143, 130), instead of a traceback
-(Ctrl-C) or a death by signal (SIGTERM's default). ``core.cli.main.main`` then installs its own handling.
+A SIGTERM or Ctrl-C can arrive while Python is still importing the command line, then torch, OpenCV
+and the commands (a second or two, more on a loaded machine). Nothing has been written yet, so inside
+``stopping_at_once()`` it ends the process at once with the line and exit code a later one gets
+(143, 130), and raises nothing: an exception raised in Python code that a native module calls while it
+initialises (torch's pybind11 modules, on import) can abort the process (std::terminate, exit -6), and
+a KeyboardInterrupt caught there could still end a ``python -m`` process by SIGINT (exit -2).
+``core.cli.main.main`` handles the signals itself once the imports are done.
 """
 
 from __future__ import annotations
 
+import os
 import signal
-import sys
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+_exit = os._exit           # what ends the process (tests put a SystemExit in its place)
 
-def _stop_before_start(signum: int, frame) -> None:
+
+def _stop_at_once(signum: int, frame) -> None:
     terminated = signum == signal.SIGTERM
-    print("mess: terminated" if terminated else "mess: interrupted", file=sys.stderr)
-    raise SystemExit(143 if terminated else 130)
+    os.write(2, b"mess: terminated\n" if terminated else b"mess: interrupted\n")
+    _exit(143 if terminated else 130)
 
 
 @contextmanager
-def stopping_quietly() -> Iterator[None]:
-    """SIGTERM and (unless the process ignores it) SIGINT end the process quietly inside the block.
-    SIGINT gets Python's handler back after it; SIGTERM keeps this one until main() sets its own."""
-    interrupt = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGTERM, _stop_before_start)
-    if interrupt is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _stop_before_start)
+def stopping_at_once() -> Iterator[None]:
+    """Inside the block, SIGTERM and (unless the process ignores it) SIGINT end the process at once;
+    the handlers in place before come back after it. Main thread only; elsewhere it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(signum, _stop_at_once)
     try:
         yield
     finally:
-        if interrupt is signal.default_int_handler:
-            signal.signal(signal.SIGINT, interrupt)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run() -> int:
     """The `mess` command (its console script, and ``python -m core.cli``)."""
-    with stopping_quietly():
+    with stopping_at_once():
         from core.cli.main import main
     return main()

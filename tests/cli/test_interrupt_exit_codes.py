@@ -65,27 +65,3 @@ def test_an_interrupt_lost_in_a_weakref_callback_still_stops_the_command(tmp_pat
     result = run_probe(tmp_path, WEAKREF_CALLBACK, exception)
     assert (result.returncode, result.stderr.strip(), result.stdout) == (code, line, "")
 
-
-def test_a_ctrl_c_while_the_commands_are_imported_waits_for_the_imports(monkeypatch, capsys):
-    """torch's and OpenVINO's native modules can abort the process (std::terminate, exit -6) when a
-    KeyboardInterrupt is raised in Python code they call while they initialise: it is raised after."""
-    import signal
-
-    from core.cli import main as cli_main
-
-    imported = []
-    real_build_parser = cli_main.build_parser
-
-    def build_parser_interrupted_half_way():
-        signal.raise_signal(signal.SIGINT)
-        parser = real_build_parser()
-        imported.append(True)
-        return parser
-
-    monkeypatch.setattr(cli_main, "build_parser", build_parser_interrupted_half_way)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        code = cli_main.main(["profile", "--help"])
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert (code, imported, capsys.readouterr().err.strip()) == (130, [True], "mess: interrupted")
