@@ -11,6 +11,7 @@ default, or ONNX Runtime / OpenVINO pieces) only runs segments, heads and labels
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -23,6 +24,7 @@ from core.runtime.backends.base import RunnablePieces
 from core.runtime.backends.torch_backend import TorchPieces
 from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
+from core.runtime.deadline_scale import DeadlineScale
 from core.runtime.host import Step, run_anytime, run_cascade, run_deadline
 
 
@@ -67,7 +69,8 @@ def deadline_step_costs(net: MultiExitNet, steps: list[Step], costs) -> list[flo
     out, done = [], -1
     for step in steps:
         segments = sum(costs.segments[i].latency_ms or 0.0 for i in range(done + 1, step.segment + 1))
-        out.append(segments + (costs.heads[step.exit_id].latency_ms or 0.0))
+        head = costs.heads[step.exit_id]          # a deadline runs no exit policy: the head alone
+        out.append(segments + max(0.0, (head.latency_ms or 0.0) - (getattr(head, "policy_ms", None) or 0.0)))
         done = step.segment
     return out
 
@@ -107,6 +110,18 @@ class EarlyExitRunner:
         self.steps = steps
         self._step_ms = step_ms
         self._policy = config.policy.host_kwargs()
+        self.deadline_scale = DeadlineScale()
+
+    def _run_deadline(self, images, *, batch: int, spent_ms: float):
+        """One deadline batch, the table's costs scaled by how much slower recent frames ran than it said."""
+        output_ms = self.costs.output_ms or 0.0
+        factor = self.deadline_scale.factor()
+        started = time.perf_counter()
+        out = run_deadline(self.pieces, self.steps, images, batch=batch, step_ms=[ms * factor for ms in self._step_ms],
+                           output_ms=output_ms * factor, deadline_ms=self.config.deadline_ms - spent_ms)
+        predicted = sum(self._step_ms[:out.exit_index[0] + 1]) + output_ms
+        self.deadline_scale.record(predicted_ms=predicted, measured_ms=(time.perf_counter() - started) * 1000.0)
+        return out
 
     @torch.no_grad()
     def run(self, images: torch.Tensor, keep_logits: bool = False, spent_ms: float = 0.0) -> ExitResult:
@@ -120,9 +135,7 @@ class EarlyExitRunner:
         if torch_pieces:
             self.pieces.kept_logits = [] if keep_logits else None
         if self.config.mode == "deadline":
-            out = run_deadline(self.pieces, self.steps, images, batch=batch, step_ms=self._step_ms,
-                               output_ms=self.costs.output_ms or 0.0,
-                               deadline_ms=self.config.deadline_ms - spent_ms)
+            out = self._run_deadline(images, batch=batch, spent_ms=spent_ms)
         else:
             out = run_cascade(self.pieces, self.steps, images, batch=batch, input_hw=size, policy=self._policy)
         device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
