@@ -17,6 +17,7 @@ confidence at any pixel threshold is read off exactly.
 
 from __future__ import annotations
 
+import ctypes
 import time
 
 from dataclasses import dataclass, field
@@ -355,6 +356,7 @@ def open_graph(runtime: str, path: str, *, precision: str = "fp32", threads: int
         raise ValueError(f"unknown graph runtime {runtime!r} (known: onnxruntime, openvino)")
     import openvino as ov
 
+    saved = SIGNAL_STACK.get()
     core = ov.Core()
     if cache_dir:
         core.set_property({"CACHE_DIR": str(cache_dir)})
@@ -363,13 +365,53 @@ def open_graph(runtime: str, path: str, *, precision: str = "fp32", threads: int
         "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION_HINT[precision],
     })
     request = compiled.create_infer_request()
+    SIGNAL_STACK.put_back(saved)
     outputs = list(compiled.outputs)
 
     def run(arrays: Sequence[np.ndarray]) -> list:
+        saved = SIGNAL_STACK.get()
         result = request.infer(list(arrays))
+        SIGNAL_STACK.put_back(saved)
         return [result[o] for o in outputs]
 
     return run
+
+
+class _SignalStack:
+    """The calling thread's alternate signal stack (sigaltstack), read and put back around OpenVINO calls.
+
+    OpenVINO's CPU plugin gives the thread that compiles a graph or runs an inference request an
+    alternate signal stack of its own and frees it with the graph, leaving the thread's signal stack pointing at freed
+    memory: the next signal delivered to that thread (Ctrl-C, SIGTERM) then crashes the process
+    (SIGSEGV) before any handler runs. Putting the previous stack back after each call avoids that; a
+    signal then runs on the thread's own stack (or Python's faulthandler stack), as on every other thread.
+    Where the C library has no sigaltstack (Windows) this does nothing.
+    """
+
+    class _Stack(ctypes.Structure):
+        _fields_ = [("ss_sp", ctypes.c_void_p), ("ss_flags", ctypes.c_int), ("ss_size", ctypes.c_size_t)]
+
+    def __init__(self) -> None:
+        try:
+            self._sigaltstack = ctypes.CDLL(None).sigaltstack
+        except (OSError, AttributeError, TypeError):
+            self._sigaltstack = None
+
+    def get(self):
+        if self._sigaltstack is None:
+            return None
+        stack = self._Stack()
+        return stack if self._sigaltstack(None, ctypes.byref(stack)) == 0 else None
+
+    def put_back(self, saved) -> None:
+        if saved is None:
+            return
+        now = self.get()
+        if now is not None and (now.ss_sp, now.ss_size, now.ss_flags) != (saved.ss_sp, saved.ss_size, saved.ss_flags):
+            self._sigaltstack(ctypes.byref(saved), None)
+
+
+SIGNAL_STACK = _SignalStack()
 
 
 class ArrayPieces:
