@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import default_sigint
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 STRING_EXEC = """
@@ -48,7 +50,8 @@ def run_probe(tmp_path: Path, body: str, exception: str) -> subprocess.Completed
     source += "\ncli_main._main = command\nsys.exit(cli_main.main([]))\n"
     (tmp_path / "interrupt_probe.py").write_text(source)
     return subprocess.run([sys.executable, "-m", "interrupt_probe"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, env={"PYTHONPATH": f"{REPO_ROOT}:{tmp_path}", "PATH": "/usr/bin:/bin"})
+                          timeout=60, env={"PYTHONPATH": f"{REPO_ROOT}:{tmp_path}", "PATH": "/usr/bin:/bin"},
+                          preexec_fn=default_sigint)
 
 
 CASES = [("KeyboardInterrupt", 130, "mess: interrupted"), ("Terminated", 143, "mess: terminated")]

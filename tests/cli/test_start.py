@@ -12,6 +12,7 @@ import pytest
 
 from core.cli import start
 from core.cli.start import stopping_at_once
+from tests.processes import default_sigint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,5 +88,6 @@ def test_python_m_core_cli_stops_at_once_while_the_commands_are_imported(tmp_pat
                      "cli_main.build_parser = build_parser\nsys.exit(run())\n")
     result = subprocess.run([sys.executable, "-m", "start_probe", "profile", "--help"], cwd=tmp_path, timeout=60,
                             capture_output=True, text=True, env={"PYTHONPATH": f"{REPO_ROOT}:{tmp_path}",
-                                                                 "PATH": "/usr/bin:/bin"})
+                                                                 "PATH": "/usr/bin:/bin"},
+                            preexec_fn=default_sigint)
     assert (result.returncode, result.stderr.strip(), result.stdout) == (130, "mess: interrupted", "")
