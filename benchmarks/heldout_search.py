@@ -16,7 +16,6 @@ thresholds transfer from one drive to another, not how the model generalises (is
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -26,8 +25,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core.cli.common import BUNDLED_MODEL  # noqa: E402
+from drive_pool import drive_pool_parser  # noqa: E402
+
 from core.data import eval_transform, open_dataset  # noqa: E402
 from core.evaluation import evaluate  # noqa: E402
 from core.jobs import run_job  # noqa: E402
@@ -41,14 +42,7 @@ from core.threads import configure_threads  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(BUNDLED_MODEL))
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "camvid"))
-    parser.add_argument("--split", default="train+val")
-    parser.add_argument("--max-drop", type=float, default=1.0)
-    parser.add_argument("--backend", default=None, help="default: the default backend")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="benchmarks/results/heldout_search.json")
+    parser = drive_pool_parser(__doc__.splitlines()[0], out="benchmarks/results/heldout_search.json")
     args = parser.parse_args()
 
     configure_threads(args.threads)

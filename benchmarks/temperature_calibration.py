@@ -23,7 +23,6 @@ apply it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -36,8 +35,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core.cli.common import BUNDLED_MODEL  # noqa: E402
+from drive_pool import drive_pool_parser  # noqa: E402
+
 from core.data import eval_transform, open_dataset  # noqa: E402
 from core.models import load_model  # noqa: E402
 from core.models.heads import class_labels, upsample_logits  # noqa: E402
@@ -139,15 +140,8 @@ def cache_at(base: CalibrationCache, histograms: dict, temperature_index: list[i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(BUNDLED_MODEL))
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "camvid"))
-    parser.add_argument("--split", default="train+val")
-    parser.add_argument("--max-drop", type=float, default=1.0)
-    parser.add_argument("--backend", default=None, help="default: the default backend")
-    parser.add_argument("--threads", type=int, default=2)
+    parser = drive_pool_parser(__doc__.splitlines()[0], out="benchmarks/results/temperature_calibration.json")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images (a quick try)")
-    parser.add_argument("--out", default="benchmarks/results/temperature_calibration.json")
     args = parser.parse_args()
 
     configure_threads(args.threads)
