@@ -118,7 +118,7 @@ class LivePage(LiveRunning, Page):
         self.present_button = QPushButton("Presentation", self)
         self.present_button.setCheckable(True)
         self.present_button.setToolTip("Full screen with only the frame and the big readouts — F5 (Esc or F5 "
-                                       "leaves); there F, B, Up/Down (th_img) and Shift+Up/Down (th_pix) work")
+                                       "leaves); there F, B, A, D, Up/Down (th_img) and Shift+Up/Down (th_pix) work")
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.present_button)
         layout = QVBoxLayout(self)

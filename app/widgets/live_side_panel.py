@@ -92,7 +92,6 @@ class LiveSidePanel(QWidget):
         self.deadline_spin.setSuffix(" ms")
         self.deadline_spin.setValue(DEADLINE_MS)
         self.deadline_spin.setKeyboardTracking(False)        # typing 25 does not run a 2 ms deadline first
-        self.deadline_spin.setEnabled(False)
         self.deadline_spin.setToolTip(f"The deadline in milliseconds ({DEADLINE_RANGE_MS[0]:g} to "
                                       f"{DEADLINE_RANGE_MS[1]:g}): the frame's time from its arrival, reading and "
                                       "resizing included")
@@ -102,7 +101,7 @@ class LiveSidePanel(QWidget):
         return row
 
     def show_deadline(self, on: bool, ms: float) -> None:
-        """The deadline control: checked or not, its milliseconds (editable only while on)."""
+        """The deadline control: checked or not, and its milliseconds (set before turning it on, or while on)."""
         if self.deadline_check.isChecked() != on:
             self.deadline_check.blockSignals(True)
             self.deadline_check.setChecked(on)
@@ -111,7 +110,6 @@ class LiveSidePanel(QWidget):
             self.deadline_spin.blockSignals(True)
             self.deadline_spin.setValue(ms)
             self.deadline_spin.blockSignals(False)
-        self.deadline_spin.setEnabled(on)
 
     def _overlay_box(self) -> QGroupBox:
         box = QGroupBox("Overlay", self)

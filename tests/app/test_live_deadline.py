@@ -102,7 +102,7 @@ def next_frame(qtbot, page: LivePage, accept=lambda frame: True):
 def test_the_deadline_control_runs_the_player_in_deadline_mode_and_off_restores_the_configuration(page, qtbot,
                                                                                                     clip):
     state = page.state
-    assert not page.deadline_check.isChecked() and not page.deadline_spin.isEnabled()
+    assert not page.deadline_check.isChecked() and page.deadline_spin.isEnabled()    # set it, then turn it on
     assert page.deadline_spin.value() == 20.0 and page.deadline_spin.suffix() == " ms"
     assert "D" in page.deadline_check.toolTip() and page.deadline_spin.toolTip()
     state.set_config(two_exits(page))
@@ -113,6 +113,9 @@ def test_the_deadline_control_runs_the_player_in_deadline_mode_and_off_restores_
     assert before.deadline is None and page._worker.config == applied
     said: list[str] = []
     page._worker.message.connect(said.append)
+    page.deadline_spin.setValue(30.0)                           # while off: kept for later, nothing switches
+    assert not page.controls.deadline and page._worker.config == applied and page.controls.deadline_ms == 30.0
+    page.deadline_spin.setValue(20.0)
 
     page.deadline_check.click()
     assert page.deadline_check.isChecked() and page.deadline_spin.isEnabled()
@@ -137,7 +140,7 @@ def test_the_deadline_control_runs_the_player_in_deadline_mode_and_off_restores_
     assert "past the 1 ms deadline" in page.readouts.detail("latency")
 
     page.deadline_check.click()
-    assert not page.deadline_check.isChecked() and not page.deadline_spin.isEnabled()
+    assert not page.deadline_check.isChecked() and page.deadline_spin.value() == 1.0
     frame = next_frame(qtbot, page, lambda f: f.deadline is None)
     assert page._worker.config == applied and frame.result.exit_id == FINAL_EXIT
     assert page.latency_plot.deadline_ms is None and "deadline" not in page.readouts.detail("latency")
