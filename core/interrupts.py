@@ -5,11 +5,14 @@ OpenVINO's pybind11 modules, on import) cannot always travel back through the C+
 then calls std::terminate and the process aborts (exit -6, "terminate called after throwing an
 instance of 'pybind11::error_already_set'"), with outputs half-written. Inside ``interrupts_deferred()``
 a SIGINT or SIGTERM is only recorded; it is raised, by the handler that was in place, as the block ends.
+The backends import their runtimes (OpenVINO, ONNX Runtime) through ``import_native``.
 """
 
 from __future__ import annotations
 
+import importlib
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Iterator
@@ -37,3 +40,11 @@ def interrupts_deferred() -> Iterator[None]:
             signal.signal(signum, handler)
         if received:
             held[received[0]](received[0], None)
+
+
+def import_native(name: str):
+    """The module ``name``, imported (the first time) with SIGINT and SIGTERM held back until it is whole."""
+    if name in sys.modules:
+        return sys.modules[name]
+    with interrupts_deferred():
+        return importlib.import_module(name)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 
 import pytest
 
-from core.interrupts import interrupts_deferred
+from core.interrupts import import_native, interrupts_deferred
 
 
 class Stop(Exception):
@@ -69,3 +70,13 @@ def test_off_the_main_thread_it_changes_nothing(python_handlers):
     thread.start()
     thread.join()
     assert seen == [signal.default_int_handler]
+
+
+def test_a_native_runtime_is_imported_whole_before_a_ctrl_c_is_raised(python_handlers, tmp_path, monkeypatch):
+    (tmp_path / "slow_native.py").write_text("import signal\nsignal.raise_signal(signal.SIGINT)\nWHOLE = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_native", raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        import_native("slow_native")
+    assert sys.modules["slow_native"].WHOLE
+    assert import_native("slow_native") is sys.modules["slow_native"]        # once imported: no signal work

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from core.interrupts import import_native
 from core.runtime import host
 from core.runtime.backends.base import BACKENDS, BackendOptions
 from core.runtime.backends.graphs import Graph, GraphBackend
@@ -24,4 +25,5 @@ class OnnxRuntimeBackend(GraphBackend):
         return None if importlib.util.find_spec("onnxruntime") else "the onnxruntime package is not installed"
 
     def compile(self, onnx_path: Path, options: BackendOptions, cache_folder: Path) -> Graph:
+        import_native("onnxruntime")     # its native modules initialise on import: not under a Ctrl-C
         return host.open_graph("onnxruntime", str(onnx_path), threads=backend_threads(options.threads))

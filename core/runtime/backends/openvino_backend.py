@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 
 from core.errors import ConfigError
-from core.interrupts import interrupts_deferred
+from core.interrupts import import_native
 from core.runtime import host
 from core.runtime.backends.base import BACKENDS, BackendOptions
 from core.runtime.backends.graphs import Graph, GraphBackend
@@ -20,10 +20,7 @@ from core.threads import backend_threads
 
 
 def openvino_core():
-    with interrupts_deferred():          # OpenVINO's native modules initialise on import
-        import openvino as ov
-
-    return ov.Core()
+    return import_native("openvino").Core()
 
 
 def supports_bf16() -> bool:
@@ -55,5 +52,6 @@ class OpenVinoBackend(GraphBackend):
             cache_folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"{cache_folder}: cannot create the compiled-graph cache ({exc.strerror})") from None
+        import_native("openvino")        # its native modules initialise on import: not under a Ctrl-C
         return host.open_graph("openvino", str(onnx_path), precision=options.precision,
                                threads=backend_threads(options.threads), cache_dir=str(cache_folder))
