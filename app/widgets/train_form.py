@@ -139,6 +139,8 @@ class TrainForm(QWidget):
         self.lr2 = _real("lr_stage2")
         self.loss = _combo([(n, n) for n in option("loss").choice_list()], tooltip("loss"))
         _select(self.loss, DEFAULTS.loss)
+        self.augment = _combo([(n, n) for n in option("augment").choice_list()], tooltip("augment"))
+        _select(self.augment, DEFAULTS.augment)
         self.heads = _combo([(n, n) for n in option("stage2_heads").names()],
                             tooltip("stage2_heads", ", such as fcn-c64-b0,dlb-c128-b1"), editable=True)
         _select(self.heads, DEFAULTS.stage2_heads)
@@ -164,6 +166,7 @@ class TrainForm(QWidget):
         advanced.addRow("LR, stage 1", self.lr)
         advanced.addRow("LR, stage 2", self.lr2)
         advanced.addRow("Loss", self.loss)
+        advanced.addRow("Augmentation", self.augment)
         advanced.addRow("Stage-2 heads", self.heads)
         advanced.addRow("Stage-1 head", self.stage1_head)
         advanced.addRow("Initial model", self.init_model)
@@ -248,7 +251,7 @@ class TrainForm(QWidget):
             train_size=self._size(self.train_size, "train size"), crop=self._size(self.crop, "crop", True),
             eval_size=self._size(self.eval_size, "eval size"), optimizer=self.optimizer.currentData(),
             lr=self.lr.value(), lr_stage2=self.lr2.value(), loss=self.loss.currentData(),
-            stage1_head=self.stage1_head.text().strip() or DEFAULTS.stage1_head,
+            augment=self.augment.currentData(), stage1_head=self.stage1_head.text().strip() or DEFAULTS.stage1_head,
             stage2_heads=self.heads.currentText().strip() or DEFAULTS.stage2_heads,
             init_model=self.init_model.text() or None, val_limit=self.val_limit.value() or None,
             seed=self.seed.value(), device=self.device.currentData(), amp=self.amp.isChecked(),
@@ -284,6 +287,7 @@ class TrainForm(QWidget):
         self.lr.setValue(config.lr)
         self.lr2.setValue(config.lr_stage2)
         _select(self.loss, config.loss)
+        _select(self.augment, config.augment)
         _select(self.heads, config.stage2_heads)
         self.stage1_head.setText(config.stage1_head)
         self.init_model.set_text(config.init_model or "")
@@ -299,7 +303,8 @@ class TrainForm(QWidget):
                   "epochs2": self.epochs2.value(), "batch": self.batch.value(), "device": self.device.currentData(),
                   "train_size": self.train_size.text(), "crop": self.crop.text(), "eval_size": self.eval_size.text(),
                   "optimizer": self.optimizer.currentData(), "lr": self.lr.value(), "lr2": self.lr2.value(),
-                  "loss": self.loss.currentData(), "heads": self.heads.currentText(),
+                  "loss": self.loss.currentData(), "augment": self.augment.currentData(),
+                  "heads": self.heads.currentText(),
                   "stage1_head": self.stage1_head.text(), "init_model": self.init_model.text(),
                   "val_limit": self.val_limit.value(), "seed": self.seed.value(), "workers": self.workers.value(),
                   "amp": self.amp.isChecked(), "advanced": self.advanced.is_expanded()}
@@ -328,6 +333,7 @@ class TrainForm(QWidget):
         spin(self.lr, "lr", DEFAULTS.lr)
         spin(self.lr2, "lr2", DEFAULTS.lr_stage2)
         _select(self.loss, get("loss", DEFAULTS.loss))
+        _select(self.augment, get("augment", DEFAULTS.augment))
         _select(self.heads, get("heads", DEFAULTS.stage2_heads))
         self.stage1_head.setText(get("stage1_head", DEFAULTS.stage1_head))
         self.init_model.set_text(get("init_model", ""))

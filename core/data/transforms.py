@@ -216,11 +216,15 @@ def train_transform(
     std: Sequence[float],
     ignore_index: int,
     scale: tuple[float, float] = (0.5, 2.0),
+    augmentation: str = "standard",
 ) -> Compose:
+    """Random scale and crop, flip, the ``augmentation`` preset (core.data.augmentations), normalise."""
+    from core.data.augmentations import AUGMENTATIONS  # it builds on ColourJitter above
+
     return Compose([
         RandomScaleCrop(crop, scale, ignore_index),
         RandomHorizontalFlip(),
-        ColourJitter(),
+        *AUGMENTATIONS.get(augmentation)(ignore_index),
         Normalize(tuple(mean), tuple(std)),
         ToTensor(),
     ])

@@ -13,6 +13,7 @@ from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Iterable
 
+from core.data.augmentations import AUGMENTATIONS
 from core.data.layouts import DATASET_LAYOUTS
 from core.data.sequences import parse_sequences
 from core.device import DEVICE_CHOICES
@@ -70,7 +71,9 @@ class Option:
         return tuple(self.choices() if callable(self.choices) else self.choices)
 
     def check(self, name: str, value: object) -> None:
-        """A ConfigError (one line) for a number outside the range."""
+        """A ConfigError (one line) for a name outside the choices or a number outside the range."""
+        if isinstance(value, str) and self.choices is not None and value not in self.choice_list():
+            raise ConfigError(f"{name} '{value}': choose {', '.join(self.choice_list())}")
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             return
         low, high = self.minimum, self.maximum
@@ -122,6 +125,9 @@ class TrainConfig:
     crop: tuple[int, int] = setting((360, 480), "training crop HxW")
     scale: tuple[float, float] = setting((0.5, 2.0), "random rescaling of training images, MIN,MAX",
                                          metavar="MIN,MAX", minimum=0.05, maximum=10.0)
+    augment: str = setting("standard", "photometric and occlusion augmentation of training crops: standard "
+                                       "(colour jitter 0.2) or strong (jitter 0.4, blur, cut-out)",
+                           choices=_names(AUGMENTATIONS))
     eval_size: tuple[int, int] | None = setting(None, "validation size HxW (default: native)")
     optimizer: str = setting("sgd", "optimizer of both stages", choices=OPTIMIZERS)
     lr: float = setting(0.05, "stage-1 learning rate (poly schedule with warm-up)", minimum=0.0, maximum=10.0)

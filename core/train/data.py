@@ -16,7 +16,8 @@ from core.train.config import TrainConfig
 
 
 def training_set(config: TrainConfig, classes: ClassSet, mean, std) -> Dataset:
-    transform = train_transform(config.crop, mean, std, ignore_index=classes.ignore_index, scale=config.scale)
+    transform = train_transform(config.crop, mean, std, ignore_index=classes.ignore_index, scale=config.scale,
+                                augmentation=config.augment)
     if config.train_size is not None:
         from core.data import Compose, Resize
 

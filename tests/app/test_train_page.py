@@ -250,6 +250,7 @@ def test_settings_persist_into_a_new_page(qtbot, loaded_state, tmp_path, data):
     first.form.epochs2.setValue(7)
     first.form.batch.setValue(3)
     select(first.form.device, "cpu")
+    select(first.form.augment, "strong")
     first.form.advanced.set_expanded(True)
     first.save_settings()
     Settings(path).sync()
@@ -259,6 +260,8 @@ def test_settings_persist_into_a_new_page(qtbot, loaded_state, tmp_path, data):
     assert second.form.out.text() == str(tmp_path / "run")
     assert (second.form.epochs2.value(), second.form.batch.value()) == (7, 3)
     assert second.form.device.currentData() == "cpu"
+    assert second.form.augment.currentData() == "strong"
+    assert second.form.config().augment == "strong"
     assert second.form.advanced.is_expanded()
 
 
@@ -267,7 +270,7 @@ def test_a_run_folder_shows_its_runs_settings_and_a_form_that_disagrees_says_so(
     out = tmp_path / "other-backbone"
     out.mkdir()
     run = TrainConfig(data=str(data), out=str(out), backbone="mobilenet_v3_large", batch_size=3, epochs_stage1=7,
-                      crop=(32, 48), lr=0.02)
+                      crop=(32, 48), lr=0.02, augment="strong")
     (out / "run.json").write_text(json.dumps(run.to_json()))
     assert loaded_state.net.spec.backbone != "mobilenet_v3_large"
     type_into(qtbot, page.form.out.edit, str(out))
@@ -275,6 +278,7 @@ def test_a_run_folder_shows_its_runs_settings_and_a_form_that_disagrees_says_so(
     assert form.backbone.currentData() == "mobilenet_v3_large", "the form shows the run's backbone"
     assert (form.batch.value(), form.epochs1.value(), form.crop.text()) == (3, 7, "32x48")
     assert form.lr.value() == pytest.approx(0.02) and form.data.text() == str(data)
+    assert form.augment.currentData() == "strong"
     assert page.form_note.isHidden(), page.form_note.text()
     with qtbot.waitSignal(loaded_state.model_changed, timeout=LOAD_TIMEOUT_MS):      # a model opened meanwhile
         loaded_state.open_model(loaded_state.folder)

@@ -71,3 +71,11 @@ def test_a_config_is_frozen_and_survives_json():
     with pytest.raises(AttributeError):
         config.batch_size = 2
     assert TrainConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
+
+
+@pytest.mark.parametrize("name,value", [("loss", "focal"), ("augment", "heavy"), ("layout", "kitti"),
+                                        ("device", "tpu")])
+def test_a_name_outside_a_settings_choices_is_refused_in_one_line(name, value):
+    # A run.json or recipe once carried an unknown loss into the run, to fail only when the loss was built.
+    with pytest.raises(ConfigError, match=rf"^{name} '{value}': choose [a-z_]+(, [a-z_]+)+$"):
+        TrainConfig(data="d", out="o", **{name: value})
