@@ -50,7 +50,7 @@ class Cutout:
     ignore_index: int
     probability: float = 0.5
     side: tuple[float, float] = (0.1, 0.4)
-    fill: tuple[int, int, int] = (124, 116, 104)  # the ImageNet mean in 8 bits: zero after Normalize
+    fill: tuple[int, int, int] = (124, 116, 104)  # the ImageNet mean in 8 bits (zero after a model normalised with it)
 
     def __post_init__(self) -> None:
         if not 0 <= self.probability <= 1:
