@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import errno
 import json
+import subprocess
 
 import pytest
 
 from core.fileio import WriteError, write_bytes_atomic, write_json_atomic
-from tests.faults.conftest import hidden_files, one_line, write_clip
+from tests.faults.conftest import hidden_files, mess_argv, mess_env, one_line, write_clip
 
 
 def test_a_full_disk_is_one_line_and_the_previous_file_stays(tiny_disk):
@@ -26,7 +27,7 @@ def test_a_full_disk_is_one_line_and_the_previous_file_stays(tiny_disk):
     assert [p.name for p in tiny_disk.iterdir()] == ["report.json"], "no temporary file left"
 
 
-def test_a_video_recorded_onto_a_full_disk_is_refused_not_reported_as_saved(tiny_disk):
+def test_a_video_recorded_onto_a_full_disk_stops_at_the_frame_that_finds_it_full(tiny_disk):
     import numpy as np
 
     from core.errors import MessError
@@ -34,10 +35,37 @@ def test_a_video_recorded_onto_a_full_disk_is_refused_not_reported_as_saved(tiny
 
     recorder = VideoRecorder(tiny_disk / "o.mp4", 10.0, (96, 128))
     rng = np.random.default_rng(0)
-    for _ in range(40):
-        recorder.write(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    full = r"o.mp4: its disk is full \(.* bytes free\) after \d+ frames; nothing was kept"
+    with pytest.raises(MessError, match=full):
+        for _ in range(40):
+            recorder.write(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    assert 0 < recorder.frames < 40, "stopped when the disk filled, not at the end"
+    assert recorder.close() is None and list(tiny_disk.iterdir()) == []
+
+
+def test_a_video_the_disk_cannot_finish_is_refused_not_reported_as_saved(tmp_path, monkeypatch):
+    """Without root: a writer that leaves a file OpenCV cannot open (no index) is caught at close."""
+    import numpy as np
+
+    from core.errors import MessError
+    from core.runtime.video import recorder as recording
+
+    monkeypatch.setattr(recording, "_readable", lambda path: False)
+    recorder = recording.VideoRecorder(tmp_path / "o.mp4", 10.0, (96, 128))
+    recorder.write(np.zeros((96, 128, 3), np.uint8))
     with pytest.raises(MessError, match=r"o.mp4: the video could not be written completely \(.* bytes free"):
         recorder.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mess_run_onto_a_full_disk_writes_one_line_to_the_real_stderr(tiny_disk, tmp_path, model_dir):
+    """OpenCV writes its per-frame warnings to file descriptor 2, which capsys does not see: a child."""
+    clip = write_clip(tmp_path / "clip.mp4", 300)
+    done = subprocess.run(mess_argv("run", "--model", str(model_dir), "--source", str(clip), "--backend", "torch",
+                                    "--quiet", "--out", str(tiny_disk / "o.mp4")),
+                          capture_output=True, text=True, env=mess_env(), timeout=300)
+    line = one_line(done.stderr)
+    assert done.returncode == 2 and "o.mp4: its disk is full" in line, done.stderr
     assert list(tiny_disk.iterdir()) == []
 
 
@@ -50,7 +78,8 @@ def test_mess_run_and_eval_on_a_full_disk_say_so_in_one_line(tiny_disk, tmp_path
     code = main(["run", "--model", str(model), "--source", str(clip), "--backend", "torch", "--quiet",
                  "--out", str(tiny_disk / "o.mp4"), "--stats", str(tiny_disk / "s.jsonl")])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and err.count("\n") == 0 and ("could not be written completely" in err or "cannot write" in err)
+    said = ("disk is full", "could not be written completely", "cannot write")
+    assert code == 2 and err.count("\n") == 0 and any(words in err for words in said)
     left = sorted(p.name for p in tiny_disk.iterdir())
     assert left in ([], ["s.jsonl"]), "no video, no hidden partial file"
     if left:   # the stats were finished before the video failed: complete, ending with the summary

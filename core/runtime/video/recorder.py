@@ -3,6 +3,10 @@
 Frames go to a temporary file beside the target (same folder, same extension,
 so the container is the same) that is renamed onto the target by ``close()``.
 A recording that fails, is aborted, or has no frame leaves nothing behind.
+
+OpenCV's writer reports no error when a write fails: on a full disk it prints a warning per frame
+and finishes a file without its index. The recorder keeps OpenCV quiet, checks the free space of
+the video's disk as it writes, and stops at the first frame that finds it full (MessError, one line).
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ import cv2
 import numpy as np
 
 from core.errors import MessError
+from core.runtime.video.quiet import quiet_opencv
 
 # extension -> FourCC; all written by the FFmpeg inside opencv-python
 FOURCC: dict[str, str] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+
+# below this many free bytes the video's disk counts as full: the writer's next buffer (32 KiB
+# in FFmpeg) and the index written at the end would not fit
+MIN_FREE_BYTES = 64 * 1024
 
 
 def temp_file_beside(path: Path, suffix: str = "") -> Path:
@@ -53,6 +62,14 @@ def _readable(path: Path) -> bool:
         return capture.isOpened() and capture.read()[0]
     finally:
         capture.release()
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Free bytes on ``folder``'s disk, None when the system cannot say."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 class VideoRecorder:
@@ -90,15 +107,22 @@ class VideoRecorder:
         h, w = self.size
         if rgb.shape[:2] != (h, w):
             rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-        self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        with quiet_opencv():
+            self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         self.frames += 1
+        free = _free_bytes(self._temp.parent)
+        if free is not None and free < MIN_FREE_BYTES:
+            self.abort()
+            raise MessError(f"{self.path}: its disk is full ({free:,} bytes free) after {self.frames} frames; "
+                            "nothing was kept")
 
     def close(self) -> Path | None:
         """Finish the file and move it onto ``path``; with no frame written, nothing is kept (returns None)."""
         if not self._open:
             return self.path if self.path.exists() and self.frames else None
         self._open = False
-        self._writer.release()
+        with quiet_opencv():
+            self._writer.release()
         if self.frames == 0:
             self._temp.unlink(missing_ok=True)
             return None
@@ -121,7 +145,8 @@ class VideoRecorder:
         """Stop and delete what was recorded."""
         if self._open:
             self._open = False
-            self._writer.release()
+            with quiet_opencv():
+                self._writer.release()
         self._temp.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoRecorder":

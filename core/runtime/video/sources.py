@@ -26,7 +26,6 @@ import os
 import re
 import threading
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +36,7 @@ import numpy as np
 
 from core.errors import SourceError
 from core.registry import Registry
+from core.runtime.video.quiet import quiet_opencv
 
 # FFmpeg writes its own lines (connection refused, moov atom not found...) straight to stderr;
 # the one-line SourceError says it better. Read once, when FFmpeg is first used; a user's own
@@ -99,30 +99,6 @@ def to_rgb(frame: np.ndarray) -> np.ndarray:
     if frame.shape[2] == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-
-
-_QUIET_LOCK = threading.Lock()
-_quiet: dict[str, int] = {"depth": 0, "previous": 0}
-
-
-@contextmanager
-def _quiet_opencv() -> Iterator[None]:
-    """OpenCV's own warnings off while a capture opens or a live source reads (the SourceError says
-    what failed). OpenCV's log level is one for the process: the first of overlapping users (threads)
-    turns it off, the last one restores it."""
-    logging = cv2.utils.logging
-    with _QUIET_LOCK:
-        if _quiet["depth"] == 0:
-            _quiet["previous"] = logging.getLogLevel()
-            logging.setLogLevel(logging.LOG_LEVEL_SILENT)
-        _quiet["depth"] += 1
-    try:
-        yield
-    finally:
-        with _QUIET_LOCK:
-            _quiet["depth"] -= 1
-            if _quiet["depth"] == 0:
-                logging.setLogLevel(_quiet["previous"])
 
 
 def _nominal(value: float, low: float, high: float) -> float | None:
@@ -207,7 +183,7 @@ class CaptureSource(FrameSource):
 
         def worker() -> None:
             try:
-                with _quiet_opencv():
+                with quiet_opencv():
                     box["result"] = self._capture.read()
             except BaseException as exc:  # noqa: BLE001 - raised again by the caller
                 box["error"] = exc
@@ -264,7 +240,7 @@ def open_capture(target: int | str, api: int, name: str, kind: str, live: bool,
     def worker() -> None:
         capture, frame, error = None, None, None
         try:
-            with _quiet_opencv():
+            with quiet_opencv():
                 capture = make_capture(target, api, params)
                 if capture.isOpened():
                     ok, frame = capture.read()
