@@ -3,8 +3,11 @@
 Temporary files are hidden (``.NAME.<random>.tmp``), made with the permissions the umask
 gives (``tempfile.mkstemp`` alone makes them 0600, and the renamed output kept that), and
 removed on any error. A full disk or a read-only folder is a ``MessError`` naming the file,
-one line, and the previous file at that path stays as it was. ``clean_stale_temps`` removes
-what a killed process (SIGKILL, power loss) left behind.
+one line, and the previous file at that path stays as it was. ``commit_together`` puts several
+files in place as one step (a model folder's weights and model.json): every file is written and
+flushed before the first rename, and the renames run with SIGINT and SIGTERM held back, so a full
+disk or a signal changes none of them. ``clean_stale_temps`` removes what a killed process
+(SIGKILL, power loss) left behind.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from pathlib import Path
 
 from core.errors import MessError
+from core.interrupts import interrupts_deferred
 
 TEMP_SUFFIX = ".tmp"
 
@@ -54,22 +58,48 @@ def temp_beside(path: Path, prefix: str | None = None) -> Path:
     return Path(tmp)
 
 
+def _unchanged(path: Path, exc: BaseException) -> WriteError:
+    return WriteError(f"{path}: cannot write ({write_failure(exc)}); the previous file, if any, is unchanged")
+
+
+def _flush(tmp: Path) -> None:
+    """The umask's permissions (a writer such as safetensors' makes its own 0600 file) and fsync."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
 def commit(tmp: Path, path: Path) -> None:
     """fsync ``tmp`` and rename it over ``path``; on failure remove it and raise WriteError."""
+    commit_together([(Path(tmp), Path(path))])
+
+
+def commit_together(pairs: list[tuple[Path, Path]]) -> None:
+    """Rename each written temporary file over its target, all or none: every file is flushed first
+    (a failure there removes every temporary and changes no target), then the renames run with
+    SIGINT and SIGTERM held back. WriteError names the target that failed."""
+    pairs = [(Path(tmp), Path(path)) for tmp, path in pairs]
     try:
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise WriteError(f"{path}: cannot write ({exc.strerror or exc}); "
-                         "the previous file, if any, is unchanged") from None
-    except BaseException:               # Ctrl-C or SIGTERM (core.cli.main.Terminated) during the fsync
-        Path(tmp).unlink(missing_ok=True)
+        for tmp, path in pairs:
+            try:
+                _flush(tmp)
+            except OSError as exc:
+                raise _unchanged(path, exc) from None
+        with interrupts_deferred():
+            for tmp, path in pairs:
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    raise _unchanged(path, exc) from None
+    except BaseException:               # also Ctrl-C or SIGTERM (core.cli.main.Terminated) during a flush
+        for tmp, _ in pairs:
+            tmp.unlink(missing_ok=True)
         raise
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def stage_bytes(path: Path, data: bytes) -> Path:
+    """A hidden temporary file beside ``path`` holding ``data``, for ``commit``; WriteError, and nothing
+    left, when it cannot be written."""
     path = Path(path)
     tmp = temp_beside(path)
     try:
@@ -77,16 +107,24 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise WriteError(f"{path}: cannot write ({exc.strerror or exc}); "
-                         "the previous file, if any, is unchanged") from None
+        raise _unchanged(path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    commit(tmp, path)
+    return tmp
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    commit(stage_bytes(path, data), Path(path))
+
+
+def json_bytes(data: dict) -> bytes:
+    """The bytes ``write_json_atomic`` writes: indented JSON and a newline."""
+    return (json.dumps(data, indent=2) + "\n").encode()
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    write_bytes_atomic(Path(path), (json.dumps(data, indent=2) + "\n").encode())
+    write_bytes_atomic(Path(path), json_bytes(data))
 
 
 def clean_stale_temps(folder: Path, older_than_s: float = 60.0) -> list[Path]:

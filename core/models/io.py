@@ -5,7 +5,7 @@ metrics and the SHA-256 of the weights file. Loading checks, in order: the
 folder and files exist, the format version is known, the weights hash matches
 (a truncated or tampered file is caught here), the safetensors file parses,
 and its tensor names and shapes are exactly those the spec builds. Nothing is
-ever unpickled. Saving writes temporary files and renames them into place.
+ever unpickled. Saving writes both files as temporaries, then renames them into place together.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from core.errors import MessError, ModelFormatError
-from core.fileio import WriteError, commit, temp_beside, write_failure, write_json_atomic
+from core.fileio import WriteError, commit_together, json_bytes, stage_bytes, temp_beside, write_failure
 from core.jsonio import read_json
 from core.models.network import MultiExitNet
 from core.models.pretrained import read_safetensors
@@ -50,7 +50,9 @@ def sha256_of(path: Path) -> str:
 
 def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = None,
                metrics: dict | None = None, half: bool = False) -> ModelInfo:
-    """Write ``net`` as a model folder (created if needed; files replaced atomically).
+    """Write ``net`` as a model folder (created if needed), all or nothing: the weights and model.json
+    are both written and flushed before either is renamed into place (``commit_together``), so a full
+    disk or a signal leaves the previous model as it was, and a folder this call created is removed.
 
     ``half=True`` stores floating-point tensors as float16 (half the size on disk, e.g. for
     a bundled model); loading casts them back to the network's float32."""
@@ -60,31 +62,45 @@ def save_model(net: MultiExitNet, folder: str | Path, provenance: dict | None = 
         raise MessError("this network was loaded for inference (BatchNorm folded): load it again without "
                         "inference=True to save it")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    created = not folder.exists()
     state = {name: tensor.detach().to("cpu").contiguous() for name, tensor in net.state_dict().items()}
     if half:
         state = {name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in state.items()}
-    tmp = temp_beside(folder / WEIGHTS_FILE, prefix=".weights.")
+    staged: list[Path] = []
     try:
-        save_file(state, str(tmp), metadata={"format": "mess-studio", "format_version": str(FORMAT_VERSION)})
-        digest = sha256_of(tmp)
-    except (OSError, SafetensorError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriteError(f"{folder / WEIGHTS_FILE}: cannot write ({write_failure(exc)}); the previous file, "
-                         "if any, is unchanged") from None
+        weights = temp_beside(folder / WEIGHTS_FILE, prefix=".weights.")    # creates the folder
+        staged.append(weights)
+        try:
+            save_file(state, str(weights), metadata={"format": "mess-studio", "format_version": str(FORMAT_VERSION)})
+            digest = sha256_of(weights)
+        except (OSError, SafetensorError) as exc:
+            raise WriteError(f"{folder / WEIGHTS_FILE}: cannot write ({write_failure(exc)}); the previous file, "
+                             "if any, is unchanged") from None
+        info = ModelInfo(folder, dict(provenance or {}), dict(metrics or {}), weights_sha256=digest)
+        description = stage_bytes(folder / MODEL_JSON, json_bytes({
+            "format_version": FORMAT_VERSION,
+            "spec": net.spec.to_json(),
+            "provenance": info.provenance,
+            "metrics": info.metrics,
+            "weights_sha256": digest,
+        }))
+        staged.append(description)
+        commit_together([(weights, folder / WEIGHTS_FILE), (description, folder / MODEL_JSON)])
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for tmp in staged:
+            tmp.unlink(missing_ok=True)
+        if created:
+            _remove_if_empty(folder)
         raise
-    commit(tmp, folder / WEIGHTS_FILE)
-    info = ModelInfo(folder, dict(provenance or {}), dict(metrics or {}), weights_sha256=digest)
-    write_json_atomic(folder / MODEL_JSON, {
-        "format_version": FORMAT_VERSION,
-        "spec": net.spec.to_json(),
-        "provenance": info.provenance,
-        "metrics": info.metrics,
-        "weights_sha256": digest,
-    })
     return info
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """A folder this save created, removed again when the save failed (nothing in it)."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def read_model_json(folder: str | Path) -> tuple[ModelSpec, ModelInfo]:

@@ -126,3 +126,39 @@ def test_mess_convert_over_a_model_on_a_full_disk_keeps_the_old_model(tmp_path, 
     assert code == 2 and "No space left on device" in line, line
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "the old model folder is unchanged"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"] and hidden_files(tmp_path) == []
+
+
+def test_a_model_folder_whose_model_json_finds_the_disk_full_changes_nothing(tmp_path, capsys, monkeypatch):
+    """The weights fit, model.json does not: before, the new weights were already renamed into place
+    (new weights beside the old model.json, or weights and no model.json in a new folder)."""
+    import core.models.io
+    from core.cli.main import main
+    from core.fileio import stage_bytes
+
+    def full_at_model_json(path, data):
+        if path.name == "model.json":
+            raise WriteError(f"{path}: cannot write (No space left on device); the previous file, if any, "
+                             "is unchanged")
+        return stage_bytes(path, data)
+
+    out = tmp_path / "m"
+    argv = ["convert", "--backbone", "mobilenet_v3_large", "--heads", "light", "--force"]
+    assert main(argv + ["--out", str(out), "--seed", "1"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    monkeypatch.setattr(core.models.io, "stage_bytes", full_at_model_json)
+    assert main(argv + ["--out", str(out), "--seed", "2"]) == 2
+    assert "model.json: cannot write (No space left on device)" in one_line(capsys.readouterr().err)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "the old model folder is unchanged"
+    assert main(argv + ["--out", str(tmp_path / "new"), "--seed", "2"]) == 2
+    one_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"], "the new folder is not left behind"
+    assert hidden_files(tmp_path) == []
+
+
+def test_mess_convert_onto_a_full_disk_leaves_no_empty_folder(tiny_disk, capsys):
+    from core.cli.main import main
+
+    code = main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(tiny_disk / "m"), "--heads", "light"])
+    assert code == 2 and "No space left on device" in one_line(capsys.readouterr().err)
+    assert list(tiny_disk.iterdir()) == []
