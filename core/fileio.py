@@ -1,6 +1,6 @@
 """Writing outputs all or nothing: a temporary file beside the target, renamed into place.
 
-Temporary files are hidden (``.NAME.<random>.tmp``), made with the permissions the umask
+Temporary files are hidden (``.NAME.<writer's pid>-<random>.tmp``), made with the permissions the umask
 gives (``tempfile.mkstemp`` alone makes them 0600, and the renamed output kept that), and
 removed on any error. A full disk or a read-only folder is a ``MessError`` naming the file,
 one line, and the previous file at that path stays as it was. ``commit_together`` puts several
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -50,7 +51,9 @@ def temp_beside(path: Path, prefix: str | None = None) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix or f".{path.name}.", suffix=TEMP_SUFFIX)
+        # the writer's process id in the name: clean_stale_temps knows a dead writer's file at once
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{prefix or f'.{path.name}.'}{os.getpid()}-",
+                                   suffix=TEMP_SUFFIX)
         os.close(fd)
         os.chmod(tmp, 0o666 & ~_umask())
     except OSError as exc:
@@ -127,9 +130,25 @@ def write_json_atomic(path: Path, data: dict) -> None:
     write_bytes_atomic(Path(path), json_bytes(data))
 
 
+_WRITER = re.compile(r"\.(\d+)-\w+" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def _writer_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:                     # another user's process: alive
+        return True
+    return True
+
+
 def clean_stale_temps(folder: Path, older_than_s: float = 60.0) -> list[Path]:
-    """Remove hidden ``.*.tmp`` files this module made in ``folder`` that are older than ``older_than_s``
-    (a writer still running renames its file within seconds); returns what was removed."""
+    """Remove the hidden ``.*.tmp`` files this module made in ``folder`` that no running writer will
+    rename: those whose writer process (named in the file name) is gone, and, for names without one
+    (older versions), those older than ``older_than_s``. Returns what was removed."""
     removed = []
     now = time.time()
     try:
@@ -137,8 +156,13 @@ def clean_stale_temps(folder: Path, older_than_s: float = 60.0) -> list[Path]:
     except OSError:
         return removed
     for path in candidates:
+        writer = _WRITER.search(path.name)
         try:
-            if path.is_file() and now - path.stat().st_mtime > older_than_s:
+            if not path.is_file():
+                continue
+            stale = (not _writer_alive(int(writer.group(1))) if writer
+                     else now - path.stat().st_mtime > older_than_s)
+            if stale:
                 path.unlink()
                 removed.append(path)
         except OSError:

@@ -192,6 +192,15 @@ def _validate(net: MultiExitNet, config: TrainConfig, device: torch.device, canc
     return {exit_id: 100.0 * cm.mean_iou() for exit_id, cm in matrices.items()}
 
 
+def _check_validation_frames(config: TrainConfig) -> None:
+    """Read every validation frame and its label once (DataError naming a bad one). The first
+    validation comes after the first epoch's checkpoint, so a bad frame found there used to leave a
+    checkpoint behind: --out then 'held another run' for the corrected command."""
+    dataset = validation_set(config, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    for index in range(len(dataset) if dataset is not None else 0):
+        dataset[index]
+
+
 class Trainer:
     """One training run; ``run()`` is the job."""
 
@@ -245,6 +254,7 @@ class Trainer:
         for source, other in ((config.data, dataset_classes), (config.init_model, init_classes)):
             if other is not None and other.num_classes != classes.num_classes:
                 raise DataError(f"{source}: has {other.num_classes} classes, the run uses {classes.num_classes}")
+        _check_validation_frames(config)
         return classes
 
     def _write_run_json(self) -> None:
@@ -252,7 +262,8 @@ class Trainer:
         if self.ctx.is_main:
             from core.fileio import clean_stale_temps
 
-            for folder in (self.folder.root, self.folder.checkpoints):   # what a killed run left half-written
+            for folder in (self.folder.root, self.folder.checkpoints,    # what a killed run left half-written
+                           self.folder.stage1_model, self.folder.model):
                 clean_stale_temps(folder)
         if self.ctx.is_main and self._rewrite_config:
             write_json_atomic(self.folder.config, self.config.to_json())

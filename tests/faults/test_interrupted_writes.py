@@ -24,6 +24,31 @@ def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
     assert clean_stale_temps(tmp_path / "absent") == []
 
 
+def _dead_pid() -> int:
+    """The id of a process that has ended."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_fresh_temporary_of_a_dead_writer_is_removed_at_once_a_live_ones_stays(tmp_path):
+    """The writer's pid is in the name: a file a SIGKILLed writer left a second ago is known stale
+    (the age rule alone kept it for a minute), one a running writer is about to rename is kept."""
+    from core.fileio import temp_beside
+
+    mine = temp_beside(tmp_path / "last.safetensors")
+    assert f".{os.getpid()}-" in mine.name
+    dead = tmp_path / f".last.safetensors.{_dead_pid()}-k3x9q_.tmp"
+    alive = tmp_path / f".model.json.{os.getppid()}-a1b2c3.tmp"
+    for path in (dead, alive):
+        path.write_bytes(b"")
+    assert clean_stale_temps(tmp_path) == [dead]
+    assert mine.exists() and alive.exists() and not dead.exists()
+
+
 def test_ctrl_c_during_the_fsync_leaves_no_temporary_file(tmp_path, monkeypatch):
     """A stop (Ctrl-C, SIGTERM) while the new file is flushed: the old file stays, no .tmp is left."""
     import core.fileio

@@ -25,6 +25,38 @@ def test_a_run_that_failed_before_saving_anything_leaves_out_reusable(tiny_data,
     assert json.loads((out / "run.json").read_text())["pretrained"] is None
 
 
+def test_a_bad_validation_frame_is_found_before_the_first_checkpoint(tiny_data, tmp_path, capsys):
+    """The first validation runs after the first epoch's checkpoint: a bad val image found there left
+    that checkpoint, and --out 'held another run' for the corrected command."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    bad = sorted((data / "val").iterdir())[0]
+    bad.write_bytes(b"not a PNG")
+    out = tmp_path / "run"
+    with one_thread():
+        code = main(["train", *tiny_argv(data, out, epochs=1), "--stage", "1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and bad.name in err, err
+    assert not out.exists(), "nothing was trained or kept"
+
+
+def test_a_resume_removes_what_a_killed_writer_left_in_the_model_folders(tiny_data, tmp_path, capsys):
+    from tests.faults.test_interrupted_writes import _dead_pid
+
+    out = tmp_path / "run"
+    with one_thread():
+        assert main(["train", *tiny_argv(tiny_data, out, epochs=1), "--stage", "1"]) == 0
+    left = [out / "stage1-model" / f".weights.{_dead_pid()}-zz9x_1.tmp",
+            out / "checkpoints" / f".x.{_dead_pid()}-q.tmp"]
+    for path in left:
+        path.write_bytes(b"")
+    with one_thread():
+        assert main(["train", *tiny_argv(tiny_data, out, epochs=1), "--stage", "1", "--resume"]) == 0
+    assert not any(path.exists() for path in left)
+
+
 def test_resume_refuses_changed_settings_unless_told_to_override(tiny_data, tmp_path, capsys):
     out = tmp_path / "run"
     with one_thread():
