@@ -46,27 +46,46 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+MAX_MANIFEST_BYTES = 16 << 20
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def load_manifest(folder: Path) -> dict:
     path = folder / "manifest.json"
     try:
-        manifest = json.loads(path.read_text())
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ExportError(f"{path}: larger than {MAX_MANIFEST_BYTES >> 20} MiB, not a manifest")
+        manifest = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
     except OSError as exc:
         raise ExportError(f"{path}: cannot read the manifest ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
         raise ExportError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ExportError(f"{path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise ExportError(f"{path}: not a manifest (JSON nested too deeply)") from None
     if not isinstance(manifest, dict) or manifest.get("format") != "mess-export":
         raise ExportError(f"{path}: not a MESS export manifest")
     if manifest.get("format_version") != MANIFEST_VERSION:
         raise ExportError(f"{path}: unknown manifest version {manifest.get('format_version')!r} "
                           f"(this runner reads version {MANIFEST_VERSION})")
-    for graph in manifest["graphs"]:
+    graphs = manifest.get("graphs")
+    if not isinstance(graphs, list) or not all(isinstance(graph, dict) for graph in graphs):
+        raise ExportError(f"{path}: malformed manifest ('graphs' must be a list of objects)")
+    for graph in graphs:
         for key_file, key_hash in (("file", "sha256"), ("weights_file", "weights_sha256")):
-            if not graph.get(key_file):
+            name = graph.get(key_file)
+            if not name:
                 continue
-            file = folder / graph[key_file]
+            if not isinstance(name, str) or Path(name).name != name:
+                raise ExportError(f"{path}: malformed manifest (graph file {name!r} is not a name in the export)")
+            file = folder / name
             if not file.is_file():
                 raise ExportError(f"{file}: graph file missing")
-            if sha256_file(file) != graph[key_hash]:
+            if sha256_file(file) != graph.get(key_hash):
                 raise ExportError(f"{file}: SHA-256 does not match the manifest (tampered or damaged)")
     return manifest
 

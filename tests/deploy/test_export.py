@@ -198,3 +198,32 @@ def test_ctrl_c_finishes_the_stats_and_a_malformed_manifest_is_one_line(model, t
     done = run_exported(out, "--source", str(model["frames"]))
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
     assert "malformed manifest (KeyError: 'tap_segments')" in done.stderr
+
+
+@pytest.mark.parametrize("hostile, said", [
+    ("deep", "not a manifest (JSON nested too deeply)"),
+    ("no graphs", "malformed manifest ('graphs' must be a list of objects)"),
+    ("outside", "is not a name in the export"),
+    ("nan", "not JSON (NaN is not a number JSON allows)"),
+])
+def test_a_hostile_manifest_is_one_line_before_anything_runs(model, tmp_path, hostile, said):
+    """The runner read the manifest with a plain json.loads: a deep one gave a RecursionError
+    traceback, one without 'graphs' a KeyError traceback."""
+    need("onnx")
+    out = tmp_path / "e"
+    run_job(export_model(model["net"], out, fmt="onnx", input_size=SIZE, config=model["config"]))
+    manifest = json.loads((out / MANIFEST).read_text())
+    if hostile == "deep":
+        text = '{"format": "mess-export", "format_version": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    elif hostile == "no graphs":
+        del manifest["graphs"]
+        text = json.dumps(manifest)
+    elif hostile == "outside":
+        manifest["graphs"][0]["file"] = "../" + manifest["graphs"][0]["file"]
+        text = json.dumps(manifest)
+    else:
+        text = json.dumps(manifest).replace('"input_size": [', '"input_size": [NaN, ', 1)
+    (out / MANIFEST).write_text(text)
+    done = run_exported(out, "--source", str(model["frames"]))
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr
+    assert said in done.stderr
