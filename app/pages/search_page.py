@@ -138,8 +138,10 @@ class SearchPage(Page):
     def _restore(self) -> None:
         s = self.settings
         self.data_box.restore(s)
-        self.model.restore_table(s.get("search/table", ""))
+        problem = self.model.restore_table(s.get("search/table", ""))
         self._show_table()
+        if problem:
+            self.show_message(problem, error=True)
         self.table_radio.setChecked(s.get("search/latency", "here") == "table" and self.table is not None)
         self.budget_box.restore(s)
 

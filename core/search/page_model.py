@@ -39,14 +39,17 @@ class SearchPageModel:
     def set_table(self, table: CostTable | None, path: str = "") -> None:
         self.table, self.table_path = table, (str(path) if table is not None else "")
 
-    def restore_table(self, path: str) -> None:
-        """The table remembered in the settings, when the file is still there and readable."""
+    def restore_table(self, path: str) -> str | None:
+        """The table remembered in the settings, when the file is still there and readable; else what
+        went wrong, for the page to say (None when nothing was remembered or the file is gone)."""
         if not path or not Path(path).is_file():
-            return
+            return None
         try:
             self.set_table(CostTable.load(path), path)
-        except MessError:
+        except MessError as exc:
             self.set_table(None)
+            return f"The remembered latency table was not loaded: {exc}"
+        return None
 
     def table_for_search(self, use_table: bool) -> CostTable | None:
         """The latency table a search uses: the imported one when asked for and loaded; None: measure here."""

@@ -477,3 +477,15 @@ def test_in_the_window_nothing_on_the_left_is_cut_off(window, qtbot, size):
     assert clipped_widgets(page.inputs) == []
     page.latency_box.show_backend("a-backend-with-a-long-name", "and-its-precision")       # a wider panel at once
     qtbot.waitUntil(lambda: clipped_widgets(page.inputs) == [], timeout=2000)
+
+
+def test_a_remembered_table_that_cannot_be_read_is_said_not_dropped_silently(qtbot, state, settings, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    settings.set("search/table", str(deep))
+    page = SearchPage(state, settings)
+    qtbot.addWidget(page)
+    assert page.table is None
+    assert page.status.text().startswith("The remembered latency table was not loaded: ") and "deep.json" in \
+        page.status.text()
+    page.shutdown()

@@ -95,11 +95,12 @@ def test_which_latency_table_applies_and_how_it_reads():
 
 def test_a_remembered_table_is_restored_only_when_readable(tmp_path):
     model = SearchPageModel()
-    model.restore_table(str(tmp_path / "gone.json"))
+    assert model.restore_table(str(tmp_path / "gone.json")) is None
     assert model.table is None
     (tmp_path / "broken.json").write_text("[1, 2]")
-    model.restore_table(str(tmp_path / "broken.json"))
+    said = model.restore_table(str(tmp_path / "broken.json"))
     assert model.table is None and model.table_path == ""
+    assert said.startswith("The remembered latency table was not loaded: ") and "broken.json" in said, said
 
 
 def test_the_request_names_missing_calibration_data(tmp_path):
