@@ -12,7 +12,6 @@ disk or a signal changes none of them. ``clean_stale_temps`` removes what a kill
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -119,15 +118,6 @@ def stage_bytes(path: Path, data: bytes) -> Path:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     commit(stage_bytes(path, data), Path(path))
-
-
-def json_bytes(data: dict) -> bytes:
-    """The bytes ``write_json_atomic`` writes: indented JSON and a newline."""
-    return (json.dumps(data, indent=2) + "\n").encode()
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    write_bytes_atomic(Path(path), json_bytes(data))
 
 
 _WRITER = re.compile(r"\.(\d+)-\w+" + re.escape(TEMP_SUFFIX) + "$")

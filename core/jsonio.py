@@ -1,9 +1,13 @@
-"""Reading a JSON file a user gave: size and depth limits, no NaN or Infinity, one-line errors naming it.
+"""JSON files: read with limits (``read_json``), written all or nothing (``write_json_atomic``).
+
+Reading a JSON file a user gave: size and depth limits, no NaN or Infinity, one-line errors naming it.
 
 Every JSON file the engine reads from a user (exit configurations, model.json, latency
 tables, recipes, run configs, class sets) goes through ``read_json``: a huge file, a
 100,000-deep nesting, a NaN, bad UTF-8 or bad JSON is refused with one line that names
 the file, raised as the caller's error type; never a RecursionError or a traceback.
+Every JSON file the engine writes goes through ``write_json_atomic`` (core.fileio's atomic
+bytes writer: a temporary beside the target, renamed into place).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, MessError
+from core.fileio import write_bytes_atomic
 
 MAX_BYTES = 64 * 2**20
 MAX_DEPTH = 64
@@ -78,3 +83,13 @@ def parse_json(text: str, source: str, what: str = "JSON file", error: type[Mess
     if depth_of(data) > max_depth:
         raise error(f"{source}: nested more than {max_depth} levels deep (not a valid {what})")
     return data
+
+
+def json_bytes(data: dict) -> bytes:
+    """The bytes ``write_json_atomic`` writes: indented JSON and a newline."""
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def write_json_atomic(path: str | Path, data: dict) -> None:
+    """Write ``data`` to ``path`` all or nothing (WriteError, one line, the previous file unchanged)."""
+    write_bytes_atomic(Path(path), json_bytes(data))

@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from core.fileio import write_json_atomic
+from core.jsonio import write_json_atomic
 from tests.data.builders import write_tiny_model
 
 

@@ -285,7 +285,8 @@ class InspectPage(Page):
             path, _ = QFileDialog.getSaveFileName(self, "Save the grid", start, "PNG (*.png)")
             if not path:
                 return None
-        from core.fileio import write_bytes_atomic, write_json_atomic
+        from core.fileio import write_bytes_atomic
+        from core.jsonio import write_json_atomic
         from core.inspect.grid import encode_picture
 
         target = Path(path).with_suffix(".png")

@@ -356,7 +356,7 @@ class SearchPage(Page):
 
     def save_front(self, path: str | Path) -> bool:
         """Write what `mess search --pareto` writes, for the plot's cost axis."""
-        from core.fileio import write_json_atomic
+        from core.jsonio import write_json_atomic
 
         if self.outcome is None:
             return False

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from core.errors import ConfigError, ModelFormatError
-from core.fileio import write_json_atomic
+from core.jsonio import write_json_atomic
 
 def _bundled_model() -> Path:
     """The bundled model: assets/ of the source tree (an editable install, the PyInstaller build), else

@@ -19,8 +19,8 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from core.errors import MessError, ModelFormatError
-from core.fileio import WriteError, commit_together, json_bytes, stage_bytes, temp_beside, write_failure
-from core.jsonio import read_json
+from core.fileio import WriteError, commit_together, stage_bytes, temp_beside, write_failure
+from core.jsonio import json_bytes, read_json
 from core.models.network import MultiExitNet
 from core.models.pretrained import read_safetensors
 from core.models.spec import ModelSpec

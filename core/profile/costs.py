@@ -108,7 +108,7 @@ class CostTable:
         return found
 
     def save(self, path: Path) -> None:
-        from core.fileio import write_json_atomic
+        from core.jsonio import write_json_atomic
 
         write_json_atomic(Path(path), self.to_json())
 

@@ -116,6 +116,6 @@ class ExitConfig:
         return cls.from_json(data, source=str(path))
 
     def save(self, path: str | Path, extra: dict | None = None) -> None:
-        from core.fileio import write_json_atomic
+        from core.jsonio import write_json_atomic
 
         write_json_atomic(Path(path), {**self.to_json(), **(extra or {})})

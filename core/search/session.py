@@ -209,7 +209,7 @@ def config_document(result: SearchResult, index: int, table: CostTable, images: 
 def save_config(path: str | Path, result: SearchResult, index: int, table: CostTable, images: int,
                 reference: str = LABELS, held_out=None, origin: ConfigOrigin | None = None) -> None:
     """Write ``config_document`` atomically (ConfigFile.load reads it back)."""
-    from core.fileio import write_json_atomic
+    from core.jsonio import write_json_atomic
 
     write_json_atomic(Path(path), config_document(result, index, table, images=images, reference=reference,
                                                   held_out=held_out, origin=origin))

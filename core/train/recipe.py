@@ -30,7 +30,7 @@ from pathlib import Path
 
 from core.errors import ConfigError, DataError
 from core.jobs import CancelToken, Job, Progress
-from core.fileio import write_json_atomic
+from core.jsonio import write_json_atomic
 from core.train.config import TrainConfig, setting_types
 from core.train.distributed import init_distributed
 from core.train.trainer import RunFolder, Trainer

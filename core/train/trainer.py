@@ -34,7 +34,7 @@ from core.errors import ConfigError, DataError
 from core.evaluation import exit_confusions
 from core.jobs import CancelToken, Cancelled, Job, Progress
 from core.models import BACKBONES, ExitHeadSpec, HeadConfig, MultiExitNet, convert_backbone, load_model, save_model
-from core.fileio import write_json_atomic
+from core.jsonio import write_json_atomic
 from core.models.spec import FINAL_EXIT
 from core.train.checkpoint import load_checkpoint, load_extra, read_info, save_checkpoint
 from core.train.config import TrainConfig

@@ -15,7 +15,7 @@ from app.main_window import MainWindow
 from app.pages.live_page import LivePage
 from app.settings import Settings
 from app.state import AppState
-from core.fileio import write_json_atomic
+from core.jsonio import write_json_atomic
 from core.models.spec import FINAL_EXIT
 from core.profile.cache import COST_CACHE, cost_key
 from core.runtime.config import ExitConfig

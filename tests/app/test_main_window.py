@@ -145,7 +145,7 @@ def test_a_model_load_superseded_by_a_newer_one_is_dropped(qtbot, monkeypatch, t
 # --- File > Load configuration, and the applied configuration across restarts ------------------------------
 def write_config(path, exits, weights_sha256=None, model="bundled"):
     """A configuration file as `mess search --out` writes it (``weights_sha256`` None: an older file)."""
-    from core.fileio import write_json_atomic
+    from core.jsonio import write_json_atomic
     from core.runtime.config import ExitConfig
     from core.runtime.config_file import ConfigOrigin
 

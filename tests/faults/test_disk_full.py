@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from core.fileio import WriteError, write_bytes_atomic, write_json_atomic
+from core.fileio import WriteError, write_bytes_atomic
+from core.jsonio import write_json_atomic
 from tests.faults.conftest import hidden_files, mess_argv, mess_env, one_line, write_clip
 
 

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from core.fileio import clean_stale_temps, write_json_atomic
+from core.fileio import clean_stale_temps
+from core.jsonio import write_json_atomic
 
 
 def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from core.cli.common import BUNDLED_MODEL
 from core.cli.main import main
 from core.errors import ConfigError
-from core.fileio import write_json_atomic
+from core.jsonio import write_json_atomic
 from core.models.io import load_model
 from core.runtime.config import CONFIG_FORMAT_VERSION, ExitConfig
 from core.runtime.config_file import ConfigFile, ConfigOrigin
