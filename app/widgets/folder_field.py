@@ -9,15 +9,17 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QPushButton, 
 
 
 class FolderField(QWidget):
-    """A line edit for a path plus a Browse button opening a folder dialog.
+    """A line edit for a path plus a Browse button opening a folder dialog (with ``file_filter``, a file dialog).
 
     ``changed`` comes once per new value: after an edit is finished, a choice in the dialog, or set_text."""
 
     changed = Signal(str)
 
-    def __init__(self, caption: str, placeholder: str = "", tooltip: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, caption: str, placeholder: str = "", tooltip: str = "", parent: QWidget | None = None, *,
+                 file_filter: str | None = None) -> None:
         super().__init__(parent)
         self.caption = caption
+        self.file_filter = file_filter
         self._emitted = ""
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText(placeholder)
@@ -49,6 +51,9 @@ class FolderField(QWidget):
         while start and not Path(start).is_dir():
             parent = str(Path(start).parent)
             start = "" if parent == start else parent
-        folder = QFileDialog.getExistingDirectory(self, self.caption, start)
-        if folder:
-            self.set_text(folder)
+        if self.file_filter is not None:
+            path, _ = QFileDialog.getOpenFileName(self, self.caption, start, self.file_filter)
+        else:
+            path = QFileDialog.getExistingDirectory(self, self.caption, start)
+        if path:
+            self.set_text(path)

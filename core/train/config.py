@@ -2,8 +2,12 @@
 
 Each setting is declared once, here: its type and default (the dataclass field) and an ``Option``
 in the field's metadata (help, the `mess train` flag, choices, range). The command line's
-options are generated from them (core.cli.commands.train), the GUI's Train form takes its
-widgets' ranges and tooltips from them, and ``__post_init__`` checks the ranges.
+options are generated from them (core.cli.commands.train), ``__post_init__`` checks the ranges,
+and ``FORM_SECTIONS`` names the settings the GUI's Train form shows, section by section: the
+form (app.widgets.train_form) makes each one's widget from its type and Option (a combo box for
+choices, a spin box for a number in its range, a check box for a boolean, HxW for a size, a path
+field for a file or folder) with the help as its tooltip, so a setting added to a section here
+appears in the form.
 """
 
 from __future__ import annotations
@@ -243,6 +247,80 @@ def options() -> list[tuple[str, Option]]:
 def option(name: str) -> Option:
     """The Option of one setting."""
     return dict(options())[name]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """How the GUI's Train form shows one setting; the widget itself follows from the setting's type and
+    Option (see the module's docstring), its tooltip is the setting's help and flag.
+
+    ``label``: the row's (a check box's own text; default: the name in words, 'batch_size' -> 'Batch
+    size'); ``more``: text the tooltip adds to the help (a negated boolean's: what checked means);
+    ``placeholder``: what an empty field or a number's "not given" (None) shows; ``path``: 'folder' or
+    'file', a path field with a Browse button (``file_filter``: the file dialog's filter); ``editable``:
+    a combo box of names that takes other text too; ``choice_labels``: (choice, as shown) of each choice,
+    in the combo box's order. A dict setting (backbone_options) shows one combo box per Entry, labelled by its key."""
+
+    name: str
+    label: str = ""
+    more: str = ""
+    placeholder: str = ""
+    path: str | None = None
+    file_filter: str = ""
+    editable: bool = False
+    choice_labels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+
+# The settings of the Train form, section by section ("basic" first, the others collapsible), in order.
+# Settings left out (recipes and the command line set them): the form's runs use their defaults.
+FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
+    ("basic", (
+        FormField("data", "Dataset", ": train/ and val/ splits", path="folder",
+                  placeholder="labelled dataset folder (CamVid, image/mask, Cityscapes, VOC)"),
+        FormField("out", "Run folder", "; it holds run.json, metrics.jsonl, checkpoints/, model/", path="folder",
+                  placeholder="new or empty folder for the run"),
+        FormField("backbone"),
+        FormField("stage", choice_labels=(("all", "all: 1 then 2"), ("1", "1: exit-aware backbone"),
+                                          ("2", "2: heads on a frozen backbone"))),
+        FormField("epochs_stage1", "Epochs, stage 1"),
+        FormField("epochs_stage2", "Epochs, stage 2"),
+        FormField("batch_size"),
+        FormField("device"),
+    )),
+    ("advanced", (
+        FormField("train_size", more="; empty: native", placeholder="native"),
+        FormField("crop"),
+        FormField("eval_size", more="; empty: native", placeholder="native"),
+        FormField("backbone_options"),
+        FormField("optimizer"),
+        FormField("lr", "LR, stage 1"),
+        FormField("lr_stage2", "LR, stage 2"),
+        FormField("loss"),
+        FormField("augment", "Augmentation"),
+        FormField("stage2_heads", "Stage-2 heads", ", such as fcn-c64-b0,dlb-c128-b1", editable=True),
+        FormField("stage1_head", "Stage-1 head"),
+        FormField("init_model", "Initial model", "; stage 2 alone: default the open model", path="folder",
+                  placeholder="the open model (stage 2 alone)"),
+        FormField("val_limit", "Validation images", placeholder="all"),
+        FormField("seed"),
+        FormField("workers", "Loader workers"),
+        FormField("amp", "Mixed precision on CUDA", "float16 autocast on CUDA devices"),
+    )),
+)
+
+
+def form_sections() -> tuple[tuple[str, tuple[FormField, ...]], ...]:
+    """FORM_SECTIONS: (section, its FormFields) in the Train form's order."""
+    return FORM_SECTIONS
+
+
+def form_fields() -> list[tuple[str, FormField]]:
+    """(section, FormField) of every setting the Train form shows, in the form's order."""
+    return [(section, item) for section, items in form_sections() for item in items]
 
 
 @dataclass(frozen=True)

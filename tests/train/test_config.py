@@ -79,3 +79,17 @@ def test_a_name_outside_a_settings_choices_is_refused_in_one_line(name, value):
     # A run.json or recipe once carried an unknown loss into the run, to fail only when the loss was built.
     with pytest.raises(ConfigError, match=rf"^{name} '{value}': choose [a-z_]+(, [a-z_]+)+$"):
         TrainConfig(data="d", out="o", **{name: value})
+
+
+def test_the_train_forms_fields_are_settings_declared_once():
+    """FORM_SECTIONS names settings (each once, basic first) whose shown choices are exactly their choices."""
+    from core.train.config import FORM_SECTIONS, form_fields
+
+    names = [item.name for _, item in form_fields()]
+    assert len(names) == len(set(names)) and set(names) <= {name for name, _ in options()}
+    assert [section for section, _ in FORM_SECTIONS] == ["basic", "advanced"]
+    for _, item in form_fields():
+        assert item.path in (None, "folder", "file"), item.name
+        if item.choice_labels:
+            assert sorted(choice for choice, _ in item.choice_labels) == sorted(option(item.name).choice_list())
+    assert form_fields()[4][1].text == "Epochs, stage 1" and form_fields()[6][1].text == "Batch size"
