@@ -45,8 +45,18 @@ def table_of(net, segment_ms: float) -> CostTable:
 
 def test_frames_slower_than_the_table_make_later_frames_leave_earlier(net, monkeypatch):
     """The table says going on to the final exit costs 400 ms of a 1000 ms deadline; every frame takes 100 s."""
+    import threading
+    import time
+
     ticks = iter(range(10_000))
-    monkeypatch.setattr(early_exit, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks) * 100.0))
+    this_thread = threading.get_ident()
+
+    def clock() -> float:
+        """100 s a call on this test's thread; a runner another test left running elsewhere (an abandoned
+        player thread) reads the real clock and takes no tick (it made the test flaky under load)."""
+        return next(ticks) * 100.0 if threading.get_ident() == this_thread else time.perf_counter()
+
+    monkeypatch.setattr(early_exit, "time", types.SimpleNamespace(perf_counter=clock))
     first = net.exit_ids()[0]
     after_first = len(net.segments) - 1 - net.exit_segment(first)
     runner = EarlyExitRunner(net, ExitConfig.deadline([first, FINAL_EXIT], 1000.0),

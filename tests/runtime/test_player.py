@@ -82,3 +82,50 @@ def test_a_source_that_cannot_be_opened_is_one_failed_event(net, tmp_path):
     assert "absent.mp4" in failed.text and len(failed.text.splitlines()) == 1
     assert played.player.error == failed.text
     assert not any(isinstance(e, (Opened, Frame)) for e in played.finish())
+
+
+def test_controls_are_one_immutable_value_and_the_runner_changes_on_the_players_thread(net, clip, monkeypatch):
+    """A control call replaces the PlayerControls value; the loop takes it once per frame and switches
+    the runner there: set_config and set_compare_full changed the runner from the caller's thread while
+    the player's thread could be running a frame with it."""
+    import dataclasses
+    import threading
+
+    from core.runtime.live import LiveRunner
+    from core.runtime.video.player import PlayerControls
+
+    switched: list[tuple[str, int]] = []
+    real_set_config = LiveRunner.set_config
+
+    def recording_set_config(self, config, prepare=True):
+        switched.append(("config", threading.get_ident()))
+        real_set_config(self, config, prepare=prepare)
+
+    monkeypatch.setattr(LiveRunner, "set_config", recording_set_config)
+    player = LivePlayer(net, str(clip), loop=True, realtime=False, paused=True)
+    before = player.controls
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        before.opacity = 0.1
+    played = Played(player)
+    played.next(Opened)
+    player.step()
+    played.next(Frame)
+    early = ExitConfig(["features.6:fcn-c64-b0", FINAL_EXIT], th_pix=[0.0, 0.0], th_img=[0.0, 0.0])
+    player.set_config(early)
+    player.set_opacity(0.25)
+    now = player.controls
+    assert isinstance(now, PlayerControls) and now is not before and before.config is None and before.opacity == 0.5
+    assert now.config is early and now.opacity == 0.25 and now.paused
+    again = played.next(Frame).frame
+    assert again.refreshed and again.result.exit_id == "features.6:fcn-c64-b0"
+    assert switched and all(ident == played.thread.ident for _, ident in switched), "switched on the player's thread"
+    played.finish()
+
+
+def test_a_configuration_that_does_not_fit_the_model_is_refused_in_the_caller(net, clip):
+    from core.errors import ConfigError
+
+    player = LivePlayer(net, str(clip), loop=False, realtime=False)
+    with pytest.raises(ConfigError):
+        player.set_config(ExitConfig(["features.99:fcn-c64-b0", FINAL_EXIT], th_pix=[0.5, 0.5], th_img=[0.5, 0.5]))
+    assert player.controls.config is None

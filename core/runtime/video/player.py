@@ -9,9 +9,13 @@ cost of each exit against the full network (a latency table given, else FLOPs co
 model: ``core.runtime.video.exit_words``). A deadline configuration decides from the latency table
 given; without one it is measured on the player's thread when the deadline first runs
 (core.runtime.video.deadline_costs, with progress as Message events), and each frame carries the
-deadline's tally (core.runtime.video.deadline_tally). Controls are thread-safe
-calls from any thread; the loop reads them once per frame. The Live page's worker
-(app/live_worker.py) only runs ``play()`` on a thread and turns events into Qt signals.
+deadline's tally (core.runtime.video.deadline_tally). Controls are thread-safe calls from any
+thread: a setting (configuration, thresholds, loop, pacing, opacity, overlay, full-network
+comparison, anytime, pause, view size) replaces the immutable ``PlayerControls`` value, and
+requests (step, refresh, start or stop recording) are counted; the loop takes the value and the
+requests once per frame, and applies a new configuration or comparison to the runner on its own
+thread. The Live page's worker (app/live_worker.py) only runs ``play()`` on a thread and turns
+events into Qt signals.
 """
 
 from __future__ import annotations
@@ -69,6 +73,21 @@ def _needs_costs(config: ExitConfig | None, costs: CostTable | None) -> bool:
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class PlayerControls:
+    """The player's settings as one value: a control call replaces it, the loop reads it once per frame."""
+
+    config: ExitConfig | None = None          # None: the full network (or a given runner's own configuration)
+    loop: bool = True
+    realtime: bool = True
+    opacity: float = 0.5
+    overlay: str = "plain"
+    compare_full: bool = False
+    anytime: bool = False
+    paused: bool = False
+    box: tuple[int, int] | None = None         # the view's size (width, height): pictures are drawn to fit it
 
 
 @dataclass(frozen=True)
@@ -177,10 +196,8 @@ class LivePlayer:
         self.net = net
         self._given_costs = costs
         self._weights_sha256 = weights_sha256
-        self._awaiting_costs = False               # a deadline configuration waits for its latency table
         self._tally: DeadlineTally | None = None
         self.cost_table: CostTable | None = None
-        self._overlay = check_style(overlay)
         self._pass = 1
         self._pass_dropped_base = 0
         self._given_runner = runner
@@ -195,17 +212,13 @@ class LivePlayer:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._config = config
-        self._loop = loop
-        self._realtime = realtime
-        self._opacity = float(opacity)
-        self._compare = bool(compare_full)
-        self._anytime = bool(anytime)
-        self._paused = bool(paused)
-        self._box = box
+        self._controls = PlayerControls(config=config, loop=bool(loop), realtime=bool(realtime),
+                                        opacity=float(opacity), overlay=check_style(overlay),
+                                        compare_full=bool(compare_full), anytime=bool(anytime),
+                                        paused=bool(paused), box=box)
+        self._applied_config: ExitConfig | None = None   # what the runner runs (the player's thread only)
         self._steps = 0
         self._refresh: str | None = None          # None, "draw" (compose again) or "process" (run the model again)
-        self._reader_stale = False
         self._record_path: str | None = None       # a recording asked for, opened at the next frame
         self._record_stop = False
         self._recorder: VideoRecorder | None = None
@@ -231,79 +244,68 @@ class LivePlayer:
         self._wake.set()
 
     @property
-    def config(self) -> ExitConfig | None:
+    def controls(self) -> PlayerControls:
+        """The settings now (the loop takes them at its next frame)."""
         with self._lock:
-            return self._config
+            return self._controls
+
+    def _change(self, refresh: str | None = None, **settings) -> None:
+        """A new controls value with ``settings`` changed; ``refresh``: what a paused frame needs again."""
+        with self._lock:
+            self._controls = replace(self._controls, **settings)
+            if refresh is not None and self._controls.paused and self._refresh != "process":
+                self._refresh = refresh
+        self._wake.set()
+
+    @property
+    def config(self) -> ExitConfig | None:
+        return self.controls.config
 
     def set_config(self, config: ExitConfig | None) -> None:
-        """Run ``config`` (None = the full network) from the next frame; ConfigError here when it does not fit."""
-        with self._lock:
-            if self.runner is not None:
-                # Checked against the model here, in the caller; a graph backend builds its new graphs on
-                # the player's thread at the next frame. A deadline without a latency table is checked
-                # here too, and runs once the player's thread has measured the table.
-                self._awaiting_costs = _needs_costs(config, self.runner.costs)
-                if self._awaiting_costs:
-                    config_steps(self.net, config)
-                else:
-                    self.runner.set_config(config, prepare=False)
-            self._config = config
-        self._ask_refresh("process")
+        """Run ``config`` (None = the full network) from the next frame; ConfigError here when it does not fit.
+
+        Checked against the model here, in the caller; the player's thread switches the runner to it
+        (building a graph backend's new graphs) at the next frame, after measuring the latency table
+        first when it is a deadline and there is none."""
+        if config is not None:
+            config_steps(self.net, config)
+        self._change(refresh="process", config=config)
 
     def set_anytime(self, on: bool) -> None:
         """Anytime mode: each frame's kept exits answer in turn, each picture handed over as soon as that
         exit is ready (Frame events with ``refining`` until the last); off: early exit."""
-        with self._lock:
-            self._anytime = bool(on)
+        self._change(anytime=bool(on))
 
     @property
     def anytime(self) -> bool:
-        with self._lock:
-            return self._anytime
+        return self.controls.anytime
 
     def set_compare_full(self, on: bool) -> None:
-        with self._lock:
-            self._compare = bool(on)
-            if self.runner is not None:
-                self.runner.compare_full = self._compare
-        self._ask_refresh("process")
+        self._change(refresh="process", compare_full=bool(on))
 
     def set_opacity(self, opacity: float) -> None:
-        with self._lock:
-            self._opacity = float(opacity)
-        self._ask_refresh("draw")
+        self._change(refresh="draw", opacity=float(opacity))
 
     def set_overlay(self, style: str) -> None:
         """The overlay style from the next picture (ValueError for an unknown one)."""
-        with self._lock:
-            self._overlay = check_style(style)
-        self._ask_refresh("draw")
+        self._change(refresh="draw", overlay=check_style(style))
 
     def set_box(self, box: tuple[int, int] | None) -> None:
         """The view's size (width, height) in device pixels: pictures are drawn to fit it."""
-        with self._lock:
-            self._box = box
-        self._ask_refresh("draw")
+        self._change(refresh="draw", box=box)
 
     def set_loop(self, on: bool) -> None:
-        with self._lock:
-            self._loop = bool(on)
+        self._change(loop=bool(on))
 
     def set_realtime(self, on: bool) -> None:
-        with self._lock:
-            if self._realtime != bool(on):
-                self._realtime = bool(on)
-                self._reader_stale = True
+        self._change(realtime=bool(on))
 
     def set_paused(self, paused: bool) -> None:
-        with self._lock:
-            self._paused = bool(paused)
-        self._wake.set()
+        self._change(paused=bool(paused))
 
     @property
     def paused(self) -> bool:
-        with self._lock:
-            return self._paused
+        return self.controls.paused
 
     def step(self) -> None:
         """While paused: read and process one more frame."""
@@ -330,12 +332,6 @@ class LivePlayer:
         with self._lock:
             return self._recorder is not None or self._record_path is not None
 
-    def _ask_refresh(self, kind: str) -> None:
-        with self._lock:
-            if self._paused and self._refresh != "process":
-                self._refresh = kind
-        self._wake.set()
-
     # --- statistics (any thread) ----------------------------------------------------------------
     @property
     def version(self) -> int:
@@ -354,7 +350,7 @@ class LivePlayer:
     def reset_histogram(self) -> None:
         """The exit histogram and a deadline's counts start again from zero."""
         with self._lock:
-            exits = self._config.exits if self._config is not None else [FINAL_EXIT]
+            exits = self._controls.config.exits if self._controls.config is not None else [FINAL_EXIT]
             self._histogram = LiveStats(exits=exits)
             self._tally = None
             self._version += 1
@@ -384,22 +380,21 @@ class LivePlayer:
                           "from it.")
         return table
 
-    def _follow_costs(self, runner: LiveRunner) -> Iterator:
-        """Between frames: a deadline configuration set while the runner had no latency table runs once the
-        table is measured (the frames wait meanwhile)."""
-        with self._lock:
-            waiting = self._awaiting_costs
-        if not waiting:
-            return
-        table = yield from self._measure_costs()
-        if table is None:
-            return
-        runner.costs = table
-        with self._lock:
-            if self._awaiting_costs:
-                runner.set_config(self._config, prepare=False)
-                self._awaiting_costs = False
-        self.cost_table = table
+    def _apply(self, runner: LiveRunner, controls: PlayerControls) -> Iterator:
+        """Between frames, on the player's thread: the runner takes the controls' configuration (a deadline
+        without a latency table waits until the table is measured here, the frames with it) and their
+        full-network comparison."""
+        if controls.config is not self._applied_config:
+            if _needs_costs(controls.config, runner.costs):
+                table = yield from self._measure_costs()
+                if table is None:                  # stopped while measuring
+                    return
+                runner.costs = table
+                self.cost_table = table
+            runner.set_config(controls.config, prepare=False)
+            self._applied_config = controls.config
+        if runner.compare_full != controls.compare_full:
+            runner.compare_full = controls.compare_full
 
     def _graph_pieces(self, size: tuple[int, int]):
         from core.runtime.backends import make_pieces
@@ -445,8 +440,7 @@ class LivePlayer:
                 return
             if self._cores is not None and self._given_runner is None:
                 self._claim = self._cores.claim("live")
-            with self._lock:
-                config = self._config
+            config = self.controls.config
             if self._given_runner is not None:
                 runner = self._given_runner
             else:
@@ -457,12 +451,11 @@ class LivePlayer:
                     if costs is None:
                         return
                 runner = yield from self._make_runner(config, costs)   # (not under the lock: controls never wait)
+            # What the runner runs: the configuration it was made with (one set meanwhile is applied by the
+            # loop's first _apply); a given runner keeps its own until a configuration is set.
+            self._applied_config = config if self._given_runner is None else self.controls.config
+            runner.compare_full = self.controls.compare_full
             with self._lock:
-                if self._config is not config and self._given_runner is None:   # changed meanwhile
-                    self._awaiting_costs = _needs_costs(self._config, runner.costs)
-                    if not self._awaiting_costs:
-                        runner.set_config(self._config)
-                runner.compare_full = self._compare
                 self.runner = runner
                 self._stats = LiveStats(exits=runner.config.exits)
                 self._histogram = LiveStats(exits=runner.config.exits)
@@ -520,15 +513,17 @@ class LivePlayer:
         base = 0                        # index (in this pass through the source) of the reader's first frame
         next_index = 0                  # index of the next frame not yet read from the source
         held: tuple[int, np.ndarray] | None = None
+        reader_realtime = False         # the pacing the open reader was made with
         self._stats.start()
         while not self._stop.is_set():
             self._follow_share(runner)
-            yield from self._follow_costs(runner)
+            with self._lock:            # the frame's controls: one value, and the requests so far
+                controls, steps, refresh = self._controls, self._steps, self._refresh
+            yield from self._apply(runner, controls)
             yield from self._drain()
             self._service_recording()
-            with self._lock:
-                paused, steps, refresh, stale = self._paused, self._steps, self._refresh, self._reader_stale
-                self._reader_stale = False
+            paused = controls.paused
+            stale = reader is not None and controls.realtime != reader_realtime
             if reader is not None and (stale or (paused and reader.pace is not None)):
                 reader.close()
                 next_index = base + reader.frames_read
@@ -540,7 +535,7 @@ class LivePlayer:
                 if refresh and self._last is not None:
                     with self._lock:
                         self._refresh = None
-                    self._redo(runner, refresh)
+                    self._redo(runner, refresh, controls)
                 else:
                     self._wake.wait(POLL_S)
                     self._wake.clear()
@@ -549,23 +544,22 @@ class LivePlayer:
                 index, image = held
                 held = None
                 self._took_step(paused)
-                yield from self._handle(runner, image, index, dropped=0)
+                yield from self._handle(runner, image, index, dropped=0, controls=controls)
                 continue
             if reader is None and paused:             # a step with the reader closed: read it here
                 image = source.read()
                 if image is None:
-                    source, next_index, again = self._at_end(source, next_index)
+                    source, next_index, again = self._at_end(source, next_index, loop=controls.loop)
                     if not again:
                         return source, None
                     continue
                 self._took_step(paused)
-                yield from self._handle(runner, image, next_index, dropped=0)
+                yield from self._handle(runner, image, next_index, dropped=0, controls=controls)
                 next_index += 1
                 continue
             if reader is None:
-                with self._lock:
-                    realtime = self._realtime
-                reader = LatestFrameReader(source, realtime=realtime)
+                reader_realtime = controls.realtime
+                reader = LatestFrameReader(source, realtime=reader_realtime)
                 base = next_index
             try:
                 frame = reader.get(timeout=POLL_S)
@@ -575,13 +569,14 @@ class LivePlayer:
                 next_index = base + reader.frames_read
                 reader.close()
                 reader = None
-                source, next_index, again = self._at_end(source, next_index)
+                source, next_index, again = self._at_end(source, next_index, loop=controls.loop)
                 if not again:
                     return source, None
                 continue
             next_index = base + frame.index + 1
             self._took_step(paused)
-            yield from self._handle(runner, frame.image, base + frame.index, dropped=frame.dropped)
+            yield from self._handle(runner, frame.image, base + frame.index, dropped=frame.dropped,
+                                    controls=controls)
         return source, reader
 
     def _took_step(self, paused: bool) -> None:
@@ -590,12 +585,10 @@ class LivePlayer:
                 self._steps = max(0, self._steps - 1)
                 self._refresh = None
 
-    def _at_end(self, source: FrameSource, read: int) -> tuple[FrameSource, int, bool]:
-        """The end of a file or folder after ``read`` frames of this pass: open it again (Loop) or stop.
+    def _at_end(self, source: FrameSource, read: int, loop: bool) -> tuple[FrameSource, int, bool]:
+        """The end of a file or folder after ``read`` frames of this pass: open it again (``loop``) or stop.
 
         Returns (the source, the next frame's index, whether to go on)."""
-        with self._lock:
-            loop = self._loop
         if not loop or source.live or self._stop.is_set():
             what = "folder" if source.kind == "folder" else "video"
             self._outbox.append(Ended(f"{source.name}: end of the {what}" if read else
@@ -609,20 +602,19 @@ class LivePlayer:
         self._pass_dropped_base = self._stats.dropped
         return source, 0, True
 
-    def _refines(self, runner: LiveRunner) -> bool:
-        with self._lock:
-            anytime = self._anytime
+    def _refines(self, runner: LiveRunner, controls: PlayerControls) -> bool:
         config = runner.config
-        return anytime and len(config.exits) > 1 and config.mode != "deadline" and not runner.compare_full
+        return controls.anytime and len(config.exits) > 1 and config.mode != "deadline" and not runner.compare_full
 
-    def _handle(self, runner: LiveRunner, image: np.ndarray, index: int, dropped: int) -> Iterator:
+    def _handle(self, runner: LiveRunner, image: np.ndarray, index: int, dropped: int,
+                controls: PlayerControls) -> Iterator:
         """Process one new frame: count it, record it, draw it, hand it over (in anytime mode, each
         earlier exit's picture is handed over first, as soon as it is ready, and not counted)."""
-        if self._refines(runner):
+        if self._refines(runner, controls):
             last = len(runner.config.exits)
             for result in runner.refine(image, index=index, dropped=dropped):
                 if len(result.refinements) < last:
-                    self._deliver(image, result, runner, refreshed=False, refining=True)
+                    self._deliver(image, result, runner, refreshed=False, controls=controls, refining=True)
                     yield from self._drain()
         else:
             result = runner.process(image, index=index, dropped=dropped)
@@ -635,23 +627,23 @@ class LivePlayer:
         if tally is not None:
             with self._lock:
                 self._tally = tally.add(result.latency_ms, result.exit_depth)
-        self._write_recording(image, result)
+        self._write_recording(image, result, controls)
         with self._lock:
             self._history.append((self._stats.frames, result.latency_ms, result.exit_depth,
                                   result.full_latency_ms if result.full_latency_ms is not None else float("nan")))
             self._version += 1
         self._last = (image, index, result)
-        self._deliver(image, result, runner, refreshed=False)
+        self._deliver(image, result, runner, refreshed=False, controls=controls)
         if self.max_frames is not None and self._stats.frames >= self.max_frames:
             self._stop.set()
 
-    def _redo(self, runner: LiveRunner, refresh: str) -> None:
+    def _redo(self, runner: LiveRunner, refresh: str, controls: PlayerControls) -> None:
         """The paused frame again: run the model again (new configuration) or only draw it again."""
         image, index, result = self._last
         if refresh == "process":
             result = runner.process(image, index=index, dropped=result.dropped)
             self._last = (image, index, result)
-        self._deliver(image, result, runner, refreshed=True)
+        self._deliver(image, result, runner, refreshed=True, controls=controls)
 
     def _deadline_tally(self, config: ExitConfig) -> DeadlineTally | None:
         """The counts of ``config``'s deadline (a new tally when the deadline or its exits changed); None
@@ -664,10 +656,9 @@ class LivePlayer:
             return self._tally
 
     def _deliver(self, image: np.ndarray, result: FrameResult, runner: LiveRunner, refreshed: bool,
-                 refining: bool = False) -> None:
-        with self._lock:
-            opacity, box, style = self._opacity, self._box, self._overlay
-        picture = compose(image, result, self.palette, opacity=opacity, box=box, style=style) if self.draw else None
+                 controls: PlayerControls, refining: bool = False) -> None:
+        picture = compose(image, result, self.palette, opacity=controls.opacity, box=controls.box,
+                          style=controls.overlay) if self.draw else None
         config = result.config or runner.config          # what ran the frame, not one set since
         exits = tuple(config.exits)
         self._outbox.append(Frame(PlayerFrame(
@@ -696,9 +687,10 @@ class LivePlayer:
         if stop:
             self._finish_recording()
 
-    def _write_recording(self, image: np.ndarray, result: FrameResult) -> None:
+    def _write_recording(self, image: np.ndarray, result: FrameResult, controls: PlayerControls) -> None:
+        opacity, style = controls.opacity, controls.overlay
         with self._lock:
-            path, opacity, style = self._record_path, self._opacity, self._overlay
+            path = self._record_path
         alone = replace(result, full_labels=None, full_latency_ms=None)     # the early-exit picture only
         if path is not None and self._recorder is None:
             with self._lock:
