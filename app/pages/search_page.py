@@ -5,7 +5,8 @@ page or save it as `mess search --out` does.
 
 The work (calibration, latency measurement, search) is core.search.session.search_job on a worker;
 moving the budget afterwards only re-reads the search result (no recomputation). What the page shows is a
-core.search.page_model.SearchPageModel; the boxes are in app/widgets/search_*.py.
+core.search.page_model.SearchPageModel; the boxes are in app/widgets/search_*.py, the configuration files
+(load, save, save the front) in app.pages.search_files.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from app.pages import PAGES, Page, PageEntry
-from app.widgets.config_dialog import CONFIG_DIR_KEY, apply_config_file, choose_and_apply_config
+from app.pages.search_files import SearchFiles
 from app.widgets.pareto_panel import ParetoPanel
 from app.widgets.search_chosen_box import ChosenConfigBox
 from app.widgets.search_inputs import SearchInputsPanel
@@ -30,10 +31,10 @@ from core.search.calibration import LABELS
 from core.search.measure import MeasuredSpeedup, measure_chosen
 from core.search.page_model import SearchPageModel, search_request
 from core.search.page_text import progress_text
-from core.search.session import Budget, SearchOutcome, pareto_document, save_config, search_job
+from core.search.session import Budget, SearchOutcome, search_job
 
 
-class SearchPage(Page):
+class SearchPage(SearchFiles, Page):
     """Inputs on the left; the Pareto front and the chosen configuration on the right."""
 
     title = "Search"
@@ -316,66 +317,6 @@ class SearchPage(Page):
         config = self.outcome.result.config(self.chosen)
         self.state.set_config(config)
         self.show_message(f"Applied to Live: {' › '.join(config.exits)}")
-
-    def choose_config_to_load(self) -> None:
-        choose_and_apply_config(self, self.settings, self.state, show=self.show_message)
-
-    def load_config(self, path: str | Path) -> bool:
-        """Apply a configuration file to the Live page (AppState.load_config); one line on failure."""
-        return apply_config_file(self.state, path, self.show_message)
-
-    def _choose_path_to_save(self, caption: str, name: str, filters: str) -> str:
-        start = self.settings.get(CONFIG_DIR_KEY, str(self.state.folder or ""))
-        path, _ = QFileDialog.getSaveFileName(self, caption, str(Path(start) / name), filters)
-        return path
-
-    def choose_save_path(self) -> None:
-        if self.chosen is None:
-            return
-        path = self._choose_path_to_save("Save the exit configuration", "config.json",
-                                         "Exit configurations (*.json);;All files (*)")
-        if path:
-            self.settings.set(CONFIG_DIR_KEY, str(Path(path).parent))
-            self.save_config(path)
-
-    def save_config(self, path: str | Path) -> bool:
-        """Write what `mess search --out` writes for the chosen configuration."""
-        if self.outcome is None or self.chosen is None or self.state.info is None:
-            return False
-        o = self.outcome
-        return self._write(path, lambda: save_config(path, o.result, self.chosen, table=o.table, images=o.images,
-                                                     reference=o.reference, held_out=self.report_for(self.chosen),
-                                                     origin=self.state.config_origin()))
-
-    def choose_front_path(self) -> None:
-        if self.outcome is None:
-            return
-        path = self._choose_path_to_save("Save the Pareto front", "pareto.json", "JSON (*.json);;All files (*)")
-        if path:
-            self.save_front(path)
-
-    def save_front(self, path: str | Path) -> bool:
-        """Write what `mess search --pareto` writes, for the plot's cost axis."""
-        from core.jsonio import write_json_atomic
-
-        if self.outcome is None:
-            return False
-        o = self.outcome
-        document = pareto_document(o.result, self.budget().axis, o.images, reference=o.reference)
-        return self._write(path, lambda: write_json_atomic(Path(path), document))
-
-    def _write(self, path: str | Path, write: Callable[[], object]) -> bool:
-        """Run ``write``; "Saved PATH", or one line naming the file when it cannot be written."""
-        try:
-            write()
-        except MessError as exc:      # core.fileio.WriteError: one line naming the file
-            self.show_message(str(exc), error=True)
-            return False
-        except OSError as exc:
-            self.show_message(f"{path}: cannot write ({exc.strerror or exc})", error=True)
-            return False
-        self.show_message(f"Saved {path}")
-        return True
 
     # --- shutdown -----------------------------------------------------------------------------
     def shutdown(self) -> None:
