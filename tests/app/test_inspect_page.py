@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from app.pages.inspect_page import InspectPage
 from core.models.spec import FINAL_EXIT
 from core.runtime.config import ExitConfig
-from tests.data.builders import street_image, write_camvid, write_video
+from tests.data.builders import street_frames, street_image, write_camvid, write_video
 from tests.train.conftest import one_thread
 
 from .conftest import LOAD_TIMEOUT_MS
@@ -113,8 +113,8 @@ def test_bad_files_say_so_and_keep_what_was_shown(qtbot, page, tmp_path):
     broken.write_bytes(b"not a png")
     assert not page.open_source(broken)
     assert "broken.png: cannot be read as an image" in page.status.text()
+    cv2.imwrite(str(tmp_path / "small.png"), np.zeros((10, 10), np.uint8))    # before the worker reads it
     page.set_label(tmp_path / "small.png")
-    cv2.imwrite(str(tmp_path / "small.png"), np.zeros((10, 10), np.uint8))
     qtbot.waitUntil(lambda: "mask is 10x10" in page.status.text(), timeout=LOAD_TIMEOUT_MS)
     assert page.outcome is shown                               # the last good inspection stays on screen
 
@@ -130,6 +130,33 @@ def test_live_pages_inspect_hands_its_frame_over(qtbot, window, loaded_state):
     qtbot.waitUntil(lambda: inspect.outcome is not None and not inspect.busy, timeout=LOAD_TIMEOUT_MS)
     assert inspect.outcome.request.name == "live frame 7"
     assert np.array_equal(inspect.outcome.inspection.image, frame)
+
+
+def test_the_live_pages_inspect_button_shows_the_playing_frame_on_the_inspect_page(qtbot, window, loaded_state,
+                                                                                      tmp_path):
+    """A clip really plays on the Live page; its Inspect button, clicked, hands the frame on screen over."""
+    live, inspect = window.pages["live"], window.pages["inspect"]
+    window.show_page("live")
+    live.realtime_check.setChecked(False)
+    clip = write_video(tmp_path / "clip.mp4", street_frames(6, (120, 160), seed=4, x0=10, dx=12, box=(30, 10, 15)))
+    live.source.set_source("file", clip)
+    qtbot.mouseClick(live.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: live.last_frame is not None or live.has_error, timeout=LOAD_TIMEOUT_MS)
+    assert not live.has_error, live.status.text()
+    qtbot.mouseClick(live.pause_button, Qt.MouseButton.LeftButton)
+    handed = []                                # what the click handed over, and the frame then on screen
+    loaded_state.inspect_requested.connect(lambda image, name: handed.append((image, name, live.last_frame)))
+    qtbot.mouseClick(live.inspect_button, Qt.MouseButton.LeftButton)
+    assert len(handed) == 1, "the Inspect button hands the frame over"
+    image, name, shown = handed[0]
+    assert image is shown.result.image and name == f"live frame {shown.result.index}"
+    assert image.shape[:2] == tuple(loaded_state.net.spec.input_size)    # the frame at the processing size
+    assert window.tabs.currentWidget() is inspect
+    qtbot.waitUntil(lambda: inspect.outcome is not None and not inspect.busy, timeout=LOAD_TIMEOUT_MS)
+    assert inspect.outcome.request.name == name
+    assert np.array_equal(inspect.outcome.inspection.image, image)
+    assert inspect.status.text().startswith(f"{name}: leaves at ")
+    assert not inspect.picture.pixmap().isNull()
 
 
 # --- the dataset view ----------------------------------------------------------------------------

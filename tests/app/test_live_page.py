@@ -159,7 +159,7 @@ def test_thresholds_move_the_exits_while_running(page, qtbot, clip, loaded_state
     page.sliders.sliders["th_pix"].setValue(0)
     page.sliders.sliders["th_img"].setValue(0)
     assert page.sliders.values["th_pix"].text() == "0.00"
-    runner = page._worker._runner
+    runner = page._worker           # the configuration it runs from the next frame (the player's thread switches)
     assert runner.config.th_pix == [0.0, 0.0] and runner.config.th_img == [0.0, 0.0]
     assert loaded_state.config.th_pix == [0.9, 0.9], "the applied configuration itself is left alone"
     qtbot.waitUntil(lambda: page.last_frame.result.exit_id == FIRST_EXIT, timeout=FRAME_TIMEOUT_MS)
@@ -494,7 +494,7 @@ def test_in_presentation_mode_f_b_and_the_threshold_keys_work(window, page, qtbo
     qtbot.keyClick(page, Qt.Key.Key_B)
     assert not page.controls.side_by_side
     qtbot.keyClick(page, Qt.Key.Key_Down)
-    runner = page._worker._runner
+    runner = page._worker           # the configuration it runs from the next frame (the player's thread switches)
     assert runner.config.th_img == [0.85, 0.85] and runner.config.th_pix == [0.9, 0.9]
     assert "th_img 0.85" in page.view.flash_text and page.sliders.th_img == 0.85, "shown on the frame"
     qtbot.keyClick(page, Qt.Key.Key_Minus)
