@@ -45,14 +45,15 @@ def _umask() -> int:
     return mask
 
 
-def temp_beside(path: Path, prefix: str | None = None) -> Path:
-    """An empty hidden temporary file beside ``path``, with the umask's permissions."""
+def temp_beside(path: Path, prefix: str | None = None, suffix: str = TEMP_SUFFIX) -> Path:
+    """An empty hidden temporary file beside ``path``, with the umask's permissions (``suffix``: a
+    recording's keeps the video's extension, so that the writer picks the same container)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # the writer's process id in the name: clean_stale_temps knows a dead writer's file at once
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{prefix or f'.{path.name}.'}{os.getpid()}-",
-                                   suffix=TEMP_SUFFIX)
+                                   suffix=suffix)
         os.close(fd)
         os.chmod(tmp, 0o666 & ~_umask())
     except OSError as exc:

@@ -24,7 +24,8 @@ from core.runtime.early_exit import default_deadline_exits
 from core.runtime.live import FrameResult, LiveRunner
 from core.runtime.video.overlay import OVERLAY_STYLES, short_exit_name
 from core.runtime.video.player import Failed, Frame, LivePlayer, Opened, RecordingFailed
-from core.runtime.video.recorder import check_video_path, temp_file_beside
+from core.fileio import temp_beside
+from core.runtime.video.recorder import check_video_path
 from core.threads import configure_threads
 
 
@@ -120,10 +121,11 @@ class StatsFile:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         folder = self.path.parent
+        self._temp = temp_beside(self.path, suffix=".part")
         try:
-            self._temp = temp_file_beside(self.path)
             self._file: TextIO = open(self._temp, "w", encoding="utf-8")
         except OSError as exc:
+            self._temp.unlink(missing_ok=True)
             raise ConfigError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
 
     def _failed(self, exc: OSError) -> ConfigError:

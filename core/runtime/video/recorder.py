@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 
 from core.errors import MessError
+from core.fileio import temp_beside
 from core.runtime.video.quiet import quiet_opencv
 
 # extension -> FourCC; all written by the FFmpeg inside opencv-python
@@ -29,21 +29,6 @@ FOURCC: dict[str, str] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv"
 # below this many free bytes the video's disk counts as full: the writer's next buffer (32 KiB
 # in FFmpeg) and the index written at the end would not fit
 MIN_FREE_BYTES = 64 * 1024
-
-
-def temp_file_beside(path: Path, suffix: str = "") -> Path:
-    """Create an empty, hidden, uniquely named file beside ``path`` (permissions as the umask says).
-
-    OSError when the folder cannot be created or written.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        temp = path.parent / f".{path.stem}.{uuid.uuid4().hex[:12]}.part{suffix}"
-        try:
-            with open(temp, "x"):
-                return temp
-        except FileExistsError:
-            continue
 
 
 def check_video_path(path: str | Path) -> Path:
@@ -87,11 +72,8 @@ class VideoRecorder:
         self.fps = float(fps)
         self.size = (int(size[0]), int(size[1]))
         self.frames = 0
-        folder = self.path.parent
-        try:
-            self._temp = temp_file_beside(self.path, ext)  # same extension: same container
-        except OSError as exc:
-            raise MessError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
+        # same extension: same container
+        self._temp = temp_beside(self.path, prefix=f".{self.path.stem}.", suffix=f".part{ext}")
         h, w = self.size
         self._writer = cv2.VideoWriter(str(self._temp), cv2.VideoWriter_fourcc(*FOURCC[ext]), self.fps, (w, h))
         if not self._writer.isOpened():
