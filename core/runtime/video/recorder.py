@@ -95,8 +95,8 @@ class VideoRecorder:
         free = _free_bytes(self._temp.parent)
         if free is not None and free < MIN_FREE_BYTES:
             self.abort()
-            raise MessError(f"{self.path}: its disk is full ({free:,} bytes free) after {self.frames} frames; "
-                            "nothing was kept")
+            raise MessError(f"{self.path}: its disk is full ({free:,} bytes free) after {self.frames} "
+                            f"frame{'s' * (self.frames != 1)}; nothing was kept")
 
     def close(self) -> Path | None:
         """Finish the file and move it onto ``path``; with no frame written, nothing is kept (returns None)."""
