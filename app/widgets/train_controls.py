@@ -54,3 +54,7 @@ class TrainControls(QWidget):
         column.addLayout(buttons)
         column.addWidget(self.form_note)
         column.addWidget(self.message)
+        # wide enough for the widest row of the form beside the vertical scroll bar (the horizontal one is
+        # off: narrower, the Advanced rows' fields were cut off at the right edge)
+        needed = inner.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 2
+        self.setMinimumWidth(min(max(340, needed), 520))

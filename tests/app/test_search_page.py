@@ -24,6 +24,7 @@ from core.profile.costs import measure_costs
 from core.runtime.config import ExitConfig
 from core.search.calibration_store import CalibrationStore
 from core.search.session import choose, config_document
+from tests.app.layout_checks import clipped_widgets
 from tests.data.builders import noise_frames, write_camvid_pairs, write_video
 
 from .conftest import LOAD_TIMEOUT_MS
@@ -435,28 +436,6 @@ def test_label_free_mode_persists_and_names_a_missing_file(page, qtbot, settings
     qtbot.addWidget(again)
     assert again.label_free() and again.data_field.text() == str(tmp_path / "gone.mp4")
     again.shutdown()
-
-
-def clipped_widgets(root) -> list[str]:
-    """The visible widgets under ``root`` that an ancestor cuts off (drawn only in part)."""
-    from PySide6.QtCore import QPoint, QRect
-    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QSlider, QWidget
-
-    kinds = (QAbstractButton, QComboBox, QLineEdit, QAbstractSpinBox, QSlider)
-    cut = []
-    window = root.window()
-    for widget in root.findChildren(QWidget):
-        if not isinstance(widget, kinds) or not widget.isVisible() or isinstance(widget.parentWidget(), kinds):
-            continue      # a spin box's or an editable combo box's own line edit: inside its box
-        rect = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
-        shown, parent = rect, widget.parentWidget()
-        while parent is not None and parent is not window:
-            shown = shown.intersected(QRect(parent.mapTo(window, QPoint(0, 0)), parent.size()))
-            parent = parent.parentWidget()
-        if shown != rect:
-            cut.append(f"{type(widget).__name__} {widget.objectName() or getattr(widget, 'text', lambda: '')()!r}: "
-                       f"{shown.width()}x{shown.height()} of {rect.width()}x{rect.height()} shown")
-    return cut
 
 
 @pytest.mark.parametrize("size", [(1400, 900), (1600, 1000), (1280, 800)])

@@ -331,3 +331,18 @@ def test_closing_the_window_cancels_the_run_and_waits_for_it(window, qtbot, data
     window.close()
     assert not worker.is_running()
     assert not (out / "model").exists() and (out / "run.json").is_file()
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1280, 800)])
+def test_no_field_of_the_form_is_cut_off_at_the_right(window, qtbot, size):
+    """The form's column was 340 px wide, narrower than its Advanced rows with the scroll bar: their fields
+    were cut off at the right edge (the horizontal scroll bar is off)."""
+    from tests.app.layout_checks import clipped_widgets
+
+    window.resize(*size)
+    window.show_page("train")
+    page = window.pages["train"]
+    page.form.advanced.set_expanded(True)
+    qtbot.waitUntil(lambda: page.isVisible() and page.form.advanced.body.isVisible(), timeout=5000)
+    qtbot.wait(50)
+    assert clipped_widgets(page.controls, across_only=True) == []
