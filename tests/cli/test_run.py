@@ -18,7 +18,7 @@ from core.runtime.config import ExitConfig
 from core.runtime.live import LiveRunner
 from core.runtime.video.player import WARMUP_FRAMES
 from core.runtime.video.sources import FrameSource
-from tests.data.builders import noise_frames, write_tiny_model, write_video
+from tests.data.builders import noise_frames, write_image_folder, write_tiny_model, write_video
 
 SIZE = (48, 64)
 FRAMES = 12
@@ -140,10 +140,8 @@ def test_a_config_changes_the_exits_taken(tmp_path, capsys, model_dir, video, ou
 
 
 def test_a_folder_of_images(tmp_path, capsys, model_dir, out):
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for i in range(3):
-        assert cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((40, 50, 3), 40 * i, np.uint8))
+    folder = write_image_folder(tmp_path / "frames", (np.full((40, 50, 3), 40 * i, np.uint8) for i in range(3)),
+                                names="{i:03d}.png")
     code, _, err = mess_run(capsys, model_dir, folder, "--stats", str(out / "s.jsonl"))
     assert code == 0, err
     frames, summary = read_stats(out / "s.jsonl")

@@ -22,7 +22,7 @@ from core.jobs import run_job
 from core.models import HeadConfig, convert_backbone, save_model
 from core.runtime.backends import BACKENDS
 from core.runtime.live import LiveRunner
-from tests.data.builders import flat_frames, noise_frames, write_video
+from tests.data.builders import flat_frames, noise_frames, write_image_folder, write_video
 from tests.runtime.test_early_exit import SIZE, three_exit_config, trained_like
 from tests.processes import default_sigint
 
@@ -55,10 +55,8 @@ def model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     save_model(net, folder / "m")
     config.save(folder / "config.json")
-    frames_dir = folder / "frames"
-    frames_dir.mkdir()
-    for i, frame in enumerate(frames()):
-        cv2.imwrite(str(frames_dir / f"f{i}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    frames_dir = write_image_folder(folder / "frames", (cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) for frame in frames()),
+                                    names="f{i}.png")
     expected = [LiveRunner(net, config, size=SIZE).process(f).exit_id for f in frames()]
     assert len(set(expected)) == 3, "each frame should leave at its own exit"
     return {"net": net, "config": config, "folder": folder, "frames": frames_dir, "expected": expected}
