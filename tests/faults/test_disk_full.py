@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import subprocess
 
 import pytest
@@ -163,3 +164,40 @@ def test_mess_convert_onto_a_full_disk_leaves_no_empty_folder(tiny_disk, capsys)
     code = main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(tiny_disk / "m"), "--heads", "light"])
     assert code == 2 and "No space left on device" in one_line(capsys.readouterr().err)
     assert list(tiny_disk.iterdir()) == []
+
+
+def test_a_training_checkpoint_that_finds_the_disk_full_is_one_line_and_the_previous_one_stays(
+        tmp_path, capsys, monkeypatch):
+    """Epoch 1's checkpoint is written; the disk fills before epoch 2's: one line, exit 2, epoch 1's
+    checkpoint as it was, no temporary file, and --resume (with space again) finishes the run."""
+    import core.fileio
+    from core.cli.main import main
+    from core.train.checkpoint import read_info
+    from tests.train.conftest import one_thread, tiny_argv, write_tiny_camvid
+
+    data = write_tiny_camvid(tmp_path / "data")
+    out = tmp_path / "run"
+    argv = ["train", *tiny_argv(data, out, epochs=2), "--stage", "1"]
+    real_fsync = core.fileio.os.fsync
+    checkpoints = {"written": 0}
+
+    def full_at_the_second_checkpoint(fd):
+        if "checkpoints" in os.readlink(f"/proc/self/fd/{fd}"):
+            checkpoints["written"] += 1
+            if checkpoints["written"] == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(core.fileio.os, "fsync", full_at_the_second_checkpoint)
+    with one_thread():
+        code = main(argv)
+    line = one_line(capsys.readouterr().err)
+    assert code == 2 and line.endswith("stage1.safetensors: cannot write (No space left on device); the previous "
+                                       "file, if any, is unchanged"), line
+    saved = sorted((out / "checkpoints").iterdir())
+    assert [p.name for p in saved] == ["stage1.safetensors"] and hidden_files(out) == []
+    assert read_info(saved[0])["epoch"] == 0, "epoch 1's checkpoint, as it was"
+    monkeypatch.setattr(core.fileio.os, "fsync", real_fsync)
+    with one_thread():
+        assert main(argv + ["--resume"]) == 0, capsys.readouterr().err
+    assert (out / "stage1-model" / "model.json").is_file()
