@@ -18,8 +18,8 @@ from core.data.transforms import (
     Transform,
     eval_transform,
     preprocess_frame,
-    train_transform,
 )
+from core.data.augmentations import train_transform
 
 __all__ = [
     "CLASS_SETS",

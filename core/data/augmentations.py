@@ -10,12 +10,13 @@ folds, not assumed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
-from core.data.transforms import ColourJitter, Mask, Transform
+from core.data.transforms import (ColourJitter, Compose, Mask, Normalize, RandomHorizontalFlip, RandomScaleCrop,
+                                  ToTensor, Transform)
 from core.errors import ConfigError
 from core.registry import Registry
 
@@ -82,3 +83,21 @@ def standard(ignore_index: int) -> list[Transform]:
 def strong(ignore_index: int) -> list[Transform]:
     return [ColourJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.05), GaussianBlur(),
             Cutout(ignore_index)]
+
+
+def train_transform(
+    crop: tuple[int, int],
+    mean: Sequence[float],
+    std: Sequence[float],
+    ignore_index: int,
+    scale: tuple[float, float] = (0.5, 2.0),
+    augmentation: str = "standard",
+) -> Compose:
+    """Random scale and crop, flip, the ``augmentation`` preset, normalise."""
+    return Compose([
+        RandomScaleCrop(crop, scale, ignore_index),
+        RandomHorizontalFlip(),
+        *AUGMENTATIONS.get(augmentation)(ignore_index),
+        Normalize(tuple(mean), tuple(std)),
+        ToTensor(),
+    ])

@@ -210,26 +210,6 @@ class Compose:
         return image, mask
 
 
-def train_transform(
-    crop: tuple[int, int],
-    mean: Sequence[float],
-    std: Sequence[float],
-    ignore_index: int,
-    scale: tuple[float, float] = (0.5, 2.0),
-    augmentation: str = "standard",
-) -> Compose:
-    """Random scale and crop, flip, the ``augmentation`` preset (core.data.augmentations), normalise."""
-    from core.data.augmentations import AUGMENTATIONS  # it builds on ColourJitter above
-
-    return Compose([
-        RandomScaleCrop(crop, scale, ignore_index),
-        RandomHorizontalFlip(),
-        *AUGMENTATIONS.get(augmentation)(ignore_index),
-        Normalize(tuple(mean), tuple(std)),
-        ToTensor(),
-    ])
-
-
 def eval_transform(mean: Sequence[float], std: Sequence[float], size: tuple[int, int] | None = None) -> Compose:
     resize: list[Transform] = [Resize(size)] if size is not None else []
     return Compose([*resize, Normalize(tuple(mean), tuple(std)), ToTensor()])

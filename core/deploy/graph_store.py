@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
-from core.deploy.pieces import PieceKey, example_inputs, feature_shapes, io_names, piece_module, weights_fingerprint
+from core.deploy.pieces import (ONNX_OPSET, PieceKey, example_inputs, feature_shapes, io_names, piece_module,
+                                weights_fingerprint)
 from core.errors import ConfigError
 from core.models.network import MultiExitNet
 
-ONNX_OPSET = 17
 CACHE_ENV = "MESS_CACHE_DIR"
 # torch.onnx.export keeps global state: two threads exporting at once corrupt each other's graphs
 # (the app's cost measurement and its live view may both need graphs). One export at a time.

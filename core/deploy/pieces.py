@@ -19,6 +19,8 @@ from torch import nn
 from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
 
+ONNX_OPSET = 17                      # the opset every exported graph uses (part of the graphs' fingerprint)
+
 
 @dataclass(frozen=True)
 class PieceKey:
@@ -117,8 +119,6 @@ def weights_fingerprint(net: MultiExitNet) -> str:
     options such as the output stride, heads, classes), the tensors as they run (names, shapes and
     bytes, in order), and the exporter (torch's version, the ONNX opset)."""
     import json
-
-    from core.deploy.graph_store import ONNX_OPSET
 
     digest = hashlib.sha256()
     spec = net.spec

@@ -26,6 +26,7 @@ from core.errors import ConfigError
 from core.models.network import MultiExitNet
 from core.profile.costs import CostTable
 from core.search.calibration import CalibrationCache
+from core.search.budget import Budget
 from core.search.search import SearchResult, SearchSpace, search
 
 RULES = ("robust", "plain")
@@ -170,8 +171,6 @@ def held_out_choice(results: FoldResults, everything: SearchResult, *, kind: str
     """The configuration ``rule`` chooses on every calibration image (``everything``: the search on
     them all), and the leave-one-fold-out check of both rules (chosen on the other folds, measured
     on the held-out one). With two folds the robust rule has one fold to choose on: it is the plain one."""
-    from core.search.session import Budget
-
     if rule not in RULES:
         raise ConfigError(f"unknown selection rule '{rule}' (known: {', '.join(RULES)})")
     folds, per_fold = results.folds, results.per_fold

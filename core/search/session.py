@@ -28,47 +28,14 @@ from core.profile.costs import CostTable
 from core.runtime.config_file import ConfigOrigin
 from core.search.calibration import FINAL_EXIT_REFERENCE, LABELS, CalibrationCache, calibrate
 from core.search.calibration_store import CalibrationStore
+from core.search.budget import Budget
+from core.search.holdout import fold_results, held_out_choice, make_folds
 from core.search.search import SearchResult
-
-BUDGET_KINDS = ("latency", "gflops", "drop")
-COSTS = ("latency", "gflops")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """What a configuration must fit: a mean latency (ms), a mean cost (GFLOPs), or an accuracy floor.
-
-    ``kind`` 'drop' means: the cheapest configuration (by ``cost``) at most ``value`` mIoU points
-    below the full network."""
-
-    kind: str
-    value: float
-    cost: str = "latency"
-
-    def __post_init__(self) -> None:
-        if self.kind not in BUDGET_KINDS:
-            raise ConfigError(f"unknown budget kind '{self.kind}' (known: {', '.join(BUDGET_KINDS)})")
-        if self.cost not in COSTS:
-            raise ConfigError(f"unknown cost '{self.cost}' (latency or gflops)")
-
-    @property
-    def axis(self) -> str:
-        """The cost this budget is about: 'latency' or 'gflops'."""
-        return self.kind if self.kind in COSTS else self.cost
-
-    def choose(self, result: SearchResult) -> int:
-        """Index of the chosen configuration; a ConfigError when nothing fits."""
-        if self.kind == "drop":
-            return result.cheapest_within_drop(self.value, self.cost)
-        return result.most_accurate_within(self.value, self.kind)
-
 
 def folds_for(net: MultiExitNet, cache: CalibrationCache, table: CostTable, space,
               blocks: int = 3) -> tuple[object | None, str | None]:
     """The per-fold searches of a held-out check (core.search.holdout.FoldResults), or None and a
     note when the calibration images are too few to fold."""
-    from core.search.holdout import fold_results, make_folds
-
     try:
         folds = make_folds(cache.image_paths, blocks)
     except ConfigError as exc:
@@ -78,8 +45,6 @@ def folds_for(net: MultiExitNet, cache: CalibrationCache, table: CostTable, spac
 
 def choose(result: SearchResult, budget: Budget, folds=None, rule: str = "robust"):
     """The configuration for ``budget`` (index) and its held-out report (None without folds)."""
-    from core.search.holdout import held_out_choice
-
     if folds is None:
         return budget.choose(result), None
     return held_out_choice(folds, result, kind=budget.kind, value=budget.value, cost=budget.cost, rule=rule)
