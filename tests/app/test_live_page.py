@@ -133,7 +133,9 @@ def test_a_busy_ui_is_handed_only_the_newest_frame(page, qtbot, clip):
     qtbot.wait(300)
     shown, processed = page.view.frames_shown, worker.summary()["frames"]
     signals.clear()
-    time.sleep(2.0)                                   # the UI thread is busy: no event is handled meanwhile
+    deadline = time.monotonic() + 60                  # the UI thread is busy: no event is handled meanwhile,
+    while worker.summary()["frames"] - processed < 3 and time.monotonic() < deadline:   # until 3 more frames
+        time.sleep(0.05)                              # (2 s fixed gave 2 frames on a loaded 2-core machine)
     during = worker.summary()["frames"] - processed
     QApplication.processEvents()
     assert during >= 3, "the worker went on meanwhile"
