@@ -309,11 +309,24 @@ def test_a_webcam_unplugged_mid_run_stops_with_a_message(page, qtbot, monkeypatc
     play(qtbot, page, "file", clip)                                  # still usable
 
 
+def in_flight_settled(qtbot, page, quiet_ms: int = 800, timeout_s: float = 30.0) -> None:
+    """Wait until no frame has been processed or shown for ``quiet_ms`` (after a pause, the frame that was
+    being processed still arrives: 800 ms fixed was too short on a loaded 2-core machine)."""
+    deadline = time.monotonic() + timeout_s
+    seen = None
+    while time.monotonic() < deadline:
+        now = (page._worker.summary()["frames"], page.view.frames_shown)
+        if now == seen:
+            return
+        seen = now
+        qtbot.wait(quiet_ms)
+
+
 def test_pause_step_and_play_with_the_keyboard(page, qtbot, clip):
     play(qtbot, page, "file", clip)
     qtbot.keyClick(page, Qt.Key.Key_Space)
     assert page.pause_button.isChecked() and page.pause_button.text() == "Play" and page.step_button.isEnabled()
-    qtbot.wait(800)                                       # a frame already in flight may still arrive
+    in_flight_settled(qtbot, page)                        # a frame already in flight may still arrive
     shown = page.view.frames_shown
     index = page.last_frame.result.index
     qtbot.wait(800)
