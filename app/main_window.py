@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         self._show_backend()
 
     def _precision_for(self, backend: str) -> str:
-        """The current precision if ``backend`` runs it, else fp32 (torch and onnxruntime run fp32 only)."""
+        """The current precision if ``backend`` runs it, else fp32 (torch runs fp32 only, onnxruntime fp32 or int8)."""
         from core.runtime.backends import BACKENDS
 
         precision = self.state.precision

@@ -73,20 +73,37 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default=None, metavar="NAME",
                         help=f"execution backend: {', '.join(BACKENDS.names())} (default: {default_backend()}, "
                              "the fastest installed one whose logits match torch's within 1e-4)")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
-                        help="numeric precision of the backend (default fp32; bf16 on openvino where the CPU has it)")
+    parser.add_argument("--precision", default=None, choices=PRECISIONS,
+                        help="numeric precision of the backend (default fp32; bf16 on openvino where the CPU has it; "
+                             "int8 on openvino or onnxruntime after 'mess quantize')")
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="CPU threads for the network (default: all cores; mess run: the cores that other "
                              "processes leave free, measured at its start)")
 
 
-def backend_pieces(net, size: tuple[int, int], args: argparse.Namespace):
-    """The pieces of ``net`` that ``--backend``/``--precision``/``--threads`` ask for, at input ``size``."""
+def backend_pieces(net, size: tuple[int, int], args: argparse.Namespace, precision: str | None = None):
+    """The pieces of ``net`` that ``--backend``/``--precision``/``--threads`` ask for, at input ``size``
+    (``precision`` overrides --precision; neither: fp32)."""
     from core.runtime.backends import make_pieces
     from core.threads import configure_threads
 
     configure_threads(args.threads)
-    return make_pieces(net, size, args.backend, precision=args.precision, threads=args.threads)
+    return make_pieces(net, size, args.backend, precision=precision or args.precision or "fp32",
+                       threads=args.threads)
+
+
+def precision_of_config(args: argparse.Namespace, config_file) -> None:
+    """A configuration searched at a precision (``"precision"`` in its file, e.g. int8) runs at it
+    unless --precision says otherwise (then a note says it was searched at another)."""
+    searched = config_file.precision if config_file is not None else None
+    if searched is None:
+        return
+    if args.precision is None:
+        args.precision = searched
+        note(f"{config_file.path}: searched at precision {searched}; running at {searched}")
+    elif args.precision != searched:
+        note(f"{config_file.path}: searched at precision {searched}; --precision {args.precision} may not give "
+             "what the search predicted")
 
 
 def warn_about_table(table, source: str) -> None:

@@ -18,8 +18,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.deploy.graph_store import export_piece
+from core.deploy.graph_store import GraphStore, export_piece
 from core.deploy.pieces import PieceKey, feature_shapes, head_taps, io_names, taps_made
+from core.deploy.quantize import PieceInputs, load_calibration, load_images, missing_calibration_error, quantize_graph
 from core.errors import ConfigError
 from core.jobs import CancelToken, Job, Progress
 from core.models.io import sha256_of
@@ -30,7 +31,7 @@ from core.runtime.config import ExitConfig
 MANIFEST_VERSION = 1
 MANIFEST = "manifest.json"
 FORMATS = {"onnx": "onnxruntime", "openvino": "openvino"}
-FORMAT_PRECISIONS = {"onnx": ("fp32",), "openvino": ("fp32", "bf16")}
+FORMAT_PRECISIONS = {"onnx": ("fp32", "int8"), "openvino": ("fp32", "bf16", "int8")}
 RUNNER_FILES = ("run.py", "mess_host.py")
 HERE = Path(__file__).resolve().parent
 
@@ -56,6 +57,15 @@ def _to_openvino(onnx_path: Path, xml_path: Path) -> list[Path]:
     model = ov.convert_model(str(onnx_path))
     ov.save_model(model, str(xml_path), compress_to_fp16=False)
     return [xml_path, xml_path.with_suffix(".bin")]
+
+
+def _int8_inputs(net: MultiExitNet, size: tuple[int, int]):
+    """The stored int8 calibration of ``net`` at ``size`` (``mess quantize``) and its pieces' inputs."""
+    store = GraphStore(net, size)
+    record = load_calibration(store.folder)
+    if record is None or tuple(record.input_size) != tuple(size):
+        raise missing_calibration_error(size)
+    return record, PieceInputs(net, load_images(store.folder))
 
 
 def check_export_request(fmt: str, precision: str) -> None:
@@ -91,12 +101,19 @@ def export_model(net: MultiExitNet, out: Path, *, fmt: str = "onnx", precision: 
         net = net.cpu().eval()
         keys = export_keys(net, config)
         shapes = feature_shapes(net, size)
+        int8 = _int8_inputs(net, size) if precision == "int8" else None
         graphs = []
         for i, key in enumerate(keys):
             cancel.check()
             yield Progress("export", i, len(keys), message=f"graph {i + 1}/{len(keys)}: {key.name}")
             onnx_path = building / f"{key.name}.onnx"
             export_piece(net, key, size, path=onnx_path, shapes=shapes)
+            if int8 is not None:
+                fp32_path = onnx_path.with_name(f"{key.name}.fp32.onnx")
+                os.replace(onnx_path, fp32_path)
+                quantize_graph(fp32_path, onnx_path, input_names=io_names(net, key)[0], samples=int8[1].of(key),
+                               scheme=int8[0].scheme)
+                fp32_path.unlink()
             files = [onnx_path]
             if fmt == "openvino":
                 files = _to_openvino(onnx_path, building / f"{key.name}.xml")
@@ -130,6 +147,7 @@ def export_model(net: MultiExitNet, out: Path, *, fmt: str = "onnx", precision: 
             "configured": config is not None,
             "graphs": graphs,
             "latency_table": latency_table,
+            "int8_calibration": {**int8[0].to_json(), "method": int8[0].method} if int8 is not None else None,
         }
         (building / MANIFEST).write_text(json.dumps(manifest, indent=2))
         for name in RUNNER_FILES:

@@ -50,6 +50,15 @@ class ConfigOrigin:
             raise ConfigError(f"{source}: {exc}") from None
 
 
+def _precision(data: dict, source: str) -> str | None:
+    from core.runtime.backends.base import PRECISIONS
+
+    precision = data.get("precision")
+    if precision is not None and precision not in PRECISIONS:
+        raise ConfigError(f"{source}: unknown precision {precision!r} (known: {', '.join(PRECISIONS)})")
+    return precision
+
+
 @dataclass(frozen=True)
 class ConfigFile:
     """A loaded configuration file: where it came from, the configuration, and the model it names."""
@@ -57,6 +66,7 @@ class ConfigFile:
     path: str
     config: ExitConfig
     origin: ConfigOrigin | None = None
+    precision: str | None = None     # the precision it was searched at (`mess search --precisions`), if recorded
 
     @classmethod
     def load(cls, path: str | Path) -> "ConfigFile":
@@ -68,10 +78,12 @@ class ConfigFile:
     @classmethod
     def from_json(cls, data: dict, source: str) -> "ConfigFile":
         """A configuration document (``source`` names it in errors)."""
-        return cls(source, ExitConfig.from_json(data, source=source), ConfigOrigin.from_json(data, source))
+        return cls(source, ExitConfig.from_json(data, source=source), ConfigOrigin.from_json(data, source),
+                   precision=_precision(data, source))
 
     def to_json(self) -> dict:
-        return {**self.config.to_json(), **(self.origin.to_json() if self.origin is not None else {})}
+        return {**self.config.to_json(), **(self.origin.to_json() if self.origin is not None else {}),
+                **({"precision": self.precision} if self.precision is not None else {})}
 
     def check(self, weights_sha256: str, exit_ids: list[str] | None = None) -> str | None:
         """Refuse (ConfigError, one line) a file made for other weights or, given ``exit_ids``, one that

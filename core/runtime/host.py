@@ -329,7 +329,7 @@ def run_deadline(pieces: Pieces, steps: Sequence[Step], images: Any, batch: int,
 # --- pieces as graphs on numpy arrays --------------------------------------------------------
 
 Graph = Callable[[Sequence[np.ndarray]], list]
-OPENVINO_PRECISION_HINT = {"fp32": "f32", "bf16": "bf16"}
+OPENVINO_PRECISION_HINT = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}  # int8: QDQ graphs, the rest f32
 
 
 def open_graph(runtime: str, path: str, *, precision: str = "fp32", threads: int = 1,

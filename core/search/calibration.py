@@ -48,6 +48,7 @@ class CalibrationCache:
     policy: PolicySettings                # edge smoothing, scale, dilation (the measure is per histogram)
     weights_sha256: str
     reference: str = LABELS               # what the confusion matrices compare against
+    precision: str = "fp32"               # the network's numeric precision when calibrated (int8: its int8 graphs)
 
     @property
     def images(self) -> int:
@@ -62,6 +63,7 @@ class CalibrationCache:
             "policy": self.policy.to_json(),
             "dataset": dataset_fingerprint(self.image_paths),
             "reference": self.reference,
+            **({"precision": self.precision} if self.precision != "fp32" else {}),
         }
 
     def save(self, path: Path) -> None:
@@ -84,7 +86,7 @@ class CalibrationCache:
                 cache = cls(tag["exit_ids"], data["confusion"], histograms,
                             image_paths=[str(p) for p in data["image_paths"]], input_size=tuple(tag["input_size"]),
                             policy=PolicySettings.from_json(tag["policy"]), weights_sha256=tag["weights_sha256"],
-                            reference=tag.get("reference", LABELS))
+                            reference=tag.get("reference", LABELS), precision=tag.get("precision", "fp32"))
         except (OSError, ValueError, KeyError) as exc:
             raise ModelFormatError(f"{path}: not a readable calibration cache ({exc})") from None
         if tag.get("version") != CACHE_VERSION:
@@ -92,11 +94,13 @@ class CalibrationCache:
         return cache
 
     def is_valid_for(self, weights_sha256: str, exit_ids: list[str], input_size: tuple[int, int],
-                     policy: PolicySettings, image_paths: list[str], reference: str = LABELS) -> bool:
-        """False when the model, its exits, the size, the policy, the images or the reference changed."""
+                     policy: PolicySettings, image_paths: list[str], reference: str = LABELS,
+                     precision: str = "fp32") -> bool:
+        """False when the model, its exits, the size, the policy, the images, the reference or the
+        precision changed."""
         base = replace(policy, confidence="top1").to_json()
         return (self.weights_sha256 == weights_sha256 and self.exit_ids == list(exit_ids)
-                and self.reference == reference
+                and self.reference == reference and self.precision == precision
                 and tuple(self.input_size) == tuple(input_size)
                 and replace(self.policy, confidence="top1").to_json() == base
                 and dataset_fingerprint(self.image_paths) == dataset_fingerprint(image_paths))
@@ -108,11 +112,13 @@ def dataset_fingerprint(paths: list[str]) -> str:
 
 def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, *, weights_sha256: str,
               policy: PolicySettings | None = None, cancel: CancelToken | None = None,
-              reference: str = LABELS) -> Job[CalibrationCache]:
+              reference: str = LABELS, pieces=None) -> Job[CalibrationCache]:
     """Job: run every exit once over ``dataset`` (one image at a time) and build the cache.
 
     ``reference`` FINAL_EXIT_REFERENCE scores every exit against the final exit's prediction
-    (unlabelled images: their masks, if any, are not used)."""
+    (unlabelled images: their masks, if any, are not used). ``pieces`` (a backend's RunnablePieces)
+    run the network when given, so that the cache predicts what that backend and precision give
+    (int8); else the float network in torch."""
     if reference not in (LABELS, FINAL_EXIT_REFERENCE):
         raise ValueError(f"unknown calibration reference {reference!r}")
     policy = replace(policy or PolicySettings(), confidence="top1")
@@ -146,12 +152,19 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
             paths.append(str(item["path"]))
             predictions: list[np.ndarray] = [np.empty(0)] * e
             x, taps, done = image, {}, -1
+            state = pieces.start(image) if pieces is not None else None
             for segment in sorted(by_segment):
-                x = net.run_segments(x, done + 1, segment, taps=taps)
+                if pieces is not None:
+                    state = pieces.advance(state, segment)
+                else:
+                    x = net.run_segments(x, done + 1, segment, taps=taps)
                 done = segment
                 for j in by_segment[segment]:
                     exit_id = exit_ids[j]
-                    low = net.exit_logits(exit_id, x, taps)
+                    if pieces is not None:
+                        low = torch.as_tensor(np.asarray(pieces.head(state, exit_id)[1]))
+                    else:
+                        low = net.exit_logits(exit_id, x, taps)
                     predictions[j] = class_labels(upsample_logits(low, size)).cpu().numpy().ravel()
                     stride = net.exit_stride(exit_id)
                     for measure in CONFIDENCE_MEASURES:
@@ -164,4 +177,5 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
             yield Progress("calibrate", i + 1, n, message=f"image {i + 1}/{n}",
                            metrics={"eta_s": eta.seconds_left(i + 1, n)})
     return CalibrationCache(exit_ids, confusion, histograms, image_paths=paths, input_size=size, policy=policy,
-                            weights_sha256=weights_sha256, reference=reference)
+                            weights_sha256=weights_sha256, reference=reference,
+                            precision=pieces.precision_id if pieces is not None else "fp32")

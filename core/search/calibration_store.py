@@ -25,9 +25,10 @@ CALIBRATION_DIR = "calibration"
 MAX_SLOTS = 4
 
 
-def slot_key(image_paths: list[str], reference: str) -> str:
-    """16 hex digits naming the slot of these images calibrated against ``reference``."""
-    text = json.dumps({"images": dataset_fingerprint(image_paths), "reference": reference})
+def slot_key(image_paths: list[str], reference: str, precision: str = "fp32") -> str:
+    """16 hex digits naming the slot of these images calibrated against ``reference`` at ``precision``."""
+    text = json.dumps({"images": dataset_fingerprint(image_paths), "reference": reference,
+                       **({"precision": precision} if precision != "fp32" else {})})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -42,8 +43,8 @@ class CalibrationStore:
     def of_model(cls, model_dir: str | Path, max_slots: int = MAX_SLOTS) -> "CalibrationStore":
         return cls(Path(model_dir) / CALIBRATION_DIR, max_slots)
 
-    def slot(self, image_paths: list[str], reference: str) -> Path:
-        return self.folder / f"{slot_key(image_paths, reference)}.npz"
+    def slot(self, image_paths: list[str], reference: str, precision: str = "fp32") -> Path:
+        return self.folder / f"{slot_key(image_paths, reference, precision)}.npz"
 
     def slots(self) -> list[Path]:
         """The slots on disk, most recently used first."""
@@ -53,11 +54,11 @@ class CalibrationStore:
         return [p for *_, p in sorted(found, reverse=True)]
 
     def find(self, *, weights_sha256: str, exit_ids: list[str], input_size: tuple[int, int],
-             image_paths: list[str], reference: str,
+             image_paths: list[str], reference: str, precision: str = "fp32",
              warn: Callable[[str], None] | None = None) -> CalibrationCache | None:
         """The cache of this calibration set when its slot is valid for the model, else None (a stale
         or unreadable slot is reported to ``warn``, one line, and will be rebuilt)."""
-        path = self.slot(image_paths, reference)
+        path = self.slot(image_paths, reference, precision)
         if not path.is_file():
             return None
         warn = warn or (lambda message: None)
@@ -67,7 +68,7 @@ class CalibrationStore:
             warn(f"{exc}; rebuilding")
             return None
         if not cache.is_valid_for(weights_sha256, exit_ids, input_size, policy=cache.policy, image_paths=image_paths,
-                                  reference=reference):
+                                  reference=reference, precision=precision):
             warn(f"{path}: stale (model, exits or size changed); rebuilding")
             return None
         _touch(path)
@@ -76,7 +77,7 @@ class CalibrationStore:
     def store(self, cache: CalibrationCache) -> Path:
         """Write ``cache`` to its slot (atomically), then drop the least recently used beyond the bound.
         A failed write raises core.fileio.WriteError."""
-        path = self.slot(cache.image_paths, cache.reference)
+        path = self.slot(cache.image_paths, cache.reference, cache.precision)
         cache.save(path)
         _touch(path)
         for old in self.slots()[self.max_slots:]:

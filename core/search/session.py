@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
-from core.data import eval_transform, open_dataset, open_unlabelled
-from core.data.video_frames import VideoFrames, evenly_spaced_indices, frame_count, is_video_file
+from core.data import eval_transform, open_dataset
+from core.data.footage import evenly_spaced, open_unlabelled_calibration_set
+from core.data.video_frames import VideoFrames
 from core.data.datasets import SegmentationDataset
 from core.errors import ConfigError, DataError, MessError
 from core.jobs import CancelToken, Job, Progress
@@ -61,21 +61,6 @@ def choose_checked(net: MultiExitNet, cache: CalibrationCache, table: CostTable,
     return chosen, report, note
 
 
-def evenly_spaced(dataset: SegmentationDataset, limit: int | None) -> SegmentationDataset:
-    """At most ``limit`` samples spread evenly over the split (all when ``limit`` is None or 0).
-
-    Video-derived splits (CamVid) hold runs of near-identical frames: spacing the subset out keeps
-    a quick calibration representative, where the first N images would all show one street."""
-    n = len(dataset.samples)
-    if not limit or limit >= n:
-        return dataset
-    if limit < 1:
-        raise ConfigError(f"image limit must be at least 1, got {limit}")
-    picks = np.unique(np.round(np.linspace(0, n - 1, int(limit))).astype(int))
-    dataset.samples = [dataset.samples[int(i)] for i in picks]
-    return dataset
-
-
 def open_calibration_set(data: str | Path, split: str, net: MultiExitNet, layout: str | None = None,
                          input_size: tuple[int, int] | None = None, limit: int | None = None) -> SegmentationDataset:
     """The labelled split that calibrates ``net``: checked for its class count and emptiness."""
@@ -86,28 +71,6 @@ def open_calibration_set(data: str | Path, split: str, net: MultiExitNet, layout
                         f"the model {net.spec.num_classes}")
     if len(dataset) == 0:
         raise DataError(f"{data}: the '{split}' split is empty")
-    return evenly_spaced(dataset, limit)
-
-
-DEFAULT_VIDEO_FRAMES = 100  # frames a label-free calibration takes from a video without --limit
-
-
-def open_unlabelled_calibration_set(path: str | Path, net: MultiExitNet, input_size: tuple[int, int] | None = None,
-                                    limit: int | None = None):
-    """Unlabelled footage that calibrates ``net`` against its own final exit: an image folder or a
-    video file (at most ``limit`` frames, evenly spaced; a video takes DEFAULT_VIDEO_FRAMES without
-    one). Frames are resized to ``input_size``, else to the model's input size, as `mess run` does."""
-    if limit is not None and limit < 1:
-        raise ConfigError(f"image limit must be at least 1, got {limit}")
-    size = input_size or (tuple(net.spec.input_size) if net.spec.input_size else None)
-    transform = eval_transform(net.spec.mean, net.spec.std, None)
-    if is_video_file(path):
-        count = frame_count(path)
-        if count == 0:
-            raise DataError(f"{path}: cannot read the video")
-        picks = evenly_spaced_indices(count, limit or DEFAULT_VIDEO_FRAMES)
-        return VideoFrames(path, transform, size, picks=picks)
-    dataset = open_unlabelled(path, transform=eval_transform(net.spec.mean, net.spec.std, size))
     return evenly_spaced(dataset, limit)
 
 
@@ -134,21 +97,24 @@ def _image_paths(dataset) -> list[str]:
 
 def calibration_cache(net: MultiExitNet, info: ModelInfo, dataset: SegmentationDataset, device: torch.device,
                       model_dir: str | Path, cancel: CancelToken | None = None,
-                      warn: Callable[[str], None] | None = None, reference: str = LABELS) -> Job[CalibrationCache]:
+                      warn: Callable[[str], None] | None = None, reference: str = LABELS,
+                      pieces=None) -> Job[CalibrationCache]:
     """Job: the model folder's calibration slot for these images and this reference (labels, or the
     final exit for unlabelled footage) when it is valid for this model, else a fresh calibration,
     saved in that slot for next time (core.search.calibration_store: the few most recent sets are
-    kept; a failed save is only a warning)."""
+    kept; a failed save is only a warning). ``pieces`` (a backend's, e.g. int8) run the network
+    instead of torch's float forward; their precision has slots of its own."""
     warn = warn or (lambda message: None)
     store = CalibrationStore.of_model(model_dir)
     size = calibration_size(dataset)
     paths = _image_paths(dataset)
+    precision = pieces.precision_id if pieces is not None else "fp32"
     cache = store.find(weights_sha256=info.weights_sha256, exit_ids=net.exit_ids(), input_size=size,
-                       image_paths=paths, reference=reference, warn=warn)
+                       image_paths=paths, reference=reference, precision=precision, warn=warn)
     if cache is not None:
         return cache
     cache = yield from calibrate(net, dataset, device, weights_sha256=info.weights_sha256, cancel=cancel,
-                                 reference=reference)
+                                 reference=reference, pieces=pieces)
     try:
         store.store(cache)
     except MessError as exc:  # core.fileio.WriteError: a read-only model folder, a full disk

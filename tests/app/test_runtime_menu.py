@@ -84,7 +84,7 @@ def test_precision_is_checked_against_the_backend_that_will_run(window, monkeypa
     from core.errors import ConfigError
 
     state = AppState(device="cpu")
-    with pytest.raises(ConfigError, match="runs precision fp32, not 'bf16'"):
+    with pytest.raises(ConfigError, match="runs precision fp32, int8, not 'bf16'"):
         state.set_backend("onnxruntime", "bf16")
     need("openvino")
     if bf16_available():

@@ -16,7 +16,7 @@ from core.runtime.config import ExitConfig
 from tests.data.builders import noise_bgr, write_camvid_pairs, write_tiny_model
 
 SIZE = (64, 96)
-COMMANDS = {"convert", "eval", "export", "inspect", "train", "profile", "search", "gui", "run"}
+COMMANDS = {"convert", "eval", "export", "inspect", "train", "profile", "quantize", "search", "gui", "run"}
 
 
 def one_error_line(capsys) -> str:

@@ -130,7 +130,7 @@ def test_export_refuses_a_used_folder_and_bad_requests(model, tmp_path, capsys):
     with pytest.raises(ConfigError, match="exists and is not an empty folder"):
         run_job(export_model(model["net"], tmp_path / "used", fmt="onnx", input_size=SIZE))
     assert (tmp_path / "used" / "keep.txt").read_text() == "mine"
-    with pytest.raises(ConfigError, match="format onnx exports precision fp32, not 'bf16'"):
+    with pytest.raises(ConfigError, match="format onnx exports precision fp32, int8, not 'bf16'"):
         run_job(export_model(model["net"], tmp_path / "x", fmt="onnx", precision="bf16"))
     with pytest.raises(ConfigError, match="unknown export format 'tflite'"):
         run_job(export_model(model["net"], tmp_path / "x", fmt="tflite"))

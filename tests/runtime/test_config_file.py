@@ -90,3 +90,12 @@ def test_mess_run_and_eval_refuse_a_configuration_for_other_weights(tmp_path, ca
     assert len(lines) == 1 and str(path) in lines[0] and SHA_A[:12] in lines[0]
     sha = load_model(BUNDLED_MODEL)[1].weights_sha256
     assert sha[:12] in lines[0]
+
+
+def test_the_searched_precision_is_read_back_and_an_unknown_one_refused():
+    config = ExitConfig.static("final").to_json()
+    assert ConfigFile.from_json(config, "c.json").precision is None
+    loaded = ConfigFile.from_json({**config, "precision": "int8"}, "c.json")
+    assert loaded.precision == "int8" and loaded.to_json()["precision"] == "int8"
+    with pytest.raises(ConfigError, match="c.json: unknown precision 'int4'"):
+        ConfigFile.from_json({**config, "precision": "int4"}, "c.json")

@@ -21,7 +21,8 @@ from core.runtime.config import ExitConfig
 from core.search.calibration import FINAL_EXIT_REFERENCE, LABELS, CalibrationCache
 from core.search.calibration_store import CalibrationStore
 from core.search.search import SearchSpace, search
-from core.search.session import (DEFAULT_VIDEO_FRAMES, SearchRequest, calibration_cache, calibration_size,
+from core.data.footage import DEFAULT_VIDEO_FRAMES
+from core.search.session import (SearchRequest, calibration_cache, calibration_size,
                                  open_calibration_set, open_unlabelled_calibration_set, search_job)
 from tests.data.builders import write_horizon_camvid, write_video
 

@@ -23,6 +23,7 @@ COMMANDS: Registry[Command] = Registry("command")
 
 def load_commands() -> Registry[Command]:
     """Import the command modules (each registers itself) and return the registry."""
-    from core.cli.commands import convert, evaluate, export, gui, inspect, profile, run, search, train  # noqa: F401
+    from core.cli.commands import (convert, evaluate, export, gui, inspect, profile, quantize, run,  # noqa: F401
+                                   search, train)
 
     return COMMANDS

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, note, parse_size, resolve_model, write_json
+from core.cli.common import (add_backend_arguments, backend_pieces, note, parse_size, precision_of_config,
+                             resolve_model, write_json)
 from core.cli.progress import ProgressBar
 from core.data import eval_transform, open_dataset
 from core.data.sequences import parse_sequences
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     config_file = ConfigFile.load(args.config) if args.config else None
     net, info = load_model(model_dir, device, inference=True)
     config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
+    precision_of_config(args, config_file)
     spec = net.spec
     dataset = open_dataset(args.data, args.split, layout=args.layout,
                            transform=eval_transform(spec.mean, spec.std, args.input),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import note, parse_size, positive_int, resolve_model
+from core.cli.common import note, parse_size, positive_int, precision_of_config, resolve_model
 from core.cli.progress import ProgressBar
 from core.errors import ConfigError
 from core.deploy.export import FORMAT_PRECISIONS, FORMATS, MANIFEST, export_model
@@ -21,10 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                          "segment and head, re-configurable later)")
     parser.add_argument("--format", required=True, choices=list(FORMATS),
                         help="onnx (run by ONNX Runtime) or openvino (OpenVINO IR)")
-    parser.add_argument("--precision", default="fp32",
+    parser.add_argument("--precision", default=None,
                         choices=sorted({p for v in FORMAT_PRECISIONS.values() for p in v}),
-                        help="fp32 (default), or bf16 for openvino (a run-time hint: bfloat16 kernels where the "
-                             "CPU has them)")
+                        help="fp32 (default); bf16 for openvino (a run-time hint: bfloat16 kernels where the "
+                             "CPU has them); int8 (QDQ graphs from the calibration 'mess quantize' stored)")
     parser.add_argument("--input", type=parse_size, help="input size HxW (default: the model's, else 360x480)")
     parser.add_argument("--latency-table", help="the latency table the configuration was searched with "
                                                 "(stored in the manifest)")
@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     config_file = ConfigFile.load(args.config) if args.config else None
     net, info = load_model(model_dir, "cpu", inference=True)
     config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
+    precision_of_config(args, config_file)
+    args.precision = args.precision or "fp32"
     table = None
     if args.latency_table:
         loaded = CostTable.load(args.latency_table)

@@ -8,8 +8,8 @@ import argparse
 from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import (add_backend_arguments, backend_pieces, note, parse_size, positive_int, resolve_model,
-                             write_json)
+from core.cli.common import (add_backend_arguments, backend_pieces, note, parse_size, positive_int,
+                             precision_of_config, resolve_model, write_json)
 from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError
 from core.models import load_model
@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     device = select_device(args.device)
     net, info = load_model(model_dir, device, inference=True)
     config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
+    precision_of_config(args, config_file)
     spec = net.spec
     image = read_frame(args.image, args.frame)
     label = read_label(args.label, image, args.image, classes=spec.classes) if args.label else None

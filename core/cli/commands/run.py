@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import add_backend_arguments, backend_pieces, note, parse_size, positive_int, resolve_model
+from core.cli.common import (add_backend_arguments, backend_pieces, note, parse_size, positive_int,
+                             precision_of_config, resolve_model)
 from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError, MessError
 from core.models import load_model
@@ -252,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{option} {path}: is the --source itself")
     net, info = load_model(model_dir, device, inference=True)
     config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
+    precision_of_config(args, config_file)
     process_size = args.size or (tuple(net.spec.input_size) if net.spec.input_size else None)
     args.threads = args.threads or threads_left_free(args.quiet)
     configure_threads(args.threads)

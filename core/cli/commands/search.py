@@ -35,7 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=parse_size, help="resize calibration images to HxW")
     parser.add_argument("--limit", type=int, help="calibrate on at most N images, evenly spaced over the split "
                                                    "(a quick search; default: all, or 100 frames of a video)")
-    parser.add_argument("--latency-table", help="latency table from 'mess profile' (default: measured here now)")
+    parser.add_argument("--latency-table", help="latency table from 'mess profile' (default: measured here now); "
+                                                "with --precisions, one per precision, comma-separated")
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--budget-ms", type=float, help="most accurate configuration within this mean latency")
     budget.add_argument("--budget-gflops", type=float, help="most accurate configuration within this mean GFLOPs")
@@ -60,6 +61,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="skip the held-out check (choose on all images pooled, as --selection plain)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="device for calibration")
     add_backend_arguments(parser)
+    parser.add_argument("--precisions", metavar="P,P",
+                        help="search each precision (e.g. fp32,int8: int8 after 'mess quantize'), calibrated "
+                             "and timed at it, and keep the best configuration of all; --max-drop is then "
+                             "below the first one's full network")
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -67,30 +72,63 @@ def _warn(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _precisions(args: argparse.Namespace) -> list[str]:
+    """--precisions a,b (each searched, the best kept), else --precision (default fp32)."""
+    from core.runtime.backends import PRECISIONS
+
+    if not args.precisions:
+        return [args.precision or "fp32"]
+    if args.precision:
+        raise ConfigError("give --precision or --precisions, not both")
+    wanted = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    unknown = [p for p in wanted if p not in PRECISIONS]
+    if unknown or not wanted:
+        raise ConfigError(f"--precisions {args.precisions}: known precisions are {', '.join(PRECISIONS)}")
+    if len(set(wanted)) != len(wanted):
+        raise ConfigError(f"--precisions {args.precisions}: a precision is named twice")
+    return wanted
+
+
+def _tables(args: argparse.Namespace, net, precisions: list[str]) -> list[CostTable | None]:
+    """The --latency-table files, one per precision (comma-separated, in the same order), or None each."""
+    if not args.latency_table:
+        return [None] * len(precisions)
+    paths = [p.strip() for p in args.latency_table.split(",")] if len(precisions) > 1 else [args.latency_table]
+    if len(paths) != len(precisions):
+        raise ConfigError(f"--latency-table: {len(paths)} tables for {len(precisions)} precisions "
+                          f"({', '.join(precisions)}); give one per precision, comma-separated, in that order")
+    tables = []
+    for path, precision in zip(paths, precisions):
+        table = CostTable.load(path)
+        check_latency_table(table, net, source=path)
+        if len(precisions) > 1 and table.precision != precision:
+            raise ConfigError(f"{path}: measured at precision {table.precision}, given for {precision}")
+        tables.append(table)
+    return tables
+
+
 def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model(args.model)
     device = select_device(args.device)
     net, info = load_model(model_dir, device, inference=True)
-    table = CostTable.load(args.latency_table) if args.latency_table else None
-    if table is not None:
-        check_latency_table(table, net, source=args.latency_table)
+    precisions = _precisions(args)
+    if len(precisions) > 1 and args.deadline_ms is not None:
+        raise ConfigError("--deadline-ms searches one precision: give --precision instead of --precisions")
+    tables = _tables(args, net, precisions)
     request = SearchRequest(args.data, args.split, args.limit, layout=args.layout, input_size=args.input,
                             unlabelled=args.unlabelled)
     dataset = request.open(net, args.input)
     size = calibration_size(dataset)
-    if table is not None:
-        check_latency_table(table, net, size, source=args.latency_table)
+    for table, path in zip(tables, (args.latency_table or "").split(",")):
+        if table is not None:
+            check_latency_table(table, net, size, source=path.strip() or args.latency_table)
     progress = ProgressBar(quiet=args.quiet)
-    cache = run_job(calibration_cache(net, info, dataset, device=device, model_dir=Path(model_dir), warn=_warn,
-                                      reference=request.reference), progress)
-    if table is None:
-        pieces = backend_pieces(net, cache.input_size, args)
-        table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device, pieces=pieces)
-    elif args.backend is not None:
-        table.check_matches(net, args.latency_table, args.backend, precision=args.precision)
-    warn_about_table(table, args.latency_table or "latency measured now")
-    result = search(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early))
+    searched = []
+    for precision, table in zip(precisions, tables):
+        searched.append(_search_at(args, net, info, precision=precision, table=table, dataset=dataset,
+                                   request=request, progress=progress, model_dir=Path(model_dir), device=device))
     if args.deadline_ms is not None:
+        cache, table, result = searched[0][1:4]
         return _deadline(args, net, cache, table=table, result=result,
                          origin=ConfigOrigin(str(model_dir), info.weights_sha256))
     if args.budget_ms is not None:
@@ -99,30 +137,104 @@ def run(args: argparse.Namespace) -> int:
         budget = Budget("gflops", args.budget_gflops)
     else:
         budget = Budget("drop", args.max_drop, args.cost)
-    chosen, report, note = choose_checked(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early),
-                                          result=result, budget=budget, rule=args.selection, blocks=args.folds,
-                                          check=not args.no_held_out)
+    reference_full = searched[0][3].summary(searched[0][3].full_index)["miou"]
+    choices = []
+    for precision, cache, table, result in searched:
+        # --max-drop is below the first precision's full network (fp32 first): a lower-precision full
+        # network that already lost accuracy has that much less room.
+        lost = reference_full - result.summary(result.full_index)["miou"]
+        wanted = Budget("drop", budget.value - lost, budget.cost) if budget.kind == "drop" else budget
+        try:
+            chosen, report, note = choose_checked(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early),
+                                                  result=result, budget=wanted, rule=args.selection,
+                                                  blocks=args.folds, check=not args.no_held_out)
+        except ConfigError as exc:
+            if len(searched) == 1:
+                raise
+            _warn(f"note: precision {precision}: {exc}")
+            continue
+        choices.append((precision, cache, table, result, chosen, report, note))
+    if not choices:
+        raise ConfigError(f"no configuration fits the budget at any precision ({', '.join(precisions)})")
+    best = _best_choice(choices, budget)
+    precision, cache, table, result, chosen, report, note = best
     if note:
         _warn(f"note: {note}")
     summary = result.summary(chosen)
     full = result.summary(result.full_index)
-    write_json(args.out, config_document(result, chosen, table, images=cache.images, reference=cache.reference,
-                                         held_out=report, origin=ConfigOrigin(str(model_dir), info.weights_sha256)))
+    document = config_document(result, chosen, table, images=cache.images, reference=cache.reference,
+                               held_out=report, origin=ConfigOrigin(str(model_dir), info.weights_sha256))
+    if len(precisions) > 1 or precision != "fp32":
+        document["precision"] = precision
+    if len(precisions) > 1:
+        document["precisions_searched"] = [_precision_record(c) for c in choices]
+    write_json(args.out, document)
     if args.pareto:
         write_json(args.pareto, pareto_document(result, "latency" if args.budget_gflops is None else "gflops",
                                                 cache.images, reference=cache.reference))
-    print(f"searched {result.count} configurations in {result.seconds:.2f} s on {cache.images} images")
+    print(f"searched {result.count} configurations in {result.seconds:.2f} s on {cache.images} images"
+          + (f", at each of {', '.join(precisions)}" if len(precisions) > 1 else ""))
     if cache.reference != LABELS:
         print(f"label-free calibration on {args.unlabelled}: mIoU below is the agreement with the final exit")
-    print(f"full network: mIoU {full['miou']:.2f} %, {full['mean_latency_ms']:.1f} ms, "
-          f"{full['mean_gflops']:.2f} GFLOPs")
-    print(f"chosen: {result.describe(chosen)}, {summary['mean_latency_ms']:.1f} ms mean "
-          f"({summary['p95_latency_ms']:.1f} p95), {summary['mean_gflops']:.2f} GFLOPs -> {args.out}")
+    for c in choices if len(precisions) > 1 else []:
+        r = _precision_record(c)
+        print(f"  {r['precision']:5s} full network mIoU {r['full_network']['miou']:.2f} %, "
+              f"{r['full_network']['mean_latency_ms']:.1f} ms; its choice {r['chosen']}: "
+              f"mIoU {r['predicted']['miou']:.2f} %, {r['predicted']['mean_latency_ms']:.1f} ms mean")
+    print(f"full network{f' ({precision})' if len(precisions) > 1 else ''}: mIoU {full['miou']:.2f} %, "
+          f"{full['mean_latency_ms']:.1f} ms, {full['mean_gflops']:.2f} GFLOPs")
+    print(f"chosen{f' at {precision}' if len(precisions) > 1 else ''}: {result.describe(chosen)}, "
+          f"{summary['mean_latency_ms']:.1f} ms mean ({summary['p95_latency_ms']:.1f} p95), "
+          f"{summary['mean_gflops']:.2f} GFLOPs -> {args.out}")
     for miss in result.miss_costs(chosen):
         print(f"  {miss.sentence()}")
     if report is not None:
         print_held_out(report)
     return 0
+
+
+def _search_at(args: argparse.Namespace, net, info, *, precision: str, table: CostTable | None, dataset, request,
+               progress, model_dir: Path, device):
+    """(precision, calibration cache, latency table, search result) of one precision. fp32 calibrates
+    with the float network; another precision with the backend's pieces, so that the search predicts
+    what that precision gives."""
+    size = calibration_size(dataset)
+    pieces = None
+    if precision != "fp32" or table is None:
+        pieces = backend_pieces(net, size, args, precision=precision)
+    cache = run_job(calibration_cache(net, info, dataset, device=device, model_dir=model_dir, warn=_warn,
+                                      reference=request.reference,
+                                      pieces=pieces if precision != "fp32" else None), progress)
+    if table is None:
+        table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device, pieces=pieces)
+    elif args.backend is not None:
+        table.check_matches(net, args.latency_table, args.backend, precision=precision)
+    warn_about_table(table, args.latency_table or f"latency measured now ({precision})")
+    result = search(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early))
+    return precision, cache, table, result
+
+
+def _best_choice(choices: list, budget: Budget):
+    """The precision whose choice is best for the budget: the most accurate within a cost budget, the
+    cheapest within an accuracy floor (ties: the earlier precision)."""
+    def summary(c):
+        return c[3].summary(c[4])
+
+    if budget.kind == "drop":
+        key = "mean_latency_ms" if budget.cost == "latency" else "mean_gflops"
+        return min(choices, key=lambda c: summary(c)[key])
+    return max(choices, key=lambda c: (summary(c)["miou"], -summary(c)["mean_latency_ms"]))
+
+
+def _precision_record(choice) -> dict:
+    precision, cache, table, result, chosen, _, _ = choice
+    return {"precision": precision, "chosen": result.describe(chosen).rsplit(": mIoU", 1)[0],
+            "config": result.config(chosen).to_json(), "predicted": _brief(result.summary(chosen)),
+            "full_network": _brief(result.summary(result.full_index)), "latency_table": table.device_description}
+
+
+def _brief(summary: dict) -> dict:
+    return {k: summary[k] for k in ("miou", "mean_latency_ms", "p95_latency_ms", "mean_gflops")}
 
 
 def _deadline(args: argparse.Namespace, net, cache, table, result, origin: ConfigOrigin) -> int:

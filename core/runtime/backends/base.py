@@ -20,7 +20,7 @@ from core.errors import ConfigError
 from core.models.network import MultiExitNet
 from core.registry import Registry
 
-PRECISIONS = ("fp32", "bf16")  # int8: measured not worth it here (benchmarks/int8.py), not offered
+PRECISIONS = ("fp32", "bf16", "int8")  # int8: graphs quantised with a stored calibration (core.deploy.quantize)
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,11 @@ class RunnablePieces(ABC):
 
     def describe(self) -> str:
         return f"{self.backend} ({self.precision})"
+
+    @property
+    def precision_id(self) -> str:
+        """The precision and what it was made from (int8: its calibration), naming caches of its outputs."""
+        return self.precision
 
 
 BACKENDS: Registry[type[Backend]] = Registry("backend")

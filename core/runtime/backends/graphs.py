@@ -15,6 +15,7 @@ import torch
 
 from core.deploy.graph_store import GraphStore
 from core.deploy.pieces import PieceKey, head_taps, taps_made
+from core.deploy.quantize import Int8Graphs
 from core.errors import ConfigError
 from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
@@ -50,15 +51,25 @@ class GraphPieces(host.ArrayPieces, RunnablePieces):
         self._options = options
         self.store = store
         self._graphs: dict[PieceKey, Graph] = {}
+        self._int8 = Int8Graphs(store) if options.precision == "int8" else None
         self._segments = {e: net.exit_segment(e) for e in net.exit_ids()}
 
     def graph(self, key: PieceKey) -> Graph:
         graph = self._graphs.get(key)
         if graph is None:
-            cache = self.store.folder / f"{self.backend}-{self.precision}"
-            graph = self._backend.compile(self.store.onnx(key), self._options, cache)
+            if self._int8 is not None:
+                cache = self.store.folder / f"{self.backend}-int8-{self._int8.calibration.tag}"
+                path = self._int8.path(key)
+            else:
+                cache = self.store.folder / f"{self.backend}-{self.precision}"
+                path = self.store.onnx(key)
+            graph = self._backend.compile(path, self._options, cache)
             self._graphs[key] = graph
         return graph
+
+    @property
+    def precision_id(self) -> str:
+        return f"int8-{self._int8.calibration.tag}" if self._int8 is not None else self.precision
 
     def segments_graph(self, start: int, stop: int) -> Graph:
         return self.graph(PieceKey.segments(start, stop))

@@ -14,10 +14,11 @@ from core.threads import backend_threads
 
 @BACKENDS.register("onnxruntime")
 class OnnxRuntimeBackend(GraphBackend):
-    """ONNX Runtime, CPU provider, all graph optimisations; float32 (its logits equal torch's to ~1e-5)."""
+    """ONNX Runtime, CPU provider, all graph optimisations; float32 (its logits equal torch's to ~1e-5),
+    or int8 QDQ graphs (core.deploy.quantize)."""
 
     name = "onnxruntime"
-    precisions = ("fp32",)
+    precisions = ("fp32", "int8")
     logit_tolerance = {"fp32": 1e-4}
 
     @classmethod

@@ -2,7 +2,8 @@
 
 Precision fp32 sets OpenVINO's f32 inference precision (logits equal torch's to
 ~1e-5); bf16 lets it run bfloat16 kernels where the CPU has them (AMX or
-AVX512-BF16), which is its own default on such CPUs. Compiled graphs are cached
+AVX512-BF16), which is its own default on such CPUs. int8 runs the QDQ graphs of
+``core.deploy.quantize`` (int8 kernels; what stays float runs f32). Compiled graphs are cached
 beside the ONNX graphs (OpenVINO's CACHE_DIR), so a second start is fast.
 """
 
@@ -35,7 +36,7 @@ class OpenVinoBackend(GraphBackend):
     """OpenVINO CPU plugin, latency hint, one stream."""
 
     name = "openvino"
-    precisions = ("fp32", "bf16")
+    precisions = ("fp32", "bf16", "int8")
     logit_tolerance = {"fp32": 1e-4, "bf16": 0.5}
 
     @classmethod

@@ -1,0 +1,77 @@
+"""mess search --precisions: int8 searched as one more dimension, and the config runs at its precision."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.cli.main import main
+from core.runtime.backends import BACKENDS
+from core.runtime.config_file import ConfigFile
+from tests.data.builders import noise_frames, write_horizon_camvid, write_image_folder
+
+SIZE = (48, 64)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    reason = BACKENDS.get("onnxruntime").unavailable_reason()
+    if reason:
+        pytest.skip(f"backend onnxruntime: {reason}")
+    root = tmp_path_factory.mktemp("search-int8")
+    data = write_horizon_camvid(root / "data", 6, size=SIZE, names="{i}.png", horizon=(10, 5))
+    model = root / "model"
+    assert main(["convert", "--backbone", "mobilenet_v3_large", "--out", str(model), "--heads", "light",
+                 "--points", "features.3,features.10", "--input", "48x64"]) == 0
+    frames = write_image_folder(root / "frames", noise_frames(4, size=SIZE, seed=3))   # not the val images
+    assert main(["quantize", "--model", str(model), "--images", str(frames), "--quiet"]) == 0
+    return root, data, model
+
+
+def search(model, data, out, *extra: str) -> int:
+    return main(["search", "--model", str(model), "--data", str(data), "--backend", "onnxruntime",
+                 "--budget-ms", "100000", "--out", str(out), "--no-held-out", "--quiet", *extra])
+
+
+def test_an_int8_configuration_records_its_precision_and_eval_runs_it_as_predicted(setup, tmp_path, capsys):
+    _, data, model = setup
+    config = tmp_path / "int8.json"
+    assert search(model, data, config, "--precision", "int8") == 0
+    saved = json.loads(config.read_text())
+    assert saved["precision"] == "int8" and ConfigFile.load(config).precision == "int8"
+    report = tmp_path / "eval.json"
+    assert main(["eval", "--model", str(model), "--data", str(data), "--config", str(config), "--backend",
+                 "onnxruntime", "--json", str(report), "--quiet"]) == 0
+    assert "searched at precision int8; running at int8" in capsys.readouterr().err
+    measured = json.loads(report.read_text())
+    assert measured["precision"] == "int8"
+    assert measured["config"]["miou"] == pytest.approx(saved["predicted"]["miou"], abs=1e-6), \
+        "the int8 calibration predicts what the int8 graphs give"
+    assert measured["config"]["exit_fractions"] == pytest.approx(saved["predicted"]["exit_fractions"])
+
+
+def test_two_precisions_are_searched_and_the_best_is_kept(setup, tmp_path, capsys):
+    _, data, model = setup
+    config = tmp_path / "both.json"
+    assert search(model, data, config, "--precisions", "fp32,int8") == 0
+    saved = json.loads(config.read_text())
+    searched = {r["precision"]: r for r in saved["precisions_searched"]}
+    assert set(searched) == {"fp32", "int8"}
+    best = max(searched.values(), key=lambda r: (r["predicted"]["miou"], -r["predicted"]["mean_latency_ms"]))
+    assert saved["precision"] == best["precision"] and saved["exits"] == best["config"]["exits"]
+    assert "at each of fp32, int8" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--precisions", "fp32,int9"], "known precisions are fp32, bf16, int8"),
+    (["--precisions", "int8,int8"], "named twice"),
+    (["--precisions", "fp32,int8", "--precision", "int8"], "not both"),
+    (["--precisions", "fp32,int8", "--latency-table", "a.json"], "1 tables for 2 precisions"),
+])
+def test_bad_precision_requests_are_refused_in_one_line(setup, tmp_path, capsys, extra, message):
+    _, data, model = setup
+    assert search(model, data, tmp_path / "x.json", *extra) != 0
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.json").exists()
