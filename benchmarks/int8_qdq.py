@@ -124,7 +124,7 @@ def main() -> None:
                 pieces.prepare(exits_needed)
             variants[f"{b} int8-{scheme}"] = pieces
         if "openvino" in backends:
-            folder = int8_folder(store.folder)
+            folder = int8_folder(store.folder) / record.tag
             profiles[f"int8-{scheme}"] = openvino_profile(*[folder / f"{k.name}.onnx" for k in full_keys],
                                                           image=first, threads=args.threads)
     val = open_dataset(args.data, "val", transform=eval_transform(net.spec.mean, net.spec.std, size))

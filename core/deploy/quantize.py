@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -96,6 +97,8 @@ class Int8Calibration:
                        scheme=str(data.get("scheme", DEFAULT_SCHEME)))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ConfigError(f"{source}: malformed int8 calibration record ({exc})") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
 
     @property
     def tag(self) -> str:
@@ -155,7 +158,12 @@ def save_calibration(store_folder: Path, images: np.ndarray, source: str,
                 old = store_folder / f".int8.{os.getpid()}.old"
                 shutil.rmtree(old, ignore_errors=True)
                 os.replace(target, old)
-            os.replace(building, target)
+            try:
+                os.replace(building, target)
+            except OSError:
+                if old is not None and not target.exists():
+                    os.replace(old, target)        # the previous calibration stays as it was
+                raise
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError as exc:
@@ -170,8 +178,9 @@ def load_images(store_folder: Path) -> np.ndarray:
     try:
         with np.load(path, allow_pickle=False) as data:
             return data["images"].astype(np.float32)
-    except (OSError, KeyError, ValueError) as exc:
-        raise ConfigError(f"{path}: cannot read the int8 calibration images ({exc})") from None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConfigError(f"{path}: cannot read the int8 calibration images ({exc}); run 'mess quantize' "
+                          "again") from None
 
 
 class PieceInputs:
@@ -231,16 +240,23 @@ def quantize_graph(fp32_path: Path, out_path: Path, input_names: list[str], samp
     try:
         tmp = scratch / out_path.name
         root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # it advises pre-processing on the root logger, for every graph
+        with _LOCK:
+            level = root.level
+            root.setLevel(logging.ERROR)  # it advises pre-processing on the root logger, for every graph
         try:
             chosen = SCHEMES[scheme]
             quantize_static(str(fp32_path), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8 if chosen.activations == "uint8" else QuantType.QInt8,
                             weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
                             extra_options={"ActivationSymmetric": chosen.symmetric, "WeightSymmetric": True})
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the quantiser's own errors, as one line naming the graph
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"{fp32_path}: cannot quantise the graph to int8 ({first})") from None
         finally:
-            root.setLevel(level)
+            with _LOCK:
+                root.setLevel(level)
         os.replace(tmp, out_path)
     except OSError as exc:
         raise ConfigError(f"{out_path}: cannot write the int8 graph ({exc.strerror or exc})") from None
@@ -258,7 +274,7 @@ class Int8Graphs:
         if calibration is None or tuple(calibration.input_size) != tuple(store.input_size):
             raise missing_calibration_error(store.input_size)
         self.calibration = calibration
-        self.folder = int8_folder(store.folder)
+        self.folder = int8_folder(store.folder) / calibration.tag   # graphs of this calibration only
         self._inputs: PieceInputs | None = None
         self.quantized = 0  # graphs this object had to quantise
 
@@ -268,6 +284,9 @@ class Int8Graphs:
             return path
         with _LOCK:
             if not path.is_file():
+                if load_calibration(self.store.folder) != self.calibration:
+                    raise ConfigError(f"{int8_folder(self.store.folder)}: the int8 calibration was replaced while "
+                                      "this ran ('mess quantize'); start again")
                 fp32 = self.store.onnx(key)
                 if self._inputs is None:
                     self._inputs = PieceInputs(self.store.net, load_images(self.store.folder))

@@ -29,6 +29,7 @@ from core.errors import DataError, ModelFormatError
 from core.jobs import ETA, CancelToken, Job, Progress
 from core.models.heads import class_labels, upsample_logits
 from core.models.network import MultiExitNet
+from core.models.spec import FINAL_EXIT
 from core.runtime.policy import CONFIDENCE_MEASURES, PolicySettings, confidence_histograms
 
 CACHE_VERSION = 1
@@ -110,6 +111,14 @@ def dataset_fingerprint(paths: list[str]) -> str:
     return hashlib.sha256("\n".join(paths).encode()).hexdigest()[:16]
 
 
+def _float_final_labels(net: MultiExitNet, image: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """The float network's final-exit labels of ``image``, flattened: what a label-free calibration of
+    another precision (int8) is scored against."""
+    taps: dict = {}
+    features = net.run_segments(image, 0, net.exit_segment(FINAL_EXIT), taps=taps)
+    return class_labels(upsample_logits(net.exit_logits(FINAL_EXIT, features, taps), size)).cpu().numpy().ravel()
+
+
 def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, *, weights_sha256: str,
               policy: PolicySettings | None = None, cancel: CancelToken | None = None,
               reference: str = LABELS, pieces=None) -> Job[CalibrationCache]:
@@ -170,7 +179,12 @@ def calibrate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.dev
                     for measure in CONFIDENCE_MEASURES:
                         settings = replace(policy, confidence=measure)
                         histograms[measure][i, j] = confidence_histograms(low, size, stride, settings=settings)[0]
-            target = item["mask"].numpy().ravel() if reference == LABELS else predictions[-1]
+            if reference == LABELS:
+                target = item["mask"].numpy().ravel()
+            elif pieces is not None:   # agreement with the float network, so that its own loss shows
+                target = _float_final_labels(net, image, size)
+            else:
+                target = predictions[-1]
             valid = (target != classes.ignore_index) & (target < c)
             for j, pred in enumerate(predictions):
                 confusion[i, j] = np.bincount(c * target[valid] + pred[valid], minlength=c * c).reshape(c, c)

@@ -85,6 +85,8 @@ def choose_robust(per_fold: list[SearchResult], kind: str, value: float, cost: s
     if kind == "drop":
         margins = np.min([r.miou - r.miou[r.full_index] for r in per_fold], axis=0)
         feasible = np.flatnonzero(margins >= -value - 1e-9)
+        if feasible.size == 0:
+            raise ConfigError(f"no configuration is within {value:g} pp of the full network on every fold")
         best = feasible[worst_cost[feasible] == worst_cost[feasible].min()]
         return int(best[np.argmax(margins[best])])
     worst_miou = np.min([r.miou for r in per_fold], axis=0)

@@ -139,6 +139,9 @@ class SearchResult:
         floor = self.miou[self.full_index] - drop_pp
         values = self._cost(cost)
         feasible = np.flatnonzero(self.miou >= floor - 1e-9)
+        if feasible.size == 0:        # a negative drop asks for more than the full network gives
+            raise ConfigError(f"no configuration is within {drop_pp:g} pp of the full network's mIoU "
+                              f"({self.miou[self.full_index]:.2f} %)")
         best = feasible[values[feasible] == values[feasible].min()]
         return int(best[np.argmax(self.miou[best])])
 

@@ -75,3 +75,24 @@ def test_bad_precision_requests_are_refused_in_one_line(setup, tmp_path, capsys,
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.json").exists()
+
+
+def test_a_deadline_search_at_int8_records_it_and_a_table_of_another_precision_is_refused(setup, tmp_path, capsys):
+    _, data, model = setup
+    config = tmp_path / "deadline.json"
+    assert main(["search", "--model", str(model), "--data", str(data), "--backend", "onnxruntime",
+                 "--precision", "int8", "--deadline-ms", "1000", "--out", str(config), "--quiet"]) == 0
+    assert json.loads(config.read_text())["precision"] == "int8"
+    table = tmp_path / "fp32.json"
+    assert main(["profile", "--model", str(model), "--backend", "onnxruntime", "--repeats", "2", "--warmup", "1",
+                 "--out", str(table)]) == 0
+    capsys.readouterr()
+    assert search(model, data, tmp_path / "x.json", "--precision", "int8", "--latency-table", str(table)) != 0
+    assert "measured at precision fp32, not int8" in capsys.readouterr().err
+
+
+def test_a_negative_max_drop_is_one_line(setup, tmp_path, capsys):
+    _, data, model = setup
+    assert main(["search", "--model", str(model), "--data", str(data), "--max-drop", "-1", "--out",
+                 str(tmp_path / "x.json"), "--quiet"]) != 0
+    assert "--max-drop -1: must be at least 0" in capsys.readouterr().err

@@ -87,7 +87,7 @@ def test_int8_pieces_run_quantised_graphs_whose_labels_follow_the_float_network(
     labels = all_exit_labels(net, pieces, x)
     reference = all_exit_labels(net, get_backend("torch").pieces(net, SIZE, BackendOptions()), x)
     folder = int8_folder(store.folder)
-    graphs = sorted(folder.glob("*.onnx"))
+    graphs = sorted(folder.rglob("*.onnx"))
     assert graphs and all(quantized_ops(g) > 0 for g in graphs), "every graph run at int8 is a QDQ graph"
     for exit_id in net.exit_ids():
         agreement = (labels[exit_id] == reference[exit_id]).float().mean().item()
@@ -98,12 +98,15 @@ def test_a_new_calibration_replaces_the_old_one_and_its_graphs(net):
     need("onnxruntime")
     store = GraphStore(net, SIZE)
     first = save_calibration(store.folder, varied_images(4), source="a")
-    Int8Graphs(store).path(PieceKey.head("final"))
-    assert (int8_folder(store.folder) / "head-final.onnx").is_file()
+    graphs = Int8Graphs(store)
+    graphs.path(PieceKey.head("final"))
+    assert (int8_folder(store.folder) / first.tag / "head-final.onnx").is_file()
     second = save_calibration(store.folder, varied_images(5), source="b")
     assert second.fingerprint != first.fingerprint
     assert sorted(p.name for p in int8_folder(store.folder).iterdir()) == sorted([IMAGES, RECORD])
     assert not [p for p in store.folder.iterdir() if p.name.startswith(".int8")], "no leftovers beside the store"
+    with pytest.raises(ConfigError, match="calibration was replaced while this ran"):
+        graphs.path(PieceKey.segments(0, 0))      # made from the first calibration: refused, not mixed in
 
 
 def test_quantize_job_reads_an_image_folder_and_makes_the_full_networks_graphs(net, tmp_path):
@@ -111,7 +114,7 @@ def test_quantize_job_reads_an_image_folder_and_makes_the_full_networks_graphs(n
     folder = write_image_folder(tmp_path / "frames", noise_frames(5, size=SIZE), names="f{i}.png")
     record, store_folder = run_job(quantize_job(net, folder, input_size=SIZE, count=3))
     assert record.images == 3 and record.source == str(folder)
-    made = sorted(p.name for p in int8_folder(store_folder).glob("*.onnx"))
+    made = sorted(p.name for p in (int8_folder(store_folder) / record.tag).glob("*.onnx"))
     assert made == sorted([f"segments-0-{net.exit_segment('final')}.onnx", "head-final.onnx"])
 
 
@@ -163,3 +166,24 @@ def test_the_scheme_decides_the_activation_type_and_zero_points(net, scheme, dty
         assert all(not z.any() for z in zero_points)
     with pytest.raises(ConfigError, match="unknown int8 scheme 'x8'"):
         save_calibration(store.folder, varied_images(2), source="varied", scheme="x8")
+
+
+def test_a_label_free_int8_calibration_is_scored_against_the_float_network(net, tmp_path):
+    need("onnxruntime")
+    from core.data.footage import open_unlabelled_calibration_set
+    from core.search.calibration import FINAL_EXIT_REFERENCE, calibrate
+
+    save_calibration(GraphStore(net, SIZE).folder, varied_images(4), source="varied")
+    frames = write_image_folder(tmp_path / "frames", noise_frames(3, size=SIZE, seed=5), names="f{i}.png")
+    dataset = open_unlabelled_calibration_set(frames, net, SIZE)
+    pieces = get_backend("onnxruntime").pieces(net, SIZE, BackendOptions("int8"))
+    cache = run_job(calibrate(net, dataset, torch.device("cpu"), weights_sha256="0" * 64,
+                              reference=FINAL_EXIT_REFERENCE, pieces=pieces))
+    assert cache.precision.startswith("int8-onnxruntime-")
+    images = torch.stack([dataset[i]["image"] for i in range(len(dataset))])
+    int8 = all_exit_labels(net, pieces, images)["final"].numpy()
+    float32 = all_exit_labels(net, get_backend("torch").pieces(net, SIZE, BackendOptions()), images)["final"].numpy()
+    assert (int8 != float32).any(), "int8 changes some labels (else this test could not tell the references apart)"
+    final = cache.exit_ids.index("final")
+    agreement = np.trace(cache.confusion[:, final].sum(axis=0)) / cache.confusion[:, final].sum()
+    assert agreement == pytest.approx(float((int8 == float32).mean()), abs=1e-9)

@@ -262,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
         if process_size is None:
             raise ConfigError(f"--backend {args.backend} needs a fixed processing size: give --size HxW")
         pieces = backend_pieces(net, process_size, args)
+    elif (args.precision or "fp32") != "fp32":
+        raise ConfigError(f"--precision {args.precision} runs on a graph backend at a fixed size: give --size HxW")
     if args.mode == "anytime" and (args.deadline_ms is not None or args.compare_full
                                    or (config is not None and config.mode == "deadline")):
         raise ConfigError("--mode anytime runs every kept exit in turn: it does not go with a deadline or "

@@ -64,7 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precisions", metavar="P,P",
                         help="search each precision (e.g. fp32,int8: int8 after 'mess quantize'), calibrated "
                              "and timed at it, and keep the best configuration of all; --max-drop is then "
-                             "below the first one's full network")
+                             "below fp32's full network (else the first one's)")
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -112,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
     device = select_device(args.device)
     net, info = load_model(model_dir, device, inference=True)
     precisions = _precisions(args)
+    if args.max_drop is not None and args.max_drop < 0:
+        raise ConfigError(f"--max-drop {args.max_drop:g}: must be at least 0")
     if len(precisions) > 1 and args.deadline_ms is not None:
         raise ConfigError("--deadline-ms searches one precision: give --precision instead of --precisions")
     tables = _tables(args, net, precisions)
@@ -128,22 +130,27 @@ def run(args: argparse.Namespace) -> int:
         searched.append(_search_at(args, net, info, precision=precision, table=table, dataset=dataset,
                                    request=request, progress=progress, model_dir=Path(model_dir), device=device))
     if args.deadline_ms is not None:
-        cache, table, result = searched[0][1:4]
+        precision, cache, table, result = searched[0]
         return _deadline(args, net, cache, table=table, result=result,
-                         origin=ConfigOrigin(str(model_dir), info.weights_sha256))
+                         origin=ConfigOrigin(str(model_dir), info.weights_sha256), precision=precision)
     if args.budget_ms is not None:
         budget = Budget("latency", args.budget_ms)
     elif args.budget_gflops is not None:
         budget = Budget("gflops", args.budget_gflops)
     else:
         budget = Budget("drop", args.max_drop, args.cost)
-    reference_full = searched[0][3].summary(searched[0][3].full_index)["miou"]
+    reference_precision, _, _, reference = next((r for r in searched if r[0] == "fp32"), searched[0])
+    reference_full = reference.summary(reference.full_index)["miou"]   # fp32's full network when searched
     choices = []
     for precision, cache, table, result in searched:
-        # --max-drop is below the first precision's full network (fp32 first): a lower-precision full
+        # --max-drop is below fp32's full network (else the first precision's): a lower-precision full
         # network that already lost accuracy has that much less room.
         lost = reference_full - result.summary(result.full_index)["miou"]
         wanted = Budget("drop", budget.value - lost, budget.cost) if budget.kind == "drop" else budget
+        if wanted.kind == "drop" and wanted.value < 0:
+            _warn(f"note: precision {precision}: its full network is {lost:.2f} pp below {reference_precision}'s, "
+                  f"more than --max-drop {budget.value:g}")
+            continue
         try:
             chosen, report, note = choose_checked(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early),
                                                   result=result, budget=wanted, rule=args.selection,
@@ -207,8 +214,12 @@ def _search_at(args: argparse.Namespace, net, info, *, precision: str, table: Co
                                       pieces=pieces if precision != "fp32" else None), progress)
     if table is None:
         table = measure_costs(net, cache.input_size, "cpu" if device.type == "mps" else device, pieces=pieces)
-    elif args.backend is not None:
-        table.check_matches(net, args.latency_table, args.backend, precision=precision)
+    else:
+        if table.precision != precision and (args.precision or args.precisions):
+            raise ConfigError(f"latency table measured at precision {table.precision}, not {precision}; measure "
+                              f"one with 'mess profile --precision {precision}'")
+        if args.backend is not None:
+            table.check_matches(net, args.latency_table, args.backend, precision=precision)
     warn_about_table(table, args.latency_table or f"latency measured now ({precision})")
     result = search(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early))
     return precision, cache, table, result
@@ -237,7 +248,8 @@ def _brief(summary: dict) -> dict:
     return {k: summary[k] for k in ("miou", "mean_latency_ms", "p95_latency_ms", "mean_gflops")}
 
 
-def _deadline(args: argparse.Namespace, net, cache, table, result, origin: ConfigOrigin) -> int:
+def _deadline(args: argparse.Namespace, net, cache, table, result, origin: ConfigOrigin,
+              precision: str = "fp32") -> int:
     """--deadline-ms: the deadline configuration and what it is predicted to give."""
     from core.search.deadline import best_deadline_config
 
@@ -247,7 +259,8 @@ def _deadline(args: argparse.Namespace, net, cache, table, result, origin: Confi
     full = result.summary(result.full_index)
     write_json(args.out, {**config.to_json(), **origin.to_json(), "predicted": predicted, "full_network": full,
                           "latency_table": table.device_description, "images": cache.images,
-                          "calibration_reference": cache.reference})
+                          "calibration_reference": cache.reference,
+                          **({"precision": precision} if precision != "fp32" else {})})
     print(f"full network: mIoU {full['miou']:.2f} %, {full['mean_latency_ms']:.1f} ms")
     print(f"deadline {args.deadline_ms:g} ms: {' > '.join(config.exits)}; by the latency table every frame answers "
           f"at {predicted['exit']} ({predicted['mean_latency_ms']:.1f} ms), mIoU {predicted['miou']:.2f} % -> "

@@ -69,7 +69,7 @@ class GraphPieces(host.ArrayPieces, RunnablePieces):
 
     @property
     def precision_id(self) -> str:
-        return f"int8-{self._int8.calibration.tag}" if self._int8 is not None else self.precision
+        return f"int8-{self.backend}-{self._int8.calibration.tag}" if self._int8 is not None else self.precision
 
     def segments_graph(self, start: int, stop: int) -> Graph:
         return self.graph(PieceKey.segments(start, stop))
