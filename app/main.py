@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", help="INI file for the settings (default: the user's settings)")
     parser.add_argument("--backend", help="execution backend: torch, onnxruntime or openvino (default: the last "
                                           "one chosen in the Runtime menu, else the fastest installed)")
-    parser.add_argument("--precision", choices=("fp32", "bf16"),
+    parser.add_argument("--precision", choices=("fp32", "bf16", "int8"),
                         help="backend precision (default: the last one, else fp32)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="threads the network's work uses in all, 0 for every core (default: the last one "

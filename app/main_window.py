@@ -122,11 +122,25 @@ class MainWindow(QMainWindow):
         self.bf16_action.toggled.connect(lambda on: self.choose_backend("openvino" if on else self.state.backend,
                                                                         "bf16" if on else "fp32"))
         menu.addAction(self.bf16_action)
+        self.int8_action = QAction("int8 (OpenVINO or ONNX Runtime, after 'mess quantize')", self, checkable=True)
+        self.int8_action.setObjectName("backend-int8")
+        self.int8_action.setToolTip("int8 graphs calibrated by 'mess quantize --images DIR' for this model and size")
+        self.int8_action.toggled.connect(lambda on: self.choose_backend(
+            self._int8_backend() if on else self.state.backend, "int8" if on else "fp32"))
+        menu.addAction(self.int8_action)
         menu.addSeparator()
         self.threads_menu = ThreadsMenu(self.settings, menu)
         menu.addMenu(self.threads_menu)
         self.state.backend_changed.connect(lambda *_: self._show_backend())
         self._show_backend()
+
+    def _int8_backend(self) -> str:
+        """The current backend if it runs int8, else openvino (else onnxruntime where openvino is missing)."""
+        from core.runtime.backends import BACKENDS, available_backends
+
+        if "int8" in BACKENDS.get(self.state.backend).precisions:
+            return self.state.backend
+        return "openvino" if "openvino" in available_backends() else "onnxruntime"
 
     def _precision_for(self, backend: str) -> str:
         """The current precision if ``backend`` runs it, else fp32 (torch runs fp32 only, onnxruntime fp32 or int8)."""
@@ -149,9 +163,10 @@ class MainWindow(QMainWindow):
         backend, precision = self.state.backend, self.state.precision
         for name, action in self.backend_actions.items():
             action.setChecked(name == backend)
-        self.bf16_action.blockSignals(True)
-        self.bf16_action.setChecked(precision == "bf16")
-        self.bf16_action.blockSignals(False)
+        for action, name in ((self.bf16_action, "bf16"), (self.int8_action, "int8")):
+            action.blockSignals(True)
+            action.setChecked(precision == name)
+            action.blockSignals(False)
         self._backend_label.setText(f"{backend} {precision}")
 
     SHORTCUTS = (("Ctrl+1..5", "Model, Train, Search, Live, Inspect page"), ("Ctrl+O", "open a model folder"),

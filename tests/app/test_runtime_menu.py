@@ -91,3 +91,18 @@ def test_precision_is_checked_against_the_backend_that_will_run(window, monkeypa
         window.choose_backend("openvino", "bf16")
         window.backend_actions["torch"].trigger()      # torch runs fp32 only: the precision follows
         assert (window.state.backend, window.state.precision) == ("torch", "fp32")
+
+
+def test_int8_runs_on_a_graph_backend_and_gives_way_to_torch(window, settings):
+    need("onnxruntime")
+    window.backend_actions["onnxruntime"].trigger()
+    window.int8_action.setChecked(True)
+    assert (window.state.backend, window.state.precision) == ("onnxruntime", "int8")
+    assert settings.get("runtime/precision") == "int8" and window._backend_label.text() == "onnxruntime int8"
+    assert not window.bf16_action.isChecked()
+    window.backend_actions["torch"].trigger()          # torch runs fp32 only: the precision follows
+    assert (window.state.backend, window.state.precision) == ("torch", "fp32") and not window.int8_action.isChecked()
+    window.int8_action.setChecked(True)                # from torch, int8 moves to a backend that runs it
+    assert window.state.precision == "int8" and window.state.backend in ("openvino", "onnxruntime")
+    window.int8_action.setChecked(False)
+    assert window.state.precision == "fp32"
