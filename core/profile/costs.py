@@ -273,7 +273,9 @@ def _measure(net: MultiExitNet, image: torch.Tensor, device: torch.device, laten
         heads=dict(zip(heads, costs[len(segments):])),
         device_description=describe_device(device) + ("" if pieces.backend == "torch" else f", {pieces.describe()}"),
         exit_ids=net.exit_ids(),
-        extra=_memory(device),
+        extra={**_memory(device),
+               # which int8 graphs were timed (scheme and calibration): a table of other ones is refused
+               **({"precision_id": pieces.precision_id} if pieces.precision_id != pieces.precision else {})},
         output_ms=output_ms,
         backend=pieces.backend,
         precision=pieces.precision,

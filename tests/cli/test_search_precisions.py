@@ -96,3 +96,20 @@ def test_a_negative_max_drop_is_one_line(setup, tmp_path, capsys):
     assert main(["search", "--model", str(model), "--data", str(data), "--max-drop", "-1", "--out",
                  str(tmp_path / "x.json"), "--quiet"]) != 0
     assert "--max-drop -1: must be at least 0" in capsys.readouterr().err
+
+
+def test_a_table_of_other_int8_graphs_is_refused(setup, tmp_path, capsys):
+    root, data, model = setup
+    table = tmp_path / "int8.json"
+    assert main(["profile", "--model", str(model), "--backend", "onnxruntime", "--precision", "int8", "--repeats",
+                 "2", "--warmup", "1", "--out", str(table)]) == 0
+    assert json.loads(table.read_text())["precision_id"].startswith("int8-onnxruntime-u8-")
+    assert search(model, data, tmp_path / "ok.json", "--precision", "int8", "--latency-table", str(table)) == 0
+    assert main(["quantize", "--model", str(model), "--images", str(root / "frames"), "--scheme", "s8",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    try:
+        assert search(model, data, tmp_path / "x.json", "--precision", "int8", "--latency-table", str(table)) != 0
+        assert "measured with other int8 graphs" in capsys.readouterr().err
+    finally:  # the other tests of this module use the u8 calibration
+        assert main(["quantize", "--model", str(model), "--images", str(root / "frames"), "--quiet"]) == 0

@@ -220,6 +220,10 @@ def _search_at(args: argparse.Namespace, net, info, *, precision: str, table: Co
                               f"one with 'mess profile --precision {precision}'")
         if args.backend is not None:
             table.check_matches(net, args.latency_table, args.backend, precision=precision)
+        measured = table.extra.get("precision_id")
+        if pieces is not None and pieces.precision_id != pieces.precision and measured != pieces.precision_id:
+            raise ConfigError(f"latency table measured with other int8 graphs ({measured or 'not recorded'}) than "
+                              f"this model's calibration now ({pieces.precision_id}); profile again")
     warn_about_table(table, args.latency_table or f"latency measured now ({precision})")
     result = search(net.cpu(), cache, table, space=SearchSpace(max_early=args.max_early))
     return precision, cache, table, result
