@@ -20,7 +20,7 @@ from pathlib import Path
 
 from core.deploy.graph_store import GraphStore, export_piece
 from core.deploy.pieces import PieceKey, feature_shapes, head_taps, io_names, taps_made
-from core.deploy.quantize import PieceInputs, load_calibration, load_images, missing_calibration_error, quantize_graph
+from core.deploy.quantize import Int8Graphs, PieceInputs, load_images, quantize_graph
 from core.errors import ConfigError
 from core.jobs import CancelToken, Job, Progress
 from core.models.io import sha256_of
@@ -62,9 +62,7 @@ def _to_openvino(onnx_path: Path, xml_path: Path) -> list[Path]:
 def _int8_inputs(net: MultiExitNet, size: tuple[int, int]):
     """The stored int8 calibration of ``net`` at ``size`` (``mess quantize``) and its pieces' inputs."""
     store = GraphStore(net, size)
-    record = load_calibration(store.folder)
-    if record is None or tuple(record.input_size) != tuple(size):
-        raise missing_calibration_error(size)
+    record = Int8Graphs(store).calibration          # the same check as the backends': one line when missing
     return record, PieceInputs(net, load_images(store.folder))
 
 
