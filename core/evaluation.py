@@ -6,8 +6,10 @@ an ExitConfig it also runs the configured network image by image with real
 early exit and reports its mIoU, mean latency (measured), mean GFLOPs and the
 fraction of images that left at each exit, with the full network measured in
 the same loop through the same runner (``full_mean_latency_ms``, ``speedup``,
-``full_miou``). ``evaluate_config`` is that loop alone (the Search page's measured speed-up runs it
-too). Keys follow the 'Machine-readable outputs' contract of docs/architecture.md.
+``full_miou``; ``full_precision`` says at which precision it ran: fp32 beside an int8 configuration,
+since fp32's full network is what the search measures an int8 configuration's drop and speed-up
+against). ``evaluate_config`` is that loop alone (the Search page's measured speed-up runs it too).
+Keys follow the 'Machine-readable outputs' contract of docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -121,10 +123,11 @@ def _sequence_records(by_sequence: dict[str, dict[str, ConfusionMatrix]],
 def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device,
              config: ExitConfig | None = None, costs: CostTable | None = None,
              cancel: CancelToken | None = None, model_name: str = "", split: str = "",
-             pieces: RunnablePieces | None = None) -> Job[dict]:
+             pieces: RunnablePieces | None = None, full_pieces: RunnablePieces | None = None) -> Job[dict]:
     """Job: evaluate every exit (and ``config`` if given) on ``dataset``; returns the report dict.
 
-    ``pieces`` (a backend's, for the dataset's image size) run the network; default torch."""
+    ``pieces`` (a backend's, for the dataset's image size) run the network; default torch.
+    ``full_pieces`` run the full network ``config`` is compared with (default ``pieces``)."""
     cancel = cancel or CancelToken()
     net = net.to(device).eval()
     if len(dataset) == 0:
@@ -166,14 +169,15 @@ def evaluate(net: MultiExitNet, dataset: SegmentationDataset, device: torch.devi
     }
     if config is not None:
         report["config"] = yield from evaluate_config(net, dataset, device, config=config, costs=costs, cancel=cancel,
-                                                      eta=eta, done=len(dataset), total=total, pieces=pieces)
+                                                      eta=eta, done=len(dataset), total=total, pieces=pieces,
+                                                      full_pieces=full_pieces)
     return report
 
 
 def evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: torch.device, config: ExitConfig,
                     costs: CostTable, cancel: CancelToken | None = None, eta: ETA | None = None, done: int = 0,
                     total: int | None = None, pieces: RunnablePieces | None = None,
-                    reference: str = LABELS) -> Job[dict]:
+                    reference: str = LABELS, full_pieces: RunnablePieces | None = None) -> Job[dict]:
     """Job: the configuration with real early exit and, interleaved with it on every image (the order
     alternating), the full network through the same runner: both mean latencies come from the same
     loop, so their ratio is the configuration's speed-up on these images (`mess eval --config`, and the
@@ -181,7 +185,9 @@ def evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: tor
 
     ``reference`` LABELS scores both against the dataset's masks; FINAL_EXIT_REFERENCE (unlabelled
     images) scores them against the full network's labels of the same run: ``miou`` is then the
-    configuration's agreement with the full network. Progress counts from ``done`` to ``total``."""
+    configuration's agreement with the full network. ``full_pieces`` (default ``pieces``) run the full
+    network: fp32's beside an int8 configuration's, the reference its search measured it against.
+    Progress counts from ``done`` to ``total``."""
     if reference not in (LABELS, FINAL_EXIT_REFERENCE):
         raise ConfigError(f"unknown reference '{reference}' ({LABELS} or {FINAL_EXIT_REFERENCE})")
     if len(dataset) == 0:
@@ -190,7 +196,8 @@ def evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: tor
     eta = eta or ETA()
     total = total or done + len(dataset)
     runner = EarlyExitRunner(net, config, pieces, costs=costs)   # a deadline decides from the table
-    full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), pieces)
+    full_pieces = full_pieces or pieces
+    full = EarlyExitRunner(net, ExitConfig.static(FINAL_EXIT), full_pieces)
     classes = net.spec.classes
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
     full_cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
@@ -243,6 +250,7 @@ def evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: tor
         "median_latency_ms": statistics.median(latencies),
         "full_mean_latency_ms": full_mean,
         "full_median_latency_ms": statistics.median(full_latencies),
+        "full_precision": (full_pieces or TorchPieces(net)).precision,
         "speedup": full_mean / mean if mean > 0 else 0.0,
         "mean_gflops": statistics.fmean(gflops),
         "exit_fractions": {e: taken.count(e) / n for e in config.exits},

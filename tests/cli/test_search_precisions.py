@@ -51,6 +51,31 @@ def test_an_int8_configuration_records_its_precision_and_eval_runs_it_as_predict
     assert measured["config"]["exit_fractions"] == pytest.approx(saved["predicted"]["exit_fractions"])
 
 
+def test_eval_of_an_int8_configuration_compares_it_with_fp32s_full_network_in_the_same_run(setup, tmp_path,
+                                                                                          capsys):
+    """The search measures an int8 configuration's drop below fp32's full network: eval compares with that
+    network by default (its mIoU is fp32's final exit's), and with the int8 one on --full-precision int8."""
+    _, data, model = setup
+    config = tmp_path / "int8.json"
+    assert search(model, data, config, "--precision", "int8") == 0
+    common = ["eval", "--model", str(model), "--data", str(data), "--backend", "onnxruntime", "--quiet"]
+    fp32_report, default_report, int8_report = (tmp_path / n for n in ("fp32.json", "default.json", "int8.json"))
+    assert main([*common, "--json", str(fp32_report)]) == 0
+    assert main([*common, "--config", str(config), "--json", str(default_report)]) == 0
+    out = capsys.readouterr().out
+    assert "for the full network (fp32, mIoU" in out
+    assert main([*common, "--config", str(config), "--full-precision", "int8", "--json", str(int8_report)]) == 0
+    fp32, default, int8 = (json.loads(p.read_text()) for p in (fp32_report, default_report, int8_report))
+    assert default["precision"] == "int8" and default["config"]["full_precision"] == "fp32"
+    assert default["config"]["full_miou"] == pytest.approx(fp32["final"]["miou"], abs=1e-6)
+    assert int8["config"]["full_precision"] == "int8"
+    assert int8["config"]["full_miou"] == pytest.approx(int8["final"]["miou"], abs=1e-6)
+    capsys.readouterr()
+    assert main([*common, "--full-precision", "int8"]) == 2
+    assert "--full-precision is the precision of the full network a --config is compared with" in \
+        capsys.readouterr().err
+
+
 def test_two_precisions_are_searched_and_the_best_is_kept(setup, tmp_path, capsys):
     _, data, model = setup
     config = tmp_path / "both.json"

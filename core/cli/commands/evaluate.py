@@ -14,7 +14,8 @@ from core.device import DEVICE_CHOICES, select_device
 from core.evaluation import evaluate
 from core.jobs import run_job
 from core.models import load_model
-from core.errors import DataError
+from core.errors import ConfigError, DataError
+from core.runtime.backends.base import PRECISIONS
 from core.runtime.config_file import ConfigFile
 from core.runtime.early_exit import config_steps
 
@@ -31,6 +32,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="leave out the frames of these sequences")
     parser.add_argument("--layout", help="dataset layout (default: detected)")
     parser.add_argument("--config", help="exit configuration JSON to run with real early exit")
+    parser.add_argument("--full-precision", choices=PRECISIONS,
+                        help="precision of the full network a --config is compared with in the same run "
+                             "(default fp32: what the search measures an int8 configuration's drop and "
+                             "speed-up against)")
     parser.add_argument("--json", help="write the report to this JSON file")
     parser.add_argument("--input", type=parse_size, help="resize images (and labels) to HxW first")
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
@@ -59,8 +64,10 @@ def _print_report(report: dict) -> None:
     config = report.get("config")
     if config:
         fractions = ", ".join(f"{e} {100 * f:.0f}%" for e, f in config["exit_fractions"].items())
+        full_precision = config.get("full_precision", report["precision"])
+        at = f" ({full_precision}, mIoU {config['full_miou']:.2f} %)" if full_precision != report["precision"] else ""
         print(f"  configuration: mIoU {config['miou']:.2f} %, mean {config['mean_latency_ms']:.1f} ms against "
-              f"{config['full_mean_latency_ms']:.1f} ms for the full network in the same run "
+              f"{config['full_mean_latency_ms']:.1f} ms for the full network{at} in the same run "
               f"(x{config['speedup']:.2f}), {config['mean_gflops']:.2f} GFLOPs; exits taken: {fractions}")
         if len(config.get("sequences") or {}) > 1:
             for name, record in config["sequences"].items():
@@ -72,6 +79,9 @@ def _print_report(report: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model(args.model)
     device = select_device(args.device)
+    if args.full_precision and not args.config:
+        raise ConfigError("--full-precision is the precision of the full network a --config is compared with: "
+                          "give --config")
     config_file = ConfigFile.load(args.config) if args.config else None
     net, info = load_model(model_dir, device, inference=True)
     config = config_file.checked(info.weights_sha256, net.exit_ids(), note) if config_file is not None else None
@@ -91,9 +101,13 @@ def run(args: argparse.Namespace) -> int:
     if len(dataset) == 0:
         raise DataError(f"{args.data}: split '{args.split}' has no images")
     first = dataset[0]["image"]
-    pieces = backend_pieces(net, (int(first.shape[-2]), int(first.shape[-1])), args)
+    size = (int(first.shape[-2]), int(first.shape[-1]))
+    pieces = backend_pieces(net, size, args)
+    full_pieces = None
+    if config is not None and (args.full_precision or "fp32") != pieces.precision:
+        full_pieces = backend_pieces(net, size, args, precision=args.full_precision or "fp32")
     report = run_job(evaluate(net, dataset, device, config=config, model_name=str(model_dir), split=args.split,
-                              pieces=pieces), ProgressBar(quiet=args.quiet))
+                              pieces=pieces, full_pieces=full_pieces), ProgressBar(quiet=args.quiet))
     _print_report(report)
     if args.json:
         write_json(args.json, report)
