@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
+from app.int8_calibration import Int8Calibrator
 from app.pages import Page, load_pages
 from app.settings import Settings
 from app.state import AppState
@@ -122,12 +123,16 @@ class MainWindow(QMainWindow):
         self.bf16_action.toggled.connect(lambda on: self.choose_backend("openvino" if on else self.state.backend,
                                                                         "bf16" if on else "fp32"))
         menu.addAction(self.bf16_action)
-        self.int8_action = QAction("int8 (OpenVINO or ONNX Runtime, after 'mess quantize')", self, checkable=True)
+        self.int8_action = QAction("int8 (OpenVINO or ONNX Runtime, once calibrated)", self, checkable=True)
         self.int8_action.setObjectName("backend-int8")
-        self.int8_action.setToolTip("int8 graphs calibrated by 'mess quantize --images DIR' for this model and size")
+        self.int8_action.setToolTip("int8 graphs calibrated for this model and size by Calibrate int8... "
+                                    "('mess quantize --images DIR')")
         self.int8_action.toggled.connect(lambda on: self.choose_backend(
             self._int8_backend() if on else self.state.backend, "int8" if on else "fp32"))
         menu.addAction(self.int8_action)
+        self.int8_calibrator = Int8Calibrator(self.state, self.settings, self, show=self._show_status,
+                                              use_int8=lambda: self.choose_backend(self._int8_backend(), "int8"))
+        menu.addAction(self.int8_calibrator.action)
         menu.addSeparator()
         self.threads_menu = ThreadsMenu(self.settings, menu)
         menu.addMenu(self.threads_menu)
@@ -171,6 +176,7 @@ class MainWindow(QMainWindow):
 
     SHORTCUTS = (("Ctrl+1..5", "Model, Train, Search, Live, Inspect page"), ("Ctrl+O", "open a model folder"),
                  ("Ctrl+Shift+L", "load an exit configuration (runs on Live)"),
+                 ("Ctrl+Shift+C", "Runtime: calibrate int8 (again: cancel)"),
                  ("F11", "full screen"), ("F1", "this list"), ("Ctrl+M", "Model: measure (again)"),
                  ("Ctrl+L", "Model: load a latency table"), ("Ctrl+Return", "Live: start / stop"),
                  ("Space", "Live: pause"), (".", "Live: one step"), ("F", "Live: full network"),
@@ -310,6 +316,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         for page in self.pages.values():
             page.shutdown()
+        self.int8_calibrator.shutdown()
         self.state.wait()
         super().closeEvent(event)
 

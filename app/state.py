@@ -96,6 +96,11 @@ class AppState(QObject):
             self._backend, self.precision = backend, precision
             self.backend_changed.emit(self.backend, self.precision)
 
+    def rebuild_backend(self) -> None:
+        """The same backend and precision on new graphs (a new int8 calibration replaced them): the pages
+        measure and run on pieces built again."""
+        self.backend_changed.emit(self.backend, self.precision)
+
     def set_config(self, config: ExitConfig | None, *, restored: bool = False) -> None:
         """Apply ``config`` (None: the full network); ``restored``: the one remembered from last time (the Live
         page then keeps its own deadline setting, saved later than the configuration was)."""

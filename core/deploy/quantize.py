@@ -130,7 +130,8 @@ def missing_calibration_error(input_size: tuple[int, int]) -> ConfigError:
     h, w = input_size
     return ConfigError(f"precision int8: this model has no int8 calibration at {h}x{w}; make one with "
                        f"'mess quantize [--model DIR] --images IMAGES --input {h}x{w}' (IMAGES: a folder or a "
-                       "video like the footage it will run on, not the images it is evaluated on)")
+                       "video like the footage it will run on, not the images it is evaluated on; in the app: "
+                       "Runtime > Calibrate int8)")
 
 
 def save_calibration(store_folder: Path, images: np.ndarray, source: str,
@@ -325,6 +326,7 @@ def quantize_job(net: MultiExitNet, source: str | Path, *, input_size: tuple[int
     Returns (Int8Calibration, the graph store folder)."""
     from core.deploy.graph_store import GraphStore
     from core.jobs import CancelToken, Progress
+    from core.profile.cache import COST_CACHE
 
     cancel = cancel or CancelToken()
     yield Progress("calibrate", 0, 0, message=f"reading {count} calibration images from {source}")
@@ -333,6 +335,7 @@ def quantize_job(net: MultiExitNet, source: str | Path, *, input_size: tuple[int
     images = calibration_images(source, net, input_size, count=count)
     store = GraphStore(net, input_size)
     record = save_calibration(store.folder, images, str(source), scheme=scheme)
+    COST_CACHE.forget(precision="int8", input_size=input_size)   # they timed the graphs just replaced
     graphs = Int8Graphs(store)
     keys = [PieceKey.segments(0, net.exit_segment(FINAL_EXIT)), PieceKey.head(FINAL_EXIT)]
     for i, key in enumerate(keys):

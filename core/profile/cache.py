@@ -49,6 +49,16 @@ class CostCache:
         with self._lock:
             self._tables.pop(key, None)
 
+    def forget(self, *, precision: str, input_size: tuple[int, int]) -> int:
+        """Forget every table of ``precision`` at ``input_size`` (a new int8 calibration replaces the
+        graphs they timed); returns how many."""
+        size = (int(input_size[0]), int(input_size[1]))
+        with self._lock:
+            stale = [key for key in self._tables if key[6] == precision and key[3] == size]
+            for key in stale:
+                del self._tables[key]
+        return len(stale)
+
     def clear(self) -> None:
         with self._lock:
             self._tables.clear()

@@ -90,3 +90,16 @@ def test_breakdown_follows_the_structure_and_adds_up(net):
     flops_only = cost_breakdown(net, measure_costs(net, SIZE, latency=False))
     assert not flops_only.has_latency and flops_only.final.exit_latency_ms is None
     assert flops_only.segments[0].latency_ms is None
+
+
+def test_a_new_int8_calibration_forgets_the_int8_tables_of_its_size(net):
+    """A new calibration replaces the int8 graphs: the tables that timed the old ones are forgotten."""
+    cache = CostCache()
+    table = measure_costs(net, SIZE, "cpu", latency=False)
+    keys = {(precision, size): cost_key(net, "sha", size, device="cpu", backend="onnxruntime", precision=precision)
+            for precision in ("fp32", "int8") for size in (SIZE, (32, 48))}
+    for key in keys.values():
+        cache.put(key, table)
+    assert cache.forget(precision="int8", input_size=SIZE) == 1
+    assert cache.get(keys["int8", SIZE]) is None
+    assert all(cache.get(key) is table for name, key in keys.items() if name != ("int8", SIZE))

@@ -1,0 +1,91 @@
+"""Runtime > Calibrate int8: 'mess quantize' from the app, then the Runtime runs int8."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtWidgets import QDialogButtonBox
+
+from app.int8_calibration import CALIBRATE_TEXT, CANCEL_TEXT
+from core.deploy.graph_store import GraphStore
+from core.deploy.quantize import load_calibration
+from core.jobs import Progress
+from core.runtime.backends import BACKENDS
+from tests.data.builders import noise_frames, write_image_folder
+
+JOB_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture
+def calibrator(window, monkeypatch, tmp_path):
+    reason = BACKENDS.get("onnxruntime").unavailable_reason()
+    if reason:
+        pytest.skip(f"backend onnxruntime: {reason}")
+    monkeypatch.setenv("MESS_CACHE_DIR", str(tmp_path / "cache"))    # this test's calibrations only
+    window.backend_actions["onnxruntime"].trigger()
+    window.show_page("live")            # the Model page measures int8 when it is shown, not behind the Live page
+    return window.int8_calibrator
+
+
+def fill_and_accept(calibrator, source: str, count: int, scheme: str = "u8") -> None:
+    calibrator.action.trigger()
+    dialog = calibrator.dialog
+    assert dialog is not None and dialog.isVisible()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.source.setText("")
+    assert not ok.isEnabled(), "no footage, nothing to calibrate on"
+    dialog.source.setText(source)
+    dialog.count.setValue(count)
+    dialog.scheme.setCurrentIndex(dialog.scheme.findData(scheme))
+    ok.click()
+
+
+def test_calibrating_from_the_menu_makes_the_graphs_and_runs_int8(window, calibrator, settings, qtbot, tmp_path):
+    frames = write_image_folder(tmp_path / "frames", noise_frames(3, size=(90, 120), seed=1))
+    with qtbot.waitSignal(window.state.backend_changed, timeout=JOB_TIMEOUT_MS) as changed:
+        fill_and_accept(calibrator, str(frames), count=3)
+        assert calibrator.action.text() == CANCEL_TEXT
+    assert changed.args == ["onnxruntime", "int8"] and window.int8_action.isChecked()
+    assert settings.get("runtime/precision") == "int8"
+    assert "int8 calibration made: 3 images of" in window.statusBar().currentMessage()
+    record = load_calibration(GraphStore(window.state.net, (360, 480)).folder)
+    assert record is not None and (record.images, record.scheme, record.input_size) == (3, "u8", (360, 480))
+    qtbot.waitUntil(lambda: calibrator.action.text() == CALIBRATE_TEXT)
+    assert (settings.get("int8/source"), settings.get("int8/count", 0), settings.get("int8/scheme")) == \
+        (str(frames), 3, "u8")
+
+    # Again at int8 with the other scheme: the pages build their pieces again on the new graphs.
+    calibrator.action.trigger()
+    assert calibrator.dialog.source.text() == str(frames) and calibrator.dialog.count.value() == 3, "remembered"
+    calibrator.dialog.reject()
+    with qtbot.waitSignal(window.state.backend_changed, timeout=JOB_TIMEOUT_MS) as changed:
+        fill_and_accept(calibrator, str(frames), count=2, scheme="s8")
+    assert changed.args == ["onnxruntime", "int8"]
+    assert load_calibration(GraphStore(window.state.net, (360, 480)).folder).scheme == "s8"
+
+
+def test_bad_footage_is_one_line_and_the_runtime_stays(window, calibrator, qtbot, tmp_path):
+    calibrator.start(str(tmp_path / "missing"), 4, "u8")
+    qtbot.waitUntil(lambda: not calibrator.running, timeout=JOB_TIMEOUT_MS)
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Cannot calibrate int8: ") and "missing" in message and "\n" not in message
+    assert window.state.precision == "fp32" and calibrator.action.text() == CALIBRATE_TEXT
+
+
+def test_the_action_cancels_a_calibration_that_runs(window, calibrator, qtbot, monkeypatch):
+    import core.deploy.quantize as quantize
+
+    def endless(net, source, *, input_size, count, scheme, cancel):
+        while True:
+            cancel.check()
+            time.sleep(0.01)
+            yield Progress("calibrate", 0, 0, message="reading")
+
+    monkeypatch.setattr(quantize, "quantize_job", endless)
+    calibrator.start("anything", 4, "u8")
+    qtbot.waitUntil(lambda: "int8 calibration: reading" in window.statusBar().currentMessage())
+    calibrator.action.trigger()                       # while it runs, the action cancels it
+    qtbot.waitUntil(lambda: not calibrator.running, timeout=JOB_TIMEOUT_MS)
+    assert "int8 calibration cancelled" in window.statusBar().currentMessage()
+    assert window.state.precision == "fp32" and calibrator.action.text() == CALIBRATE_TEXT
