@@ -171,6 +171,10 @@ class Normalize:
         object.__setattr__(self, "_scale", (1.0 / np.asarray(std)).astype(np.float32))
         object.__setattr__(self, "_offset", (-np.asarray(mean) / np.asarray(std)).astype(np.float32))
 
+    def uint8_affine(self) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, offset), float32 per channel: a uint8 image normalises to ``x * scale + offset``."""
+        return self._scale / 255.0, self._offset
+
     def __call__(self, image: np.ndarray, mask: Mask, rng: np.random.Generator) -> tuple[np.ndarray, Mask]:
         scale = self._scale / 255.0 if image.dtype == np.uint8 else self._scale
         out = image.astype(np.float32)
@@ -221,9 +225,8 @@ _NO_RANDOMNESS = np.random.default_rng(0)  # eval transforms draw nothing
 @lru_cache(maxsize=8)
 def _cached_normalize(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalize's uint8 scale and offset as (3, 1, 1) float32 tensors."""
-    norm = Normalize(mean, std)
-    scale = torch.from_numpy(norm._scale / 255.0).view(3, 1, 1)
-    return scale, torch.from_numpy(norm._offset).view(3, 1, 1)
+    scale, offset = Normalize(mean, std).uint8_affine()
+    return torch.from_numpy(scale).view(3, 1, 1), torch.from_numpy(offset).view(3, 1, 1)
 
 
 def preprocess_frame(

@@ -254,10 +254,7 @@ class Preprocess:
         h, w = self.size
         if rgb.shape[:2] != (h, w):
             rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-        x = rgb.astype(np.float32)
-        x *= self.scale
-        x += self.offset
-        return rgb, np.ascontiguousarray(x.transpose(2, 0, 1))[None]
+        return rgb, host.planar_input(rgb, self.scale, self.offset)
 
 
 def summary_of(latencies: list[float], histogram: dict, started: float, finished: float) -> dict:

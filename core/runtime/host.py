@@ -33,6 +33,20 @@ MEASURES = ("top1", "entropy")
 
 # --- the policy ------------------------------------------------------------------------------
 
+def planar_input(rgb: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """An HxWx3 uint8 frame -> the 1x3xHxW float32 C-contiguous input of a graph: ``x * scale + offset``
+    per channel (``scale`` = 1 / (255 std), ``offset`` = -mean / std, float32), the same two float32
+    operations as core.data.transforms.Normalize, so the values are equal; written plane by plane,
+    which saves the HWC float copy and the transpose to NCHW (measured 2.2 against 0.7 ms at 480x360)."""
+    h, w, _ = rgb.shape
+    out = np.empty((1, 3, h, w), np.float32)
+    for c in range(3):
+        plane = out[0, c]
+        np.multiply(rgb[:, :, c], np.float32(scale[c]), out=plane, dtype=np.float32)
+        plane += np.float32(offset[c])
+    return out
+
+
 def policy_size(input_hw: Sequence[int], scale: float) -> tuple[int, int]:
     return max(1, round(input_hw[0] * scale)), max(1, round(input_hw[1] * scale))
 
@@ -78,8 +92,12 @@ def argmax_classes(values: np.ndarray, axis: int = 1, top: np.ndarray | None = N
     """argmax along a short ``axis`` (the classes), first index on ties, int32 (``top``: the max, if known).
 
     numpy's argmax along a non-last or short axis is slow (measured 0.56 ms for 11 x 90 x 120);
-    a max and one comparison per class is several times faster with the same result.
+    a max and one comparison per class is several times faster with the same result. Along the last
+    axis of a C-contiguous array (pixels x classes) numpy's own is the fast one: the comparisons
+    there are strided (measured 0.9 against 5.7 ms for 50 000 x 11).
     """
+    if top is None and axis in (-1, values.ndim - 1) and values.flags.c_contiguous:
+        return np.argmax(values, axis=-1).astype(np.int32, copy=False)
     values = np.moveaxis(values, axis, 0)
     top = values.max(axis=0) if top is None else top
     out = np.zeros(top.shape, dtype=np.int32)

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.data.transforms import preprocess_frame
+from core.data.transforms import Normalize, preprocess_frame
 from core.device import synchronize
 from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
@@ -29,6 +29,7 @@ from core.runtime.config import ExitConfig
 from core.errors import ConfigError
 from core.runtime.backends.base import RunnablePieces
 from core.runtime.early_exit import EarlyExitRunner
+from core.runtime.host import planar_input
 
 
 
@@ -86,6 +87,7 @@ class LiveRunner:
         self.size: tuple[int, int] | None = (tuple(size) if size
                                              else (tuple(spec.input_size) if spec.input_size else None))
         self.mean, self.std = tuple(spec.mean), tuple(spec.std)
+        self._scale, self._offset = Normalize(self.mean, self.std).uint8_affine()
         self._label_dtype = torch.uint8 if spec.num_classes <= 256 else torch.int16
         last = len(net.segments)
         self.exit_depths: dict[str, float] = {e: (net.exit_segment(e) + 1) / last for e in net.exit_ids()}
@@ -151,6 +153,14 @@ class LiveRunner:
         h, w = self.size
         return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
 
+    def network_input(self, image: np.ndarray):
+        """The prepared frame as the pieces take it: a graph backend's 1x3xHxW float32 array (written plane
+        by plane, equal values), else torch's channels-last tensor on the device."""
+        pieces = self.pieces
+        if pieces is not None and pieces.array_kind == "numpy":
+            return planar_input(image, self._scale, self._offset)
+        return preprocess_frame(image, self.mean, self.std).unsqueeze(0).to(self.device)
+
     def _labels(self, runner: EarlyExitRunner, x: torch.Tensor, spent_ms: float = 0.0):
         with torch.inference_mode():
             out = runner.run(x, spent_ms=spent_ms)
@@ -167,7 +177,7 @@ class LiveRunner:
         with self._lock:
             runner, compare = self._runner, self._compare_full
         image = self.prepare(rgb)
-        x = preprocess_frame(image, self.mean, self.std).unsqueeze(0).to(self.device)
+        x = self.network_input(image)
         prepared = time.perf_counter()
         out, labels = self._labels(runner, x, spent_ms=(prepared - start) * 1000.0)
         done = time.perf_counter()
@@ -189,7 +199,7 @@ class LiveRunner:
         with self._lock:
             runner = self._runner
         image = self.prepare(rgb)
-        x = preprocess_frame(image, self.mean, self.std).unsqueeze(0).to(self.device)
+        x = self.network_input(image)
         answers: list[Refinement] = []
         with torch.inference_mode():
             for out in runner.refinements(x):

@@ -168,6 +168,12 @@ def test_fast_argmax_takes_the_first_of_tied_classes():
     rng = np.random.default_rng(2)
     many = rng.integers(0, 4, (3, 11, 7, 9)).astype(np.float32)
     np.testing.assert_array_equal(argmax_classes(many, axis=1), many.argmax(axis=1))
+    pixels = np.ascontiguousarray(many.transpose(0, 2, 3, 1).reshape(-1, 11))   # pixels x classes, ties too
+    for axis in (-1, 1):
+        got = argmax_classes(pixels, axis=axis)
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(got, pixels.argmax(axis=-1))
+    np.testing.assert_array_equal(argmax_classes(pixels.T, axis=0), pixels.argmax(axis=-1))
 
 
 @pytest.mark.parametrize("shape,size", [((1, 11, 45, 60), (360, 480)), ((2, 11, 23, 30), (360, 480)),
@@ -184,3 +190,17 @@ def test_host_labels_equal_torch_upsample_and_argmax(shape, size):
     got = class_labels(logits.numpy(), size)
     assert got.dtype == np.uint8 and got.shape == (shape[0], *size)
     assert (got == expected.numpy()).mean() > 0.9999
+
+
+@pytest.mark.parametrize("size", [(360, 480), (7, 5)])
+def test_a_graphs_planar_input_equals_the_normalised_tensor(size):
+    """The graph backends' input, written plane by plane, has the values of torch's preprocessing."""
+    from core.data.transforms import Normalize, preprocess_frame
+    from core.runtime.backends.base import as_numpy_images
+    from core.runtime.host import planar_input
+
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    frame = np.random.default_rng(5).integers(0, 256, (*size, 3), dtype=np.uint8)
+    got = planar_input(frame, *Normalize(mean, std).uint8_affine())
+    assert got.shape == (1, 3, *size) and got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, as_numpy_images(preprocess_frame(frame, mean, std).unsqueeze(0)))
