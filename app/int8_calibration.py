@@ -24,18 +24,20 @@ CANCEL_TEXT = "Cancel the int8 calibration"
 
 
 class Int8Calibrator(QObject):
-    """The action, its dialog and the calibration job. ``show(text, error)`` reports in the status bar;
-    ``use_int8()`` switches the Runtime to int8 once a calibration exists."""
+    """The action, its dialog and the calibration job. ``show(text, error)`` reports in the status bar
+    (``error`` None: progress, shown until the next line); ``use_int8()`` switches the Runtime to int8
+    once a calibration exists."""
 
     def __init__(self, state: AppState, settings: Settings, parent: QWidget, *,
-                 show: Callable[[str, bool], None], use_int8: Callable[[], None]) -> None:
+                 show: Callable[[str, bool | None], None], use_int8: Callable[[], None]) -> None:
         super().__init__(parent)
         self.state, self.settings = state, settings
         self._show, self._use_int8 = show, use_int8
+        self._stored = False
         self._parent = parent
         self.worker: JobWorker | None = None
         self.dialog: Int8CalibrationDialog | None = None
-        self.action = QAction(CALIBRATE_TEXT, parent, shortcut=QKeySequence("Ctrl+Shift+C"))
+        self.action = QAction(CALIBRATE_TEXT, parent, shortcut=QKeySequence("Ctrl+Shift+I"))
         self.action.setObjectName("calibrate-int8")
         self.action.setToolTip("Make the open model's int8 graphs from footage like what it will run on "
                                "('mess quantize --images SRC'), then run int8")
@@ -52,7 +54,7 @@ class Int8Calibrator(QObject):
         """Open the dialog, or cancel the calibration that runs."""
         if self.running:
             self.worker.cancel()
-            self._show("Cancelling the int8 calibration...", False)
+            self._show("Cancelling the int8 calibration...", None)
             return
         if self.state.net is None:
             self._show("Open a model before calibrating int8.", True)
@@ -73,31 +75,48 @@ class Int8Calibrator(QObject):
         from core.deploy.quantize import quantize_job
 
         net, size, folder = self.state.net, self.input_size(), self.state.folder
-        self._show(f"Calibrating int8 on {count} images of {source}...", False)
+        self._stored = False      # the job stores the calibration before it quantises ("quantize" progress)
+        self._show(f"Calibrating int8 on {count} images of {source}...", None)
         self.action.setText(CANCEL_TEXT)
         self.worker = start_job(
             lambda token: quantize_job(net, source, input_size=size, count=count, scheme=scheme, cancel=token),
-            "quantize", self, progress=lambda event: self._show(f"int8 calibration: {event.message}", False),
-            succeeded=lambda result: self._done(result, folder), failed=self._failed,
-            cancelled=lambda: self._show("int8 calibration cancelled; the earlier one (if any) stays.", False),
+            "quantize", self, progress=self._progress, succeeded=lambda result: self._done(result, folder),
+            failed=lambda message: self._stopped(f"Cannot calibrate int8: {message}", folder, error=True),
+            cancelled=lambda: self._stopped("int8 calibration cancelled", folder, error=False),
             finished=lambda: self.action.setText(CALIBRATE_TEXT))
+
+    def _progress(self, event) -> None:
+        self._stored = self._stored or event.stage == "quantize"
+        self._show(f"int8 calibration: {event.message}", None)     # stays until the next line
 
     def _done(self, result, folder) -> None:
         record, _ = result
         h, w = record.input_size
         print(f"MESS Studio: int8 calibration of {folder} at {h}x{w} made", flush=True)   # smoke tests read it
-        self._show(f"int8 calibration made: {record.images} images of {record.source} at {h}x{w} "
-                   f"(scheme {record.scheme}); running int8.", False)
+        made = (f"int8 calibration made: {record.images} images of {record.source} at {h}x{w} "
+                f"(scheme {record.scheme})")
+        self._show(made + ("; running int8." if self._run_on(folder) else "."), False)
+
+    def _stopped(self, text: str, folder, *, error: bool) -> None:
+        """Cancelled or failed: before the new calibration was stored the earlier one stays; after, the new
+        one is kept (the graphs not made yet are made on first use) and runs as a finished one would."""
+        print(f"MESS Studio: {text}", flush=True)
+        if not self._stored:
+            self._show(f"{text}; the earlier calibration (if any) stays.", error)
+            return
+        running = self._run_on(folder)
+        self._show(f"{text} after the new calibration was stored: it is kept, its remaining graphs are made "
+                   "on first use" + ("; running int8." if running else "."), error)
+
+    def _run_on(self, folder) -> bool:
+        """Run int8 on the new graphs when ``folder`` is still the open model; whether it runs int8 now."""
         if self.state.folder != folder:
-            return                               # another model was opened meanwhile: its runtime stays
+            return False                         # another model was opened meanwhile: its runtime stays
         if self.state.precision == "int8":
             self.state.rebuild_backend()
         else:
             self._use_int8()
-
-    def _failed(self, message: str) -> None:
-        print(f"MESS Studio: cannot calibrate int8: {message}", flush=True)
-        self._show(f"Cannot calibrate int8: {message}", True)
+        return self.state.precision == "int8"
 
     def shutdown(self) -> None:
         if self.running:

@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
 
     SHORTCUTS = (("Ctrl+1..5", "Model, Train, Search, Live, Inspect page"), ("Ctrl+O", "open a model folder"),
                  ("Ctrl+Shift+L", "load an exit configuration (runs on Live)"),
-                 ("Ctrl+Shift+C", "Runtime: calibrate int8 (again: cancel)"),
+                 ("Ctrl+Shift+I", "Runtime: calibrate int8 (again: cancel)"),
                  ("F11", "full screen"), ("F1", "this list"), ("Ctrl+M", "Model: measure (again)"),
                  ("Ctrl+L", "Model: load a latency table"), ("Ctrl+Return", "Live: start / stop"),
                  ("Space", "Live: pause"), (".", "Live: one step"), ("F", "Live: full network"),
@@ -237,8 +237,9 @@ class MainWindow(QMainWindow):
         """Apply a configuration file (AppState.load_config); a refusal is one line in the status bar."""
         return apply_config_file(self.state, path, self._show_status)
 
-    def _show_status(self, text: str, error: bool = False) -> None:
-        self.statusBar().showMessage(text, 20000 if error else 10000)
+    def _show_status(self, text: str, error: bool | None = False) -> None:
+        """A line in the status bar for 10 s (an error 20 s; ``error`` None: progress, until the next line)."""
+        self.statusBar().showMessage(text, 0 if error is None else 20000 if error else 10000)
 
     def _remember_config(self, config) -> None:
         """The applied configuration, with the weights it is for, persists (restored by _restore_config)."""

@@ -5,10 +5,10 @@ IoU, pixel accuracy, GFLOPs and median latency (backbone prefix + head). With
 an ExitConfig it also runs the configured network image by image with real
 early exit and reports its mIoU, mean latency (measured), mean GFLOPs and the
 fraction of images that left at each exit, with the full network measured in
-the same loop through the same runner (``full_mean_latency_ms``, ``speedup``,
-``full_miou``; ``full_precision`` says at which precision it ran: fp32 beside an int8 configuration,
-since fp32's full network is what the search measures an int8 configuration's drop and speed-up
-against). ``evaluate_config`` is that loop alone (the Search page's measured speed-up runs it too).
+the same loop, interleaved (``full_mean_latency_ms``, ``speedup``, ``full_miou``;
+``full_precision`` says at which precision it ran: by default the configuration's own, or another
+one's pieces, e.g. fp32's beside an int8 configuration searched against fp32's full network).
+``evaluate_config`` is that loop alone (the Search page's measured speed-up runs it too).
 Keys follow the 'Machine-readable outputs' contract of docs/architecture.md.
 """
 
@@ -179,14 +179,15 @@ def evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: tor
                     total: int | None = None, pieces: RunnablePieces | None = None,
                     reference: str = LABELS, full_pieces: RunnablePieces | None = None) -> Job[dict]:
     """Job: the configuration with real early exit and, interleaved with it on every image (the order
-    alternating), the full network through the same runner: both mean latencies come from the same
-    loop, so their ratio is the configuration's speed-up on these images (`mess eval --config`, and the
-    Search page's measured speed-up, core.search.measure).
+    alternating), the full network through the same kind of runner: both mean latencies come from the
+    same loop, so their ratio is the configuration's speed-up on these images (`mess eval --config`, and
+    the Search page's measured speed-up, core.search.measure, which compares at the searched precision,
+    the one its prediction is of).
 
     ``reference`` LABELS scores both against the dataset's masks; FINAL_EXIT_REFERENCE (unlabelled
     images) scores them against the full network's labels of the same run: ``miou`` is then the
     configuration's agreement with the full network. ``full_pieces`` (default ``pieces``) run the full
-    network: fp32's beside an int8 configuration's, the reference its search measured it against.
+    network: e.g. fp32's beside an int8 configuration searched against fp32's full network.
     Progress counts from ``done`` to ``total``."""
     if reference not in (LABELS, FINAL_EXIT_REFERENCE):
         raise ConfigError(f"unknown reference '{reference}' ({LABELS} or {FINAL_EXIT_REFERENCE})")
@@ -250,7 +251,7 @@ def evaluate_config(net: MultiExitNet, dataset: SegmentationDataset, device: tor
         "median_latency_ms": statistics.median(latencies),
         "full_mean_latency_ms": full_mean,
         "full_median_latency_ms": statistics.median(full_latencies),
-        "full_precision": (full_pieces or TorchPieces(net)).precision,
+        "full_precision": full.pieces.precision,
         "speedup": full_mean / mean if mean > 0 else 0.0,
         "mean_gflops": statistics.fmean(gflops),
         "exit_fractions": {e: taken.count(e) / n for e in config.exits},

@@ -50,12 +50,12 @@ class ConfigOrigin:
             raise ConfigError(f"{source}: {exc}") from None
 
 
-def _precision(data: dict, source: str) -> str | None:
+def _precision(data: dict, source: str, key: str = "precision") -> str | None:
     from core.runtime.backends.base import PRECISIONS
 
-    precision = data.get("precision")
+    precision = data.get(key)
     if precision is not None and precision not in PRECISIONS:
-        raise ConfigError(f"{source}: unknown precision {precision!r} (known: {', '.join(PRECISIONS)})")
+        raise ConfigError(f"{source}: unknown {key.replace('_', ' ')} {precision!r} (known: {', '.join(PRECISIONS)})")
     return precision
 
 
@@ -67,6 +67,9 @@ class ConfigFile:
     config: ExitConfig
     origin: ConfigOrigin | None = None
     precision: str | None = None     # the precision it was searched at (`mess search --precisions`), if recorded
+    # The precision of the full network the search measured its drop and speed-up against (fp32 when
+    # `--precisions` searched fp32, else the searched precision itself), if recorded.
+    reference_precision: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "ConfigFile":
@@ -79,11 +82,14 @@ class ConfigFile:
     def from_json(cls, data: dict, source: str) -> "ConfigFile":
         """A configuration document (``source`` names it in errors)."""
         return cls(source, ExitConfig.from_json(data, source=source), ConfigOrigin.from_json(data, source),
-                   precision=_precision(data, source))
+                   precision=_precision(data, source),
+                   reference_precision=_precision(data, source, key="reference_precision"))
 
     def to_json(self) -> dict:
         return {**self.config.to_json(), **(self.origin.to_json() if self.origin is not None else {}),
-                **({"precision": self.precision} if self.precision is not None else {})}
+                **({"precision": self.precision} if self.precision is not None else {}),
+                **({"reference_precision": self.reference_precision}
+                   if self.reference_precision is not None else {})}
 
     def check(self, weights_sha256: str, exit_ids: list[str] | None = None) -> str | None:
         """Refuse (ConfigError, one line) a file made for other weights or, given ``exit_ids``, one that

@@ -153,11 +153,10 @@ class LiveRunner:
         h, w = self.size
         return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
 
-    def network_input(self, image: np.ndarray):
-        """The prepared frame as the pieces take it: a graph backend's 1x3xHxW float32 array (written plane
+    def network_input(self, image: np.ndarray, pieces: RunnablePieces):
+        """The prepared frame as ``pieces`` take it: a graph backend's 1x3xHxW float32 array (written plane
         by plane, equal values), else torch's channels-last tensor on the device."""
-        pieces = self.pieces
-        if pieces is not None and pieces.array_kind == "numpy":
+        if pieces.array_kind == "numpy":
             return planar_input(image, self._scale, self._offset)
         return preprocess_frame(image, self.mean, self.std).unsqueeze(0).to(self.device)
 
@@ -177,7 +176,7 @@ class LiveRunner:
         with self._lock:
             runner, compare = self._runner, self._compare_full
         image = self.prepare(rgb)
-        x = self.network_input(image)
+        x = self.network_input(image, runner.pieces)
         prepared = time.perf_counter()
         out, labels = self._labels(runner, x, spent_ms=(prepared - start) * 1000.0)
         done = time.perf_counter()
@@ -199,7 +198,7 @@ class LiveRunner:
         with self._lock:
             runner = self._runner
         image = self.prepare(rgb)
-        x = self.network_input(image)
+        x = self.network_input(image, runner.pieces)
         answers: list[Refinement] = []
         with torch.inference_mode():
             for out in runner.refinements(x):

@@ -89,3 +89,39 @@ def test_the_action_cancels_a_calibration_that_runs(window, calibrator, qtbot, m
     qtbot.waitUntil(lambda: not calibrator.running, timeout=JOB_TIMEOUT_MS)
     assert "int8 calibration cancelled" in window.statusBar().currentMessage()
     assert window.state.precision == "fp32" and calibrator.action.text() == CALIBRATE_TEXT
+
+
+def test_a_cancel_after_the_calibration_is_stored_keeps_it_and_runs_int8(window, calibrator, qtbot, monkeypatch):
+    import core.deploy.quantize as quantize
+
+    def stored_then_slow(net, source, *, input_size, count, scheme, cancel):
+        yield Progress("quantize", 0, 2, message="quantising segments 0-6")   # stored: quantising follows
+        while True:
+            cancel.check()
+            time.sleep(0.01)
+            yield Progress("quantize", 0, 2, message="quantising segments 0-6")
+
+    monkeypatch.setattr(quantize, "quantize_job", stored_then_slow)
+    calibrator.start("anything", 4, "u8")
+    qtbot.waitUntil(lambda: "quantising" in window.statusBar().currentMessage())
+    with qtbot.waitSignal(window.state.backend_changed, timeout=JOB_TIMEOUT_MS):
+        calibrator.action.trigger()
+    qtbot.waitUntil(lambda: not calibrator.running, timeout=JOB_TIMEOUT_MS)
+    message = window.statusBar().currentMessage()
+    assert "cancelled after the new calibration was stored: it is kept" in message and "running int8" in message
+    assert window.state.precision == "int8"
+
+
+def test_the_shortcut_opens_the_dialog_on_every_page(window, calibrator, qtbot):
+    """Ctrl+Shift+I is the action's alone (a key shared with a visible button fires neither)."""
+    from PySide6.QtCore import Qt
+
+    for page in window.pages:
+        window.show_page(page)
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        qtbot.keyClick(window.tabs.currentWidget(), Qt.Key.Key_I,
+                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        qtbot.waitUntil(lambda: calibrator.dialog is not None and calibrator.dialog.isVisible())
+        calibrator.dialog.reject()
+        qtbot.waitUntil(lambda: calibrator.dialog is None)

@@ -51,29 +51,40 @@ def test_an_int8_configuration_records_its_precision_and_eval_runs_it_as_predict
     assert measured["config"]["exit_fractions"] == pytest.approx(saved["predicted"]["exit_fractions"])
 
 
-def test_eval_of_an_int8_configuration_compares_it_with_fp32s_full_network_in_the_same_run(setup, tmp_path,
-                                                                                          capsys):
-    """The search measures an int8 configuration's drop below fp32's full network: eval compares with that
-    network by default (its mIoU is fp32's final exit's), and with the int8 one on --full-precision int8."""
+def test_eval_compares_an_int8_configuration_with_the_full_network_its_search_measured_it_against(
+        setup, tmp_path, capsys):
+    """The file records the reference precision of its search (int8 itself after --precision int8;
+    fp32 after --precisions fp32,int8); eval's full network runs at it by default, in the same loop."""
     _, data, model = setup
     config = tmp_path / "int8.json"
     assert search(model, data, config, "--precision", "int8") == 0
+    saved = json.loads(config.read_text())
+    assert saved["reference_precision"] == "int8" and ConfigFile.load(config).reference_precision == "int8"
+    against_fp32 = tmp_path / "int8-against-fp32.json"
+    against_fp32.write_text(json.dumps({**saved, "reference_precision": "fp32"}))
     common = ["eval", "--model", str(model), "--data", str(data), "--backend", "onnxruntime", "--quiet"]
-    fp32_report, default_report, int8_report = (tmp_path / n for n in ("fp32.json", "default.json", "int8.json"))
-    assert main([*common, "--json", str(fp32_report)]) == 0
-    assert main([*common, "--config", str(config), "--json", str(default_report)]) == 0
-    out = capsys.readouterr().out
-    assert "for the full network (fp32, mIoU" in out
-    assert main([*common, "--config", str(config), "--full-precision", "int8", "--json", str(int8_report)]) == 0
-    fp32, default, int8 = (json.loads(p.read_text()) for p in (fp32_report, default_report, int8_report))
-    assert default["precision"] == "int8" and default["config"]["full_precision"] == "fp32"
-    assert default["config"]["full_miou"] == pytest.approx(fp32["final"]["miou"], abs=1e-6)
-    assert int8["config"]["full_precision"] == "int8"
-    assert int8["config"]["full_miou"] == pytest.approx(int8["final"]["miou"], abs=1e-6)
+    reports = {name: tmp_path / f"{name}.json" for name in ("fp32", "own", "against_fp32", "forced_int8")}
+    assert main([*common, "--json", str(reports["fp32"])]) == 0
+    assert main([*common, "--config", str(config), "--json", str(reports["own"])]) == 0
+    assert main([*common, "--config", str(against_fp32), "--json", str(reports["against_fp32"])]) == 0
+    assert "for the full network (fp32, mIoU" in capsys.readouterr().out
+    assert main([*common, "--config", str(against_fp32), "--full-precision", "int8",
+                 "--json", str(reports["forced_int8"])]) == 0
+    fp32, own, against, forced = (json.loads(reports[n].read_text())
+                                  for n in ("fp32", "own", "against_fp32", "forced_int8"))
+    assert own["config"]["full_precision"] == "int8"
+    assert own["config"]["full_miou"] == pytest.approx(own["final"]["miou"], abs=1e-6)
+    assert against["precision"] == "int8" and against["config"]["full_precision"] == "fp32"
+    assert against["config"]["full_miou"] == pytest.approx(fp32["final"]["miou"], abs=1e-6)
+    assert forced["config"]["full_precision"] == "int8"
+    assert forced["config"]["full_miou"] == pytest.approx(forced["final"]["miou"], abs=1e-6)
     capsys.readouterr()
     assert main([*common, "--full-precision", "int8"]) == 2
     assert "--full-precision is the precision of the full network a --config is compared with" in \
         capsys.readouterr().err
+    (tmp_path / "bad.json").write_text(json.dumps({**saved, "reference_precision": "fp8"}))
+    assert main([*common, "--config", str(tmp_path / "bad.json")]) == 2
+    assert "bad.json: unknown reference precision 'fp8'" in capsys.readouterr().err
 
 
 def test_two_precisions_are_searched_and_the_best_is_kept(setup, tmp_path, capsys):
@@ -85,6 +96,7 @@ def test_two_precisions_are_searched_and_the_best_is_kept(setup, tmp_path, capsy
     assert set(searched) == {"fp32", "int8"}
     best = max(searched.values(), key=lambda r: (r["predicted"]["miou"], -r["predicted"]["mean_latency_ms"]))
     assert saved["precision"] == best["precision"] and saved["exits"] == best["config"]["exits"]
+    assert saved["reference_precision"] == "fp32", "--max-drop and the speed-up are below fp32's full network"
     assert "at each of fp32, int8" in capsys.readouterr().out
 
 

@@ -169,11 +169,13 @@ def test_fast_argmax_takes_the_first_of_tied_classes():
     many = rng.integers(0, 4, (3, 11, 7, 9)).astype(np.float32)
     np.testing.assert_array_equal(argmax_classes(many, axis=1), many.argmax(axis=1))
     pixels = np.ascontiguousarray(many.transpose(0, 2, 3, 1).reshape(-1, 11))   # pixels x classes, ties too
+    by_comparison = argmax_classes(pixels, axis=-1, top=pixels.max(axis=-1))      # ``top`` given: compared
+    np.testing.assert_array_equal(by_comparison, pixels.argmax(axis=-1))
     for axis in (-1, 1):
-        got = argmax_classes(pixels, axis=axis)
-        assert got.dtype == np.int32
-        np.testing.assert_array_equal(got, pixels.argmax(axis=-1))
-    np.testing.assert_array_equal(argmax_classes(pixels.T, axis=0), pixels.argmax(axis=-1))
+        got = argmax_classes(pixels, axis=axis)                                    # numpy's own (contiguous)
+        assert got.dtype == np.int32 and got.shape == (pixels.shape[0],)
+        np.testing.assert_array_equal(got, by_comparison)
+    np.testing.assert_array_equal(argmax_classes(pixels.T, axis=0), by_comparison)
 
 
 @pytest.mark.parametrize("shape,size", [((1, 11, 45, 60), (360, 480)), ((2, 11, 23, 30), (360, 480)),
@@ -204,3 +206,6 @@ def test_a_graphs_planar_input_equals_the_normalised_tensor(size):
     got = planar_input(frame, *Normalize(mean, std).uint8_affine())
     assert got.shape == (1, 3, *size) and got.dtype == np.float32 and got.flags.c_contiguous
     np.testing.assert_array_equal(got, as_numpy_images(preprocess_frame(frame, mean, std).unsqueeze(0)))
+    for bad in (frame[..., 0], np.dstack([frame, frame[..., :1]]), frame.astype(np.float32)):
+        with pytest.raises(ValueError, match="expects an HxWx3 uint8 RGB frame"):
+            planar_input(bad, *Normalize(mean, std).uint8_affine())

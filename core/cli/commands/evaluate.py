@@ -34,8 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="exit configuration JSON to run with real early exit")
     parser.add_argument("--full-precision", choices=PRECISIONS,
                         help="precision of the full network a --config is compared with in the same run "
-                             "(default fp32: what the search measures an int8 configuration's drop and "
-                             "speed-up against)")
+                             "(default: the one its search measured its drop and speed-up against, which the "
+                             "file records as reference_precision: fp32 after --precisions fp32,int8; else the "
+                             "precision it runs at)")
     parser.add_argument("--json", help="write the report to this JSON file")
     parser.add_argument("--input", type=parse_size, help="resize images (and labels) to HxW first")
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
@@ -104,8 +105,9 @@ def run(args: argparse.Namespace) -> int:
     size = (int(first.shape[-2]), int(first.shape[-1]))
     pieces = backend_pieces(net, size, args)
     full_pieces = None
-    if config is not None and (args.full_precision or "fp32") != pieces.precision:
-        full_pieces = backend_pieces(net, size, args, precision=args.full_precision or "fp32")
+    full_precision = args.full_precision or (config_file.reference_precision if config_file else None)
+    if config is not None and full_precision not in (None, pieces.precision):
+        full_pieces = backend_pieces(net, size, args, precision=full_precision)
     report = run_job(evaluate(net, dataset, device, config=config, model_name=str(model_dir), split=args.split,
                               pieces=pieces, full_pieces=full_pieces), ProgressBar(quiet=args.quiet))
     _print_report(report)

@@ -173,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
                                held_out=report, origin=ConfigOrigin(str(model_dir), info.weights_sha256))
     if len(precisions) > 1 or precision != "fp32":
         document["precision"] = precision
+        document["reference_precision"] = reference_precision   # what --max-drop and the speed-up are below
     if len(precisions) > 1:
         document["precisions_searched"] = [_precision_record(c) for c in choices]
     write_json(args.out, document)
