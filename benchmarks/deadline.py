@@ -6,6 +6,7 @@ and p95 per-frame latency (reading and resizing included), p95 / deadline and th
 (1 = the final exit). Writes JSON.
 
     python benchmarks/deadline.py --out benchmarks/results/deadline.json
+    python benchmarks/deadline.py --precision int8 --out benchmarks/results/deadline_int8.json   # after mess quantize
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ def main() -> None:
     parser.add_argument("--deadlines", type=float, nargs="+", default=[10.0, 15.0, 25.0])
     parser.add_argument("--backend", default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", default="fp32", help="fp32, bf16 or int8 (int8: after 'mess quantize')")
     parser.add_argument("--out", default="benchmarks/results/deadline.json")
     args = parser.parse_args()
     backend = args.backend or default_backend()
-    common = ["--backend", backend, "--threads", str(args.threads)]
+    common = ["--backend", backend, "--threads", str(args.threads), "--precision", args.precision]
     runs = []
     with tempfile.TemporaryDirectory() as folder:
         table = Path(folder) / "table.json"
@@ -52,7 +54,7 @@ def main() -> None:
                          "p95_over_deadline": summary["p95_latency_ms"] / deadline,
                          "mean_exit_depth": summary["mean_exit_depth"], "exit_histogram": summary["exit_histogram"]})
         table_data = json.loads(table.read_text())
-    out = {"source": args.source, "backend": backend, "threads": args.threads,
+    out = {"source": args.source, "backend": backend, "precision": args.precision, "threads": args.threads,
            "device": describe_device(torch.device("cpu")),
            "table_full_network_ms": sum(s["latency_ms"] for s in table_data["segments"])
            + table_data["heads"]["final"]["latency_ms"] + table_data.get("output_ms", 0.0),
