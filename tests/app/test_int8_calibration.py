@@ -28,6 +28,16 @@ def calibrator(window, monkeypatch, tmp_path):
     return window.int8_calibrator
 
 
+def endless_job(stage: str, message: str):
+    """A stand-in for quantize_job that reports ``stage`` progress until it is cancelled."""
+    def job(net, source, *, input_size, count, scheme, cancel):
+        while True:
+            cancel.check()
+            yield Progress(stage, 0, 0, message=message)
+            time.sleep(0.01)
+    return job
+
+
 def fill_and_accept(calibrator, source: str, count: int, scheme: str = "u8") -> None:
     calibrator.action.trigger()
     dialog = calibrator.dialog
@@ -76,13 +86,7 @@ def test_bad_footage_is_one_line_and_the_runtime_stays(window, calibrator, qtbot
 def test_the_action_cancels_a_calibration_that_runs(window, calibrator, qtbot, monkeypatch):
     import core.deploy.quantize as quantize
 
-    def endless(net, source, *, input_size, count, scheme, cancel):
-        while True:
-            cancel.check()
-            time.sleep(0.01)
-            yield Progress("calibrate", 0, 0, message="reading")
-
-    monkeypatch.setattr(quantize, "quantize_job", endless)
+    monkeypatch.setattr(quantize, "quantize_job", endless_job("calibrate", "reading"))
     calibrator.start("anything", 4, "u8")
     qtbot.waitUntil(lambda: "int8 calibration: reading" in window.statusBar().currentMessage())
     calibrator.action.trigger()                       # while it runs, the action cancels it
@@ -94,14 +98,8 @@ def test_the_action_cancels_a_calibration_that_runs(window, calibrator, qtbot, m
 def test_a_cancel_after_the_calibration_is_stored_keeps_it_and_runs_int8(window, calibrator, qtbot, monkeypatch):
     import core.deploy.quantize as quantize
 
-    def stored_then_slow(net, source, *, input_size, count, scheme, cancel):
-        yield Progress("quantize", 0, 2, message="quantising segments 0-6")   # stored: quantising follows
-        while True:
-            cancel.check()
-            time.sleep(0.01)
-            yield Progress("quantize", 0, 2, message="quantising segments 0-6")
-
-    monkeypatch.setattr(quantize, "quantize_job", stored_then_slow)
+    # "quantize" progress comes once the calibration is stored
+    monkeypatch.setattr(quantize, "quantize_job", endless_job("quantize", "quantising segments 0-6"))
     calibrator.start("anything", 4, "u8")
     qtbot.waitUntil(lambda: "quantising" in window.statusBar().currentMessage())
     with qtbot.waitSignal(window.state.backend_changed, timeout=JOB_TIMEOUT_MS):
