@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from functools import lru_cache
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
@@ -33,20 +35,38 @@ SEARCH_TIMEOUT_MS = 240_000
 SIZE = (48, 64)
 
 
+@lru_cache(maxsize=1)
+def bundled_net():
+    return load_model(BUNDLED_MODEL)[0].eval()
+
+
+def final_exit_labels(image_bgr: np.ndarray) -> np.ndarray:
+    """The bundled model's final-exit labels of one image (normalised as the model records)."""
+    net = bundled_net()
+    mean, std = np.asarray(net.spec.mean, np.float32), np.asarray(net.spec.std, np.float32)
+    rgb = image_bgr[..., ::-1].astype(np.float32) / 255.0
+    x = torch.from_numpy(np.ascontiguousarray(((rgb - mean) / std).transpose(2, 0, 1)))[None]
+    with torch.no_grad():
+        return net(x, exits=["final"])["final"][0].argmax(0).numpy().astype(np.uint8)
+
+
 def write_camvid(root, n: int, size=SIZE, seed: int = 0):
-    """CamVid layout (val/ + valannot/), labels 0..10 in bands and boxes, 11 = void."""
+    """CamVid layout (val/ + valannot/): images of bands and boxes, labelled with the bundled model's own final
+    exit (so that, on any bundled model, the full network is the most accurate and the Pareto front has
+    several points, as on real footage), the bottom two rows void (11)."""
     rng = np.random.default_rng(seed)
     palette = rng.integers(0, 256, (12, 3))
     h, w = size
 
     def samples():
         for i in range(n):
-            label = np.full(size, 3, np.uint8)
-            label[: h // 3 + i % 5] = 0
+            layout = np.full(size, 3, np.uint8)
+            layout[: h // 3 + i % 5] = 0
             y, x = rng.integers(h // 3, h - 8), rng.integers(0, w - 12)
-            label[y:y + 8, x:x + 12] = 8
+            layout[y:y + 8, x:x + 12] = 8
+            image = np.clip(palette[layout] + rng.normal(0, 15, (*size, 3)), 0, 255).astype(np.uint8)
+            label = final_exit_labels(image)
             label[-2:] = 11
-            image = np.clip(palette[label] + rng.normal(0, 15, (*size, 3)), 0, 255).astype(np.uint8)
             yield f"0001TP_{i:06d}.png", image, label
 
     return write_camvid_pairs(root, samples())
@@ -116,7 +136,10 @@ def test_search_draws_the_front_and_chooses_within_the_budget(searched, model_co
     slots = CalibrationStore.of_model(model_copy).slots()
     assert len(slots) == 1, "the cache is kept in the model folder, as the CLI does"
     front = page.plot.front
-    assert len(front) >= 3 and len(page.plot.front_points.data) == len(front)
+    # How many configurations are on the front depends on the model's exits on these synthetic images (one
+    # bundled model had three or more, the next one a single point): the page draws the result's front.
+    assert len(front) >= 1 and np.array_equal(front, result.pareto_front("latency"))
+    assert len(page.plot.front_points.data) == len(front)
     assert len(page.plot.cloud.data) == min(result.count, 6000)
     assert page.chosen is not None and page.apply_button.isEnabled() and page.save_button.isEnabled()
     assert page.chosen_labels["miou"].text().endswith(" %)")
@@ -184,9 +207,10 @@ def test_moving_the_slider_chooses_at_once(searched, qtbot):
     assert page.plot.budget_line.value() == pytest.approx(result.mean_latency_ms.max(), rel=1e-3)
     page.slider.setValue(0)
     cheapest = page.chosen
-    assert cheapest != richest
-    assert result.mean_latency_ms[cheapest] <= result.mean_latency_ms.min() + 1e-6 + \
-        (result.mean_latency_ms.max() - result.mean_latency_ms.min()) / 1000
+    step = (result.mean_latency_ms.max() - result.mean_latency_ms.min()) / 1000   # one slider step
+    assert result.mean_latency_ms[cheapest] <= result.mean_latency_ms.min() + 1e-6 + step
+    # (on these synthetic images a model's cheapest configuration can also be its most accurate one)
+    assert cheapest != richest or result.mean_latency_ms[richest] <= result.mean_latency_ms.min() + 1e-6 + step
     assert page.value_spin.value() == pytest.approx(result.mean_latency_ms.min(), abs=0.1)
     assert "at most" in page.chosen_labels["why"].text()
     # A budget below every configuration: a message, nothing chosen.
