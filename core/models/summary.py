@@ -6,7 +6,9 @@ Everything here comes from model.json (the spec, the provenance, the metrics); n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
+from core.data.sequences import parse_sequences
 from core.models.io import ModelInfo
 from core.models.spec import ModelSpec
 
@@ -58,12 +60,30 @@ def _ran_stage(config: dict, stage: int, provenance: dict) -> bool:
     return chosen == str(stage)
 
 
+def trains_on(provenance: dict, split: str | None, sequences: Iterable[str] = ()) -> bool:
+    """Whether a model trained on frames of ``split`` (e.g. val, for a model trained on train+val), by its
+    provenance. ``sequences``: the sequences of the frames in question; frames all in the run's held-out
+    sequences were not trained on."""
+    config = (provenance or {}).get("config") or {}
+    train = config.get("train_split")
+    if not isinstance(split, str) or not isinstance(train, str):
+        return False
+    if not set(split.split("+")) & set(train.split("+")):
+        return False
+    held = set(parse_sequences(config.get("hold_out") or ""))
+    return not (held and set(sequences) and set(sequences) <= held)
+
+
 def summarize(spec: ModelSpec, info: ModelInfo) -> ModelSummary:
     metrics = info.metrics or {}
     raw = metrics.get("val_miou") if isinstance(metrics.get("val_miou"), dict) else {}
     val = {str(k): float(v) for k, v in raw.items() if isinstance(v, (int, float))}
     config = (info.provenance or {}).get("config") or {}
-    note = f"first {config['val_limit']} images" if val and isinstance(config.get("val_limit"), int) else ""
+    notes = [f"first {config['val_limit']} images"] if val and isinstance(config.get("val_limit"), int) else []
+    # A run with held-out sequences validated on them (its split reads "held-out SEQ (...)"), never on its own frames.
+    if val and not config.get("hold_out") and trains_on(info.provenance or {}, metrics.get("split")):
+        notes.append("frames it trained on")
+    note = ", ".join(notes)
     points = {h.point for h in spec.exit_heads}
     return ModelSummary(
         name=info.folder.name, backbone=spec.backbone, backbone_options=dict(spec.backbone_options),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import re
 from pathlib import Path
 
@@ -65,6 +66,21 @@ def run_eval(capsys, model_dir, data_dir, out_json, *extra) -> dict:
     captured = capsys.readouterr()
     assert code == 0, captured.err
     return json.loads(Path(out_json).read_text())
+
+
+def test_eval_says_when_the_model_trained_on_the_frames_it_is_scored_on(capsys, model_dir, dataset_dir, tmp_path):
+    """A model trained on train+val, scored on val: a note says these are training images; trained on train: none."""
+    for train_split, warned in (("train+val", True), ("train", False)):
+        copy = tmp_path / train_split / "model"
+        shutil.copytree(model_dir, copy)
+        document = json.loads((copy / "model.json").read_text())
+        document["provenance"] = {**document.get("provenance", {}),
+                                  "config": {"train_split": train_split, "hold_out": ""}}
+        (copy / "model.json").write_text(json.dumps(document))
+        assert main(["eval", "--model", str(copy), "--data", str(dataset_dir), "--device", "cpu", "--quiet",
+                     "--backend", "torch"]) == 0
+        err = capsys.readouterr().err
+        assert ("scores on training images" in err) is warned, err
 
 
 def check_record(record: dict) -> None:

@@ -18,7 +18,8 @@ def test_the_bundled_models_lines():
     assert shown.lines["exits"] == "15 early exits at 5 points + final"
     final = info.metrics["val_miou"]["final"]
     assert shown.lines["val"].startswith(f"final {final:.1f} % mIoU; best early exit ")
-    assert shown.lines["val"].endswith(" on 'val' (first 20 images); per exit in the diagram")
+    # The bundled model trained on train + val: its val figures are on frames it trained on, and the line says so.
+    assert shown.lines["val"].endswith(" on 'val' (first 20 images, frames it trained on); per exit in the diagram")
     assert shown.classes_title == "Classes (camvid, 11):"
 
 
@@ -44,3 +45,33 @@ def test_validation_with_early_exits_only_or_final_only():
 
 def test_sizes_read_height_by_width():
     assert hw((360, 480)) == "360×480" and hw([48, 64]) == "48×64"
+
+
+def test_validation_on_a_split_the_model_trained_on_is_said_to_be():
+    from core.models.io import ModelInfo
+
+    spec, info = read_model_json(BUNDLED_MODEL)
+
+    def line(config: dict, split: str) -> str:
+        changed = ModelInfo(**{**vars(info), "provenance": {**info.provenance, "config": config},
+                               "metrics": {**info.metrics, "split": split}})
+        return summary_lines(summarize(spec, changed)).lines["val"]
+
+    assert "frames it trained on" in line({"train_split": "train+val"}, "val")
+    assert "frames it trained on" not in line({"train_split": "train"}, "val")
+    assert "frames it trained on" not in line({"train_split": "train+val", "hold_out": "0006R0"},
+                                              "held-out 0006R0 (train+val)")
+    assert line({"train_split": "train", "val_limit": 20}, "val").endswith(" on 'val' (first 20 images); per exit "
+                                                                           "in the diagram")
+
+
+def test_trains_on_reads_the_training_split_and_the_held_out_sequences():
+    from core.models.summary import trains_on
+
+    made = {"config": {"train_split": "train+val", "hold_out": ""}}
+    assert trains_on(made, "val") and trains_on(made, "train+val", ["0016E5"])
+    assert not trains_on({"config": {"train_split": "train"}}, "val")
+    assert not trains_on({}, "val") and not trains_on(made, None)
+    fold = {"config": {"train_split": "train+val", "hold_out": "0006R0"}}
+    assert not trains_on(fold, "train+val", ["0006R0"])           # the held-out drive alone
+    assert trains_on(fold, "train+val", ["0006R0", "0016E5"])      # with frames it trained on

@@ -9,11 +9,12 @@ from core.cli.common import (add_backend_arguments, backend_pieces, note, parse_
                              resolve_model, write_json)
 from core.cli.progress import ProgressBar
 from core.data import eval_transform, open_dataset
-from core.data.sequences import parse_sequences
+from core.data.sequences import parse_sequences, sequence_counts
 from core.device import DEVICE_CHOICES, select_device
 from core.evaluation import evaluate
 from core.jobs import run_job
 from core.models import load_model
+from core.models.summary import trains_on
 from core.errors import ConfigError, DataError
 from core.runtime.backends.base import PRECISIONS
 from core.runtime.config_file import ConfigFile
@@ -101,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
         config_steps(net, config)  # checks the configuration against the model before any work
     if len(dataset) == 0:
         raise DataError(f"{args.data}: split '{args.split}' has no images")
+    evaluated = sequence_counts(dataset.samples)
+    if trains_on(info.provenance, args.split, evaluated):
+        note(f"{model_dir} trained on frames of '{args.split}' "
+             f"(its training split: {info.provenance['config']['train_split']}): these figures are scores on "
+             "training images, not accuracy on new footage (a held-out fold is: see --hold-out)")
     first = dataset[0]["image"]
     size = (int(first.shape[-2]), int(first.shape[-1]))
     pieces = backend_pieces(net, size, args)
