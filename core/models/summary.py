@@ -6,9 +6,9 @@ Everything here comes from model.json (the spec, the provenance, the metrics); n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable
 
-from core.data.sequences import parse_sequences
 from core.models.io import ModelInfo
 from core.models.spec import ModelSpec
 
@@ -60,18 +60,44 @@ def _ran_stage(config: dict, stage: int, provenance: dict) -> bool:
     return chosen == str(stage)
 
 
-def trains_on(provenance: dict, split: str | None, sequences: Iterable[str] = ()) -> bool:
+def _split_names(value) -> set[str]:
+    if isinstance(value, str):
+        return {part.strip() for part in value.split("+") if part.strip()}
+    if isinstance(value, (list, tuple)):
+        return {str(part).strip() for part in value if str(part).strip()}
+    return set()
+
+
+def _training_runs(provenance: dict) -> list[dict]:
+    """The configs of the runs that trained the model: its own and, after --init-model, its backbone's."""
+    runs = []
+    for record in (provenance, provenance.get("stage1") if isinstance(provenance, dict) else None):
+        config = record.get("config") if isinstance(record, dict) else None
+        if isinstance(config, dict):
+            runs.append(config)
+    return runs
+
+
+def trains_on(provenance: dict, split: str | None, sequences: Iterable[str] = (), data: str | None = None) -> bool:
     """Whether a model trained on frames of ``split`` (e.g. val, for a model trained on train+val), by its
-    provenance. ``sequences``: the sequences of the frames in question; frames all in the run's held-out
-    sequences were not trained on."""
-    config = (provenance or {}).get("config") or {}
-    train = config.get("train_split")
-    if not isinstance(split, str) or not isinstance(train, str):
-        return False
-    if not set(split.split("+")) & set(train.split("+")):
-        return False
-    held = set(parse_sequences(config.get("hold_out") or ""))
-    return not (held and set(sequences) and set(sequences) <= held)
+    provenance: its own run's config and its backbone's (``provenance["stage1"]``). ``sequences``: the
+    sequences of the frames in question (frames all in a run's held-out sequences were not trained on);
+    ``data``: the dataset folder in question (a run on a folder of another name did not train on it)."""
+    wanted = _split_names(split)
+    for config in _training_runs(provenance if isinstance(provenance, dict) else {}):
+        if not wanted & _split_names(config.get("train_split")):
+            continue
+        trained_data = config.get("data")
+        if data is not None and isinstance(trained_data, str) and trained_data \
+                and Path(trained_data).name != Path(data).name:
+            continue
+        hold_out = config.get("hold_out")
+        held = {part.strip() for part in hold_out.split(",") if part.strip()} if isinstance(hold_out, str) else set()
+        chosen = set(sequences)
+        if held and chosen and chosen <= held:
+            continue
+        return True
+    return False
 
 
 def summarize(spec: ModelSpec, info: ModelInfo) -> ModelSummary:

@@ -52,8 +52,8 @@ def final_exit_labels(image_bgr: np.ndarray) -> np.ndarray:
 
 def write_camvid(root, n: int, size=SIZE, seed: int = 0):
     """CamVid layout (val/ + valannot/): images of bands and boxes, labelled with the bundled model's own final
-    exit (so that, on any bundled model, the full network is the most accurate and the Pareto front has
-    several points, as on real footage), the bottom two rows void (11)."""
+    exit (so that the full network is the most accurate configuration, whatever the bundled model does on such
+    images, and cheaper exits trade accuracy for speed as on real footage), the bottom two rows void (11)."""
     rng = np.random.default_rng(seed)
     palette = rng.integers(0, 256, (12, 3))
     h, w = size
@@ -136,9 +136,8 @@ def test_search_draws_the_front_and_chooses_within_the_budget(searched, model_co
     slots = CalibrationStore.of_model(model_copy).slots()
     assert len(slots) == 1, "the cache is kept in the model folder, as the CLI does"
     front = page.plot.front
-    # How many configurations are on the front depends on the model's exits on these synthetic images (one
-    # bundled model had three or more, the next one a single point): the page draws the result's front.
-    assert len(front) >= 1 and np.array_equal(front, result.pareto_front("latency"))
+    # The labels are the full network's own output (write_camvid), so the front runs from cheap exits to it.
+    assert len(front) >= 3 and np.array_equal(front, result.pareto_front("latency"))
     assert len(page.plot.front_points.data) == len(front)
     assert len(page.plot.cloud.data) == min(result.count, 6000)
     assert page.chosen is not None and page.apply_button.isEnabled() and page.save_button.isEnabled()
@@ -209,8 +208,7 @@ def test_moving_the_slider_chooses_at_once(searched, qtbot):
     cheapest = page.chosen
     step = (result.mean_latency_ms.max() - result.mean_latency_ms.min()) / 1000   # one slider step
     assert result.mean_latency_ms[cheapest] <= result.mean_latency_ms.min() + 1e-6 + step
-    # (on these synthetic images a model's cheapest configuration can also be its most accurate one)
-    assert cheapest != richest or result.mean_latency_ms[richest] <= result.mean_latency_ms.min() + 1e-6 + step
+    assert cheapest != richest
     assert page.value_spin.value() == pytest.approx(result.mean_latency_ms.min(), abs=0.1)
     assert "at most" in page.chosen_labels["why"].text()
     # A budget below every configuration: a message, nothing chosen.

@@ -46,6 +46,14 @@ def test_bundled_recipe_ends_with_the_run_that_made_the_bundled_model():
                 "eval_size", "distill_alpha", "distill_temperature", "seed", "train_split", "augment")
     assert {k: last[k] for k in settings} == {k: made_by[k] if not isinstance(made_by[k], list) else tuple(made_by[k])
                                               for k in settings}
-    # It started from the stage-1 model of phase 4: a recipe run's own, or the float16 copy committed after phase 4
-    # (its path names the phase; MODEL_CARD.md gives every phase's command).
-    assert made_by["init_model"].endswith(("stage1-model", "phase-4"))
+    # It started from the stage-1 model of phase 4: a recipe run's own, or (how the bundled model was made, in
+    # several sessions) the float16 copy of it committed after phase 4, in git history; MODEL_CARD.md says so.
+    assert made_by["init_model"].endswith("stage1-model") \
+        or made_by["init_model"] == "assets/models/next-train-val-strong/phase-4"
+    # ...and that backbone was trained with the recipe's phase 4 (weight averaging), as provenance["stage1"] records.
+    backbone = info.provenance["stage1"]["config"]
+    before = recipe.configs(made_by["data"], "out")[-2].to_json()
+    settings = ("backbone", "stage", "epochs_stage1", "lr", "swa_epochs", "swa_lr", "train_size", "crop", "batch_size",
+                "train_split", "augment", "seed")
+    assert {k: before[k] for k in settings} == {k: tuple(backbone[k]) if isinstance(backbone[k], list) else backbone[k]
+                                                for k in settings}

@@ -53,7 +53,7 @@ def test_validation_on_a_split_the_model_trained_on_is_said_to_be():
     spec, info = read_model_json(BUNDLED_MODEL)
 
     def line(config: dict, split: str) -> str:
-        changed = ModelInfo(**{**vars(info), "provenance": {**info.provenance, "config": config},
+        changed = ModelInfo(**{**vars(info), "provenance": {"created_by": "mess train", "config": config},
                                "metrics": {**info.metrics, "split": split}})
         return summary_lines(summarize(spec, changed)).lines["val"]
 
@@ -68,10 +68,20 @@ def test_validation_on_a_split_the_model_trained_on_is_said_to_be():
 def test_trains_on_reads_the_training_split_and_the_held_out_sequences():
     from core.models.summary import trains_on
 
-    made = {"config": {"train_split": "train+val", "hold_out": ""}}
+    made = {"config": {"train_split": "train+val", "hold_out": "", "data": "../shared/data/camvid"}}
     assert trains_on(made, "val") and trains_on(made, "train+val", ["0016E5"])
     assert not trains_on({"config": {"train_split": "train"}}, "val")
-    assert not trains_on({}, "val") and not trains_on(made, None)
+    assert not trains_on({}, "val") and not trains_on(made, None) and not trains_on(None, "val")
     fold = {"config": {"train_split": "train+val", "hold_out": "0006R0"}}
     assert not trains_on(fold, "train+val", ["0006R0"])           # the held-out drive alone
     assert trains_on(fold, "train+val", ["0006R0", "0016E5"])      # with frames it trained on
+    # The dataset: a folder of another name is not the one it trained on; the same name, anywhere, is.
+    assert not trains_on(made, "val", data="/data/cityscapes") and trains_on(made, "val", data="/elsewhere/camvid")
+    # Spaces as typed, a list, a stage-2 run whose backbone (provenance["stage1"]) trained on val.
+    assert trains_on({"config": {"train_split": "train + val"}}, "val")
+    assert trains_on({"config": {"train_split": ["train", "val"]}}, "val")
+    stage2 = {"config": {"train_split": "train"}, "stage1": {"config": {"train_split": "train+val"}}}
+    assert trains_on(stage2, "val")
+    # Malformed records are not trained-on, and do not raise.
+    assert not trains_on({"config": "train+val"}, "val") and trains_on({"config": {"train_split": "val",
+                                                                                    "hold_out": 7}}, "val")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.cli.commands import COMMANDS, Command
 from core.cli.common import (add_backend_arguments, backend_pieces, note, parse_size, precision_of_config,
@@ -103,10 +104,9 @@ def run(args: argparse.Namespace) -> int:
     if len(dataset) == 0:
         raise DataError(f"{args.data}: split '{args.split}' has no images")
     evaluated = sequence_counts(dataset.samples)
-    if trains_on(info.provenance, args.split, evaluated):
-        note(f"{model_dir} trained on frames of '{args.split}' "
-             f"(its training split: {info.provenance['config']['train_split']}): these figures are scores on "
-             "training images, not accuracy on new footage (a held-out fold is: see --hold-out)")
+    if trains_on(info.provenance, args.split, evaluated, data=str(args.data)):
+        note(f"{model_dir} trained on frames of '{args.split}' of a dataset named {Path(args.data).name}: these "
+             "figures are scores on training images, not accuracy on new footage (a held-out fold is: see --hold-out)")
     first = dataset[0]["image"]
     size = (int(first.shape[-2]), int(first.shape[-1]))
     pieces = backend_pieces(net, size, args)
