@@ -54,7 +54,8 @@ def main() -> None:
                          "p95_over_deadline": summary["p95_latency_ms"] / deadline,
                          "mean_exit_depth": summary["mean_exit_depth"], "exit_histogram": summary["exit_histogram"]})
         table_data = json.loads(table.read_text())
-    out = {"source": args.source, "backend": backend, "precision": args.precision, "threads": args.threads,
+    out = {"source": args.source, "weights_sha256": table_data.get("weights_sha256", ""),  # the bundled model's
+           "backend": backend, "precision": args.precision, "threads": args.threads,
            "device": describe_device(torch.device("cpu")),
            "table_full_network_ms": sum(s["latency_ms"] for s in table_data["segments"])
            + table_data["heads"]["final"]["latency_ms"] + table_data.get("output_ms", 0.0),

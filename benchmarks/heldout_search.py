@@ -95,7 +95,8 @@ def main() -> None:
         summary[rule] = {"mean_measured_drop_pp": statistics.fmean(r["measured_drop_pp"] for r in mine),
                          "mean_measured_speedup": statistics.fmean(r["measured_speedup"] for r in mine),
                          "target_drop_pp": 1.5, "target_speedup": 1.3}
-    out = {"model": args.model, "data": args.data, "split": args.split, "max_drop_pp": args.max_drop,
+    out = {"model": args.model, "weights_sha256": info.weights_sha256, "data": args.data, "split": args.split,
+           "max_drop_pp": args.max_drop,
            "backend": backend, "threads": args.threads, "device": describe_device(torch.device("cpu")),
            "full_network_table_ms": table.full_network_spread()[0], "folds": folds.names,
            "records": records, "summary": summary, "seconds": time.perf_counter() - started}

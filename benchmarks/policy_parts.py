@@ -5,7 +5,8 @@ the policy resolution (a quarter of 480x360: 90x120), takes each pixel's top-1 s
 label, quantises the confidence to 8 bits, replaces it on the dilated label edges by the median of a
 window of about 2 x the stride (at /16: 9x9), and counts a histogram. This times each step, and the
 whole, on smooth random logits of 11 classes at strides 4, 8 and 16 (the bundled model's exits), in
-one process, OpenCV on 1 thread (as core.threads sets it for 2 threads), medians of ``--repeats``.
+one process, OpenCV on 1 thread (as core.threads sets it for 2 threads), the steps interleaved,
+medians of ``--repeats``.
 Writes JSON.
 
     python benchmarks/policy_parts.py --out benchmarks/results/policy_parts.json
@@ -35,15 +36,19 @@ CLASSES = 11
 STRIDES = (4, 8, 16)
 
 
-def median_ms(step, repeats: int) -> float:
-    for _ in range(20):
-        step()
-    times = []
+def medians_ms(steps: dict, repeats: int) -> dict:
+    """Each step's median time, the steps interleaved round by round (so that a drift of the machine
+    touches all alike)."""
+    for step in steps.values():
+        for _ in range(20):
+            step()
+    times: dict = {name: [] for name in steps}
     for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return round(float(np.median(times)) * 1000.0, 4)
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: round(float(np.median(t)) * 1000.0, 4) for name, t in times.items()}
 
 
 def smooth_logits(stride: int, rng: np.random.Generator) -> np.ndarray:
@@ -63,20 +68,19 @@ def parts(stride: int, repeats: int, rng: np.random.Generator) -> dict:
     window = host.median_window(stride, 0.25)
     edges = host.label_edges(labels[0]).astype(np.uint8)
     dilated = cv2.dilate(edges, np.ones((5, 5), np.uint8))
-    return {
-        "logits_shape": list(logits.shape), "policy_size": list(size), "median_window": window,
-        "edge_fraction": round(float(dilated.mean()), 3),
-        "total_ms": median_ms(lambda: host.confidence_histograms(logits, INPUT, stride), repeats),
-        "upsample_ms": median_ms(lambda: host.resize_bilinear(logits, size), repeats),
-        "softmax_confidence_and_labels_ms": median_ms(lambda: host.pixel_confidence(up), repeats),
-        "quantise_ms": median_ms(lambda: np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8), repeats),
-        "label_edges_ms": median_ms(lambda: host.label_edges(labels[0]), repeats),
-        "dilate_ms": median_ms(lambda: cv2.dilate(edges, np.ones((5, 5), np.uint8)), repeats),
-        "median_blur_ms": median_ms(lambda: cv2.medianBlur(conf_u8[0], window), repeats),
-        "smooth_edges_ms": median_ms(lambda: host.smooth_edges(conf_u8[0], labels[0], window=window, dilation=2),
-                                     repeats),
-        "histogram_ms": median_ms(lambda: np.bincount(conf_u8.ravel(), minlength=256), repeats),
+    steps = {
+        "total_ms": lambda: host.confidence_histograms(logits, INPUT, stride),
+        "upsample_ms": lambda: host.resize_bilinear(logits, size),
+        "softmax_confidence_and_labels_ms": lambda: host.pixel_confidence(up),
+        "quantise_ms": lambda: np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8),
+        "label_edges_ms": lambda: host.label_edges(labels[0]),
+        "dilate_ms": lambda: cv2.dilate(edges, np.ones((5, 5), np.uint8)),
+        "median_blur_ms": lambda: cv2.medianBlur(conf_u8[0], window),
+        "smooth_edges_ms": lambda: host.smooth_edges(conf_u8[0], labels[0], window=window, dilation=2),
+        "histogram_ms": lambda: np.bincount(conf_u8.ravel(), minlength=256),
     }
+    return {"logits_shape": list(logits.shape), "policy_size": list(size), "median_window": window,
+            "edge_fraction": round(float(dilated.mean()), 3), **medians_ms(steps, repeats)}
 
 
 def main() -> int:
