@@ -17,6 +17,7 @@ from app.settings import Settings
 from app.state import AppState
 from app.widgets.int8_dialog import Int8CalibrationDialog
 from app.workers import JobWorker, start_job
+from core.profile.cache import COST_CACHE
 
 DEFAULT_SIZE = (360, 480)      # a model without an input size is calibrated (and measured) at this one
 CALIBRATE_TEXT = "Calibrate int8..."
@@ -81,8 +82,8 @@ class Int8Calibrator(QObject):
         self.worker = start_job(
             lambda token: quantize_job(net, source, input_size=size, count=count, scheme=scheme, cancel=token),
             "quantize", self, progress=self._progress, succeeded=lambda result: self._done(result, folder),
-            failed=lambda message: self._stopped(f"Cannot calibrate int8: {message}", folder, error=True),
-            cancelled=lambda: self._stopped("int8 calibration cancelled", folder, error=False),
+            failed=lambda message: self._stopped(f"Cannot calibrate int8: {message}", folder, size, error=True),
+            cancelled=lambda: self._stopped("int8 calibration cancelled", folder, size, error=False),
             finished=lambda: self.action.setText(CALIBRATE_TEXT))
 
     def _progress(self, event) -> None:
@@ -95,21 +96,24 @@ class Int8Calibrator(QObject):
         print(f"MESS Studio: int8 calibration of {folder} at {h}x{w} made", flush=True)   # smoke tests read it
         made = (f"int8 calibration made: {record.images} images of {record.source} at {h}x{w} "
                 f"(scheme {record.scheme})")
-        self._show(made + ("; running int8." if self._run_on(folder) else "."), False)
+        self._show(made + ("; running int8." if self._run_on(folder, record.input_size) else "."), False)
 
-    def _stopped(self, text: str, folder, *, error: bool) -> None:
+    def _stopped(self, text: str, folder, size: tuple[int, int], *, error: bool) -> None:
         """Cancelled or failed: before the new calibration was stored the earlier one stays; after, the new
         one is kept (the graphs not made yet are made on first use) and runs as a finished one would."""
         print(f"MESS Studio: {text}", flush=True)
         if not self._stored:
             self._show(f"{text}; the earlier calibration (if any) stays.", error)
             return
-        running = self._run_on(folder)
+        running = self._run_on(folder, size)
         self._show(f"{text} after the new calibration was stored: it is kept, its remaining graphs are made "
                    "on first use" + ("; running int8." if running else "."), error)
 
-    def _run_on(self, folder) -> bool:
-        """Run int8 on the new graphs when ``folder`` is still the open model; whether it runs int8 now."""
+    def _run_on(self, folder, size: tuple[int, int]) -> bool:
+        """Run int8 on the new graphs when ``folder`` is still the open model; whether it runs int8 now.
+        The int8 latency tables measured at ``size`` timed the graphs just replaced: they are forgotten
+        first, so the pages measure the new ones."""
+        COST_CACHE.forget(precision="int8", input_size=size)
         if self.state.folder != folder:
             return False                         # another model was opened meanwhile: its runtime stays
         if self.state.precision == "int8":

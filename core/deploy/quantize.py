@@ -323,10 +323,11 @@ def quantize_job(net: MultiExitNet, source: str | Path, *, input_size: tuple[int
                  count: int = DEFAULT_IMAGES, scheme: str = DEFAULT_SCHEME, cancel=None):
     """Job: store ``count`` images of ``source`` as the int8 calibration of ``net`` at ``input_size``
     and make the int8 graphs of the full network (other pieces are made on first use).
-    Returns (Int8Calibration, the graph store folder)."""
+    Returns (Int8Calibration, the graph store folder). A process that keeps latency tables forgets its
+    int8 ones at ``input_size`` once the calibration is stored (``CostCache.forget``, as the app does):
+    they timed the graphs this replaces."""
     from core.deploy.graph_store import GraphStore
     from core.jobs import CancelToken, Progress
-    from core.profile.cache import COST_CACHE
 
     cancel = cancel or CancelToken()
     yield Progress("calibrate", 0, 0, message=f"reading {count} calibration images from {source}")
@@ -335,7 +336,6 @@ def quantize_job(net: MultiExitNet, source: str | Path, *, input_size: tuple[int
     images = calibration_images(source, net, input_size, count=count)
     store = GraphStore(net, input_size)
     record = save_calibration(store.folder, images, str(source), scheme=scheme)
-    COST_CACHE.forget(precision="int8", input_size=input_size)   # they timed the graphs just replaced
     graphs = Int8Graphs(store)
     keys = [PieceKey.segments(0, net.exit_segment(FINAL_EXIT)), PieceKey.head(FINAL_EXIT)]
     for i, key in enumerate(keys):

@@ -11,6 +11,8 @@ from app.int8_calibration import CALIBRATE_TEXT, CANCEL_TEXT
 from core.deploy.graph_store import GraphStore
 from core.deploy.quantize import load_calibration
 from core.jobs import Progress
+from core.profile.cache import COST_CACHE, cost_key
+from core.profile.costs import CostTable
 from core.runtime.backends import BACKENDS
 from tests.data.builders import noise_frames, write_image_folder
 
@@ -26,6 +28,20 @@ def calibrator(window, monkeypatch, tmp_path):
     window.backend_actions["onnxruntime"].trigger()
     window.show_page("live")            # the Model page measures int8 when it is shown, not behind the Live page
     return window.int8_calibrator
+
+
+@pytest.fixture
+def stale_int8_tables(window):
+    """An int8 and an fp32 latency table measured at the calibrated size (of other weights: nothing
+    measures them again): a new calibration must forget the int8 one alone."""
+    keys = {precision: cost_key(window.state.net, "f" * 64, (360, 480), device="cpu", backend="onnxruntime",
+                                precision=precision) for precision in ("int8", "fp32")}
+    for precision, key in keys.items():
+        COST_CACHE.put(key, CostTable(input_size=(360, 480), device="cpu", segments=[], heads={},
+                                      precision=precision))
+    yield keys
+    for key in keys.values():
+        COST_CACHE.discard(key)
 
 
 def endless_job(stage: str, message: str):
@@ -51,7 +67,8 @@ def fill_and_accept(calibrator, source: str, count: int, scheme: str = "u8") -> 
     ok.click()
 
 
-def test_calibrating_from_the_menu_makes_the_graphs_and_runs_int8(window, calibrator, settings, qtbot, tmp_path):
+def test_calibrating_from_the_menu_makes_the_graphs_and_runs_int8(window, calibrator, settings, qtbot, tmp_path,
+                                                                   stale_int8_tables):
     frames = write_image_folder(tmp_path / "frames", noise_frames(3, size=(90, 120), seed=1))
     with qtbot.waitSignal(window.state.backend_changed, timeout=JOB_TIMEOUT_MS) as changed:
         fill_and_accept(calibrator, str(frames), count=3)
@@ -59,6 +76,8 @@ def test_calibrating_from_the_menu_makes_the_graphs_and_runs_int8(window, calibr
     assert changed.args == ["onnxruntime", "int8"] and window.int8_action.isChecked()
     assert settings.get("runtime/precision") == "int8"
     assert "int8 calibration made: 3 images of" in window.statusBar().currentMessage()
+    assert COST_CACHE.get(stale_int8_tables["int8"]) is None and COST_CACHE.get(stale_int8_tables["fp32"]), \
+        "the int8 tables of the calibrated size timed the graphs it replaced"
     record = load_calibration(GraphStore(window.state.net, (360, 480)).folder)
     assert record is not None and (record.images, record.scheme, record.input_size) == (3, "u8", (360, 480))
     qtbot.waitUntil(lambda: calibrator.action.text() == CALIBRATE_TEXT)
@@ -75,12 +94,13 @@ def test_calibrating_from_the_menu_makes_the_graphs_and_runs_int8(window, calibr
     assert load_calibration(GraphStore(window.state.net, (360, 480)).folder).scheme == "s8"
 
 
-def test_bad_footage_is_one_line_and_the_runtime_stays(window, calibrator, qtbot, tmp_path):
+def test_bad_footage_is_one_line_and_the_runtime_stays(window, calibrator, qtbot, tmp_path, stale_int8_tables):
     calibrator.start(str(tmp_path / "missing"), 4, "u8")
     qtbot.waitUntil(lambda: not calibrator.running, timeout=JOB_TIMEOUT_MS)
     message = window.statusBar().currentMessage()
     assert message.startswith("Cannot calibrate int8: ") and "missing" in message and "\n" not in message
     assert window.state.precision == "fp32" and calibrator.action.text() == CALIBRATE_TEXT
+    assert COST_CACHE.get(stale_int8_tables["int8"]) is not None, "the earlier calibration stays, and its tables"
 
 
 def test_the_action_cancels_a_calibration_that_runs(window, calibrator, qtbot, monkeypatch):
@@ -95,7 +115,8 @@ def test_the_action_cancels_a_calibration_that_runs(window, calibrator, qtbot, m
     assert window.state.precision == "fp32" and calibrator.action.text() == CALIBRATE_TEXT
 
 
-def test_a_cancel_after_the_calibration_is_stored_keeps_it_and_runs_int8(window, calibrator, qtbot, monkeypatch):
+def test_a_cancel_after_the_calibration_is_stored_keeps_it_and_runs_int8(window, calibrator, qtbot, monkeypatch,
+                                                                         stale_int8_tables):
     import core.deploy.quantize as quantize
 
     # "quantize" progress comes once the calibration is stored
@@ -108,6 +129,8 @@ def test_a_cancel_after_the_calibration_is_stored_keeps_it_and_runs_int8(window,
     message = window.statusBar().currentMessage()
     assert "cancelled after the new calibration was stored: it is kept" in message and "running int8" in message
     assert window.state.precision == "int8"
+    assert COST_CACHE.get(stale_int8_tables["int8"]) is None, "they timed the graphs the new calibration replaced"
+    assert COST_CACHE.get(stale_int8_tables["fp32"]) is not None
 
 
 def test_the_shortcut_opens_the_dialog_on_every_page(window, calibrator, qtbot):
