@@ -10,7 +10,8 @@ so that a busy machine slows them alike; medians are reported. Writes JSON.
 2. ``accuracy``: the final exit's mIoU on CamVid val (``--data``) per backend, and the
    difference to torch's (skipped without the data).
 3. ``policy``: per kept exit of the bundled model, the head's latency on the fastest
-   backend and the exit policy's cost on its logits, and their ratio.
+   backend and the exit policy's cost on its logits as the runtime pays it (one pixel
+   threshold: ``host.confident_fraction``), and their ratio.
 4. ``pipeline``: decode, resize, normalisation and overlay per frame of the video.
 5. ``live``: ``mess run`` on the video (``--video``), full network, per backend, end to
    end (decode to labels), and the exported ``run.py`` with the same backend beside it.
@@ -44,7 +45,7 @@ from core.data import eval_transform, open_dataset  # noqa: E402
 from core.data.metrics import ConfusionMatrix  # noqa: E402
 from core.data.transforms import preprocess_frame  # noqa: E402
 from core.models import FINAL_EXIT, load_model  # noqa: E402
-from core.profile.costs import describe_device  # noqa: E402
+from core.profile.costs import TIMED_TH_PIX, describe_device  # noqa: E402
 from core.runtime import host  # noqa: E402
 from core.runtime.backends import BackendOptions, available_backends, get_backend  # noqa: E402
 from core.runtime.config import ExitConfig  # noqa: E402
@@ -122,7 +123,7 @@ def policy_costs(net, size, image: torch.Tensor, backend: str, precision: str, r
         low = np.asarray(head())
         stride = net.exit_stride(exit_id)
         head_s = [timed(head) for _ in range(repeats)]
-        policy_s = [timed(lambda: host.confidence_histograms(low, size, stride)) for _ in range(repeats)]
+        policy_s = [timed(lambda: host.confident_fraction(low, size, stride, TIMED_TH_PIX)) for _ in range(repeats)]
         prefix = sum(statistics.median([timed(s) for _ in range(max(3, repeats // 3))])
                      for s in segments[: net.exit_segment(exit_id) + 1])
         exit_ms = 1000 * prefix + median_ms(head_s)

@@ -26,7 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from core.device import synchronize
 from core.errors import ConfigError
 from core.models.network import MultiExitNet
-from core.runtime.policy import PolicySettings, as_array, confidence_histograms
+from core.runtime.policy import PolicySettings, as_array, confident_fraction
 
 
 COST_TABLE_VERSION = 2            # 2: heads record policy_ms, the exit policy's part of their latency
@@ -170,11 +170,14 @@ def describe_device(device: torch.device) -> str:
             f"{platform.system()}")
 
 
+TIMED_TH_PIX = 0.9   # the policy is timed at this pixel threshold (its cost does not depend on it)
+
+
 def _with_policy(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tensor],
                  size: tuple[int, int]) -> Callable[[], object]:
     """The head followed by the exit policy on its output: what the runtime pays at every exit it evaluates."""
     stride = net.exit_stride(exit_id)
-    return lambda: confidence_histograms(head(), size, stride, settings=PolicySettings())
+    return lambda: confident_fraction(head(), size, stride, TIMED_TH_PIX, settings=PolicySettings())
 
 
 def _policy_alone(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tensor],
@@ -183,7 +186,7 @@ def _policy_alone(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tens
     stride = net.exit_stride(exit_id)
     with torch.no_grad():
         logits = as_array(head())
-    return lambda: confidence_histograms(logits, size, stride, settings=PolicySettings())
+    return lambda: confident_fraction(logits, size, stride, TIMED_TH_PIX, settings=PolicySettings())
 
 
 def _flops(fn: Callable[[], torch.Tensor]) -> float:

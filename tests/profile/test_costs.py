@@ -162,13 +162,13 @@ def test_cost_table_json(table):
 
 def test_each_heads_policy_is_timed_apart_on_that_heads_real_output(net, monkeypatch):
     calls = []
-    real = costs_module.confidence_histograms
+    real = costs_module.confident_fraction
 
-    def recording(logits, size, stride, settings):
+    def recording(logits, size, stride, th_pix, settings):
         calls.append((type(logits).__name__, tuple(logits.shape), stride))
-        return real(logits, size, stride, settings=settings)
+        return real(logits, size, stride, th_pix, settings=settings)
 
-    monkeypatch.setattr(costs_module, "confidence_histograms", recording)
+    monkeypatch.setattr(costs_module, "confident_fraction", recording)
     measured = measure_costs(net, SIZE, "cpu", latency=True, warmup=0, repeats=2)
     for exit_id in net.exit_ids():
         piece = measured.heads[exit_id]

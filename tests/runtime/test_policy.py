@@ -13,6 +13,7 @@ from core.runtime.policy import (
     PolicySettings,
     confidence_histograms,
     confidence_maps,
+    confident_fraction,
     image_confidence,
     label_edges,
     quantise,
@@ -85,6 +86,38 @@ def test_edge_smoothing_uses_a_median_of_the_neighbourhood():
     logits = logits_from(two_class_map(top, label))
     maps = confidence_maps(logits, INPUT, 8, PolicySettings(edge_smoothing=True))
     assert np.all(maps == quantise(0.55))
+
+
+def regions_of_logits(rng: np.random.Generator, batch: int, classes: int, h: int, w: int) -> np.ndarray:
+    """Logits with regions of one class and soft boundaries, as a segmentation head gives."""
+    import cv2
+
+    logits = rng.normal(size=(batch, classes, h, w)).astype(np.float32) * 4
+    for b in range(batch):
+        for c in range(classes):
+            logits[b, c] = cv2.GaussianBlur(logits[b, c], (0, 0), 1.5) * 3
+    return logits
+
+
+@pytest.mark.parametrize("stride", [4, 8, 16, 32])
+@pytest.mark.parametrize("settings", [PolicySettings(), PolicySettings(confidence="entropy"),
+                                      PolicySettings(edge_smoothing=False), PolicySettings(edge_dilation=0),
+                                      PolicySettings(edge_dilation=5, scale=0.5), PolicySettings(scale=1.0)])
+def test_the_runtimes_confident_fraction_equals_the_searchs_histograms_at_every_threshold(stride, settings):
+    """The runtime counts the pixels that reach th_pix without the median filter (more than half of
+    the window reaching it); the search reads the same fraction off the histograms of the medians."""
+    rng = np.random.default_rng(stride)
+    size = (360, 480)
+    logits = regions_of_logits(rng, 2, 11, size[0] // stride, size[1] // stride)
+    logits[1] *= 0.2                                   # an uncertain image beside a confident one
+    histograms = confidence_histograms(logits, size, stride, settings)
+    fractions = []
+    for th_pix in (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0):
+        fraction = confident_fraction(logits, size, stride, th_pix, settings)
+        assert fraction.dtype == np.float64 and fraction.shape == (2,)
+        np.testing.assert_array_equal(fraction, image_confidence(histograms, th_pix), err_msg=f"th_pix {th_pix}")
+        fractions.append(fraction)
+    assert len({tuple(f) for f in fractions}) > 4, "the thresholds tell the images apart"
 
 
 def test_label_edges_marks_both_sides_of_a_boundary():
