@@ -72,7 +72,7 @@ def parts(stride: int, repeats: int, rng: np.random.Generator) -> dict:
     dilated = cv2.dilate(edges, np.ones((5, 5), np.uint8))
     steps = {
         "total_ms": lambda: host.confidence_histograms(logits, INPUT, stride),
-        "runtime_total_ms": lambda: host.confident_fraction(logits, INPUT, stride, 0.9),
+        "runtime_total_ms": lambda: host.confident_fraction(logits, INPUT, stride, th_pix=0.9),
         "upsample_ms": lambda: host.resize_bilinear(logits, size),
         "softmax_confidence_and_labels_ms": lambda: host.pixel_confidence(up),
         "quantise_ms": lambda: np.clip(np.rint(confidence * 255), 0, 255).astype(np.uint8),

@@ -177,7 +177,7 @@ def _with_policy(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tenso
                  size: tuple[int, int]) -> Callable[[], object]:
     """The head followed by the exit policy on its output: what the runtime pays at every exit it evaluates."""
     stride = net.exit_stride(exit_id)
-    return lambda: confident_fraction(head(), size, stride, TIMED_TH_PIX, settings=PolicySettings())
+    return lambda: confident_fraction(head(), size, stride, th_pix=TIMED_TH_PIX, settings=PolicySettings())
 
 
 def _policy_alone(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tensor],
@@ -186,7 +186,7 @@ def _policy_alone(net: MultiExitNet, exit_id: str, head: Callable[[], torch.Tens
     stride = net.exit_stride(exit_id)
     with torch.no_grad():
         logits = as_array(head())
-    return lambda: confident_fraction(logits, size, stride, TIMED_TH_PIX, settings=PolicySettings())
+    return lambda: confident_fraction(logits, size, stride, th_pix=TIMED_TH_PIX, settings=PolicySettings())
 
 
 def _flops(fn: Callable[[], torch.Tensor]) -> float:

@@ -182,19 +182,26 @@ def label_edges(labels: np.ndarray) -> np.ndarray:
     return edges
 
 
-def smooth_edges(confidence: np.ndarray, labels: np.ndarray, *, window: int, dilation: int) -> np.ndarray:
-    """Replace the (uint8) confidence on (dilated) label edges by the neighbourhood median."""
+def dilated_edges(labels: np.ndarray, dilation: int) -> np.ndarray | None:
+    """The label edges grown by ``dilation`` pixels (bool), or None where the labels have no edge."""
     edges = label_edges(labels).astype(np.uint8)
     if not edges.any():
-        return confidence
+        return None
     if dilation > 0:
         size = 2 * dilation + 1
         edges = cv2.dilate(edges, np.ones((size, size), np.uint8))
-    median = cv2.medianBlur(confidence, window)
-    return np.where(edges.astype(bool), median, confidence)
+    return edges.astype(bool)
 
 
-def _raw_confidence(logits: np.ndarray, input_hw: Sequence[int], scale: float,
+def smooth_edges(confidence: np.ndarray, labels: np.ndarray, *, window: int, dilation: int) -> np.ndarray:
+    """Replace the (uint8) confidence on (dilated) label edges by the neighbourhood median."""
+    edges = dilated_edges(labels, dilation)
+    if edges is None:
+        return confidence
+    return np.where(edges, cv2.medianBlur(confidence, window), confidence)
+
+
+def _raw_confidence(logits: np.ndarray, input_hw: Sequence[int], *, scale: float,
                     measure: str) -> tuple[np.ndarray, np.ndarray]:
     """8-bit pixel confidence before smoothing and the labels, (B, h, w) each, at policy resolution."""
     up = resize_bilinear(logits, policy_size(input_hw, scale))
@@ -205,7 +212,7 @@ def _raw_confidence(logits: np.ndarray, input_hw: Sequence[int], scale: float,
 def confidence_maps(logits: np.ndarray, input_hw: Sequence[int], stride: int, *, measure: str = "top1",
                     edge_smoothing: bool = True, scale: float = 0.25, edge_dilation: int = 2) -> np.ndarray:
     """8-bit (smoothed) pixel confidence maps, (B, h, w) uint8 at policy resolution."""
-    conf_u8, labels = _raw_confidence(logits, input_hw, scale, measure)
+    conf_u8, labels = _raw_confidence(logits, input_hw, scale=scale, measure=measure)
     if not edge_smoothing:
         return conf_u8
     window = median_window(stride, scale)
@@ -219,25 +226,22 @@ def reached_edge_smoothed(reached: np.ndarray, labels: np.ndarray, *, window: in
     reaches a level exactly when more than ``n // 2`` of them do, so on (dilated) label edges the
     answer is a box count of ``reached`` over the median's window, with the median filter's border
     (replicated edge pixels)."""
-    edges = label_edges(labels).astype(np.uint8)
-    if not edges.any():
+    edges = dilated_edges(labels, dilation)
+    if edges is None:
         return reached
-    if dilation > 0:
-        size = 2 * dilation + 1
-        edges = cv2.dilate(edges, np.ones((size, size), np.uint8))
     counts = cv2.boxFilter(reached.astype(np.uint8), cv2.CV_16U, (window, window), normalize=False,
                            borderType=cv2.BORDER_REPLICATE)
-    return np.where(edges.astype(bool), counts > (window * window) // 2, reached)
+    return np.where(edges, counts > (window * window) // 2, reached)
 
 
-def confident_fraction(logits: np.ndarray, input_hw: Sequence[int], stride: int, th_pix: float, *,
+def confident_fraction(logits: np.ndarray, input_hw: Sequence[int], stride: int, *, th_pix: float,
                        measure: str = "top1", edge_smoothing: bool = True, scale: float = 0.25,
                        edge_dilation: int = 2) -> np.ndarray:
     """(B,) float64 image confidence at one pixel threshold: the fraction of pixels whose smoothed 8-bit
     confidence reaches ``th_pix``. Equal to ``image_confidence(confidence_histograms(...), th_pix)``,
     which the search reads at every threshold, and cheaper (no median filter: see
     ``reached_edge_smoothed``): what the runtime pays at each exit."""
-    conf_u8, labels = _raw_confidence(logits, input_hw, scale, measure)
+    conf_u8, labels = _raw_confidence(logits, input_hw, scale=scale, measure=measure)
     level = int(quantise(th_pix))
     window = median_window(stride, scale)
     out = np.empty(len(conf_u8), dtype=np.float64)
@@ -322,7 +326,7 @@ def run_cascade(pieces: Pieces, steps: Sequence[Step], images: Any, batch: int, 
     for k, step in enumerate(steps):
         state = pieces.advance(state, step.segment)
         handle, low = pieces.head(state, step.exit_id)
-        frac = confident_fraction(low, input_hw, step.stride, step.th_pix, **policy)
+        frac = confident_fraction(low, input_hw, step.stride, th_pix=step.th_pix, **policy)
         last = k == len(steps) - 1
         leave = np.ones(len(frac), dtype=bool) if last else frac >= step.th_img
         if not leave.any():
@@ -360,7 +364,7 @@ def run_anytime(pieces: Pieces, steps: Sequence[Step], images: Any, input_hw: Se
     for k, step in enumerate(steps):
         state = pieces.advance(state, step.segment)
         handle, low = pieces.head(state, step.exit_id)
-        frac = confident_fraction(low, input_hw, step.stride, step.th_pix, **policy)
+        frac = confident_fraction(low, input_hw, step.stride, th_pix=step.th_pix, **policy)
         confident = np.ones(len(frac), dtype=bool) if k == len(steps) - 1 else frac >= step.th_img
         yield Refinement(k, pieces.labels(handle, step.exit_id, None), np.asarray(frac, dtype=np.float64),
                          confident=confident)

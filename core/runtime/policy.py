@@ -95,8 +95,8 @@ def confidence_histograms(logits: Any, input_hw: tuple[int, int], stride: int,
     return host.confidence_histograms(as_array(logits), input_hw, stride, **settings.host_kwargs())
 
 
-def confident_fraction(logits: Any, input_hw: tuple[int, int], stride: int, th_pix: float,
+def confident_fraction(logits: Any, input_hw: tuple[int, int], stride: int, *, th_pix: float,
                        settings: PolicySettings) -> np.ndarray:
     """(B,) image confidence at one pixel threshold, equal to ``image_confidence(confidence_histograms(...),
     th_pix)``: what the runtime computes at each exit it evaluates."""
-    return host.confident_fraction(as_array(logits), input_hw, stride, th_pix, **settings.host_kwargs())
+    return host.confident_fraction(as_array(logits), input_hw, stride, th_pix=th_pix, **settings.host_kwargs())

@@ -164,9 +164,9 @@ def test_each_heads_policy_is_timed_apart_on_that_heads_real_output(net, monkeyp
     calls = []
     real = costs_module.confident_fraction
 
-    def recording(logits, size, stride, th_pix, settings):
+    def recording(logits, size, stride, *, th_pix, settings):
         calls.append((type(logits).__name__, tuple(logits.shape), stride))
-        return real(logits, size, stride, th_pix, settings=settings)
+        return real(logits, size, stride, th_pix=th_pix, settings=settings)
 
     monkeypatch.setattr(costs_module, "confident_fraction", recording)
     measured = measure_costs(net, SIZE, "cpu", latency=True, warmup=0, repeats=2)

@@ -113,7 +113,7 @@ def test_the_runtimes_confident_fraction_equals_the_searchs_histograms_at_every_
     histograms = confidence_histograms(logits, size, stride, settings)
     fractions = []
     for th_pix in (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0):
-        fraction = confident_fraction(logits, size, stride, th_pix, settings)
+        fraction = confident_fraction(logits, size, stride, th_pix=th_pix, settings=settings)
         assert fraction.dtype == np.float64 and fraction.shape == (2,)
         np.testing.assert_array_equal(fraction, image_confidence(histograms, th_pix), err_msg=f"th_pix {th_pix}")
         fractions.append(fraction)
