@@ -41,6 +41,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks.cpu_features import cpu_features  # noqa: E402
 from core.data import eval_transform, open_dataset  # noqa: E402
 from core.data.metrics import ConfusionMatrix  # noqa: E402
 from core.data.transforms import preprocess_frame  # noqa: E402
@@ -212,6 +213,9 @@ def main() -> None:
     parser.add_argument("--live-repeats", type=int, default=3)
     parser.add_argument("--skip", default="",
                         help="comma-separated parts to skip: network,accuracy,policy,pipeline,live")
+    parser.add_argument("--policy-on", metavar="BACKEND/PRECISION",
+                        help="the backend whose exit latencies the policy is compared with (default: the fastest "
+                             "of the network part; without it, openvino/fp32)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -223,6 +227,7 @@ def main() -> None:
     size = tuple(net.spec.input_size)
     report = {"benchmark": "backends", "model": args.model, "weights_sha256": info.weights_sha256,
               "device": describe_device(torch.device("cpu")), "machine": platform.machine(),
+              "cpu_features": cpu_features(),
               "threads": args.threads, "input_size": list(size),
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
     runners = variants(net, size)
@@ -241,8 +246,8 @@ def main() -> None:
         print("accuracy...", flush=True)
         report["accuracy"] = accuracy(runners, net, args.data, limit=args.accuracy_limit)
     if "policy" not in skip:
-        fastest = min(report.get("network", {"openvino/fp32": {"median_ms": 0}}).items(),
-                      key=lambda kv: kv[1]["median_ms"])[0]
+        fastest = args.policy_on or min(report.get("network", {"openvino/fp32": {"median_ms": 0}}).items(),
+                                        key=lambda kv: kv[1]["median_ms"])[0]
         print(f"policy cost on {fastest}...", flush=True)
         report["policy"] = policy_costs(net, size, images[0], *fastest.split("/"), repeats=20)
     if "pipeline" not in skip and Path(args.video).is_file():

@@ -31,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.cpu_features import cpu_features  # noqa: E402
 from core.runtime import host  # noqa: E402
 
 INPUT = (360, 480)
@@ -97,7 +98,7 @@ def main() -> int:
     rng = np.random.default_rng(0)
     result = {"benchmark": "policy_parts", "input_size": list(INPUT), "classes": CLASSES, "policy_scale": 0.25,
               "repeats": args.repeats, "opencv_threads": 1,
-              "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+              "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu_features": cpu_features(),
                           "load_average_before": list(os.getloadavg())},
               "strides": {str(s): parts(s, args.repeats, rng) for s in STRIDES}}
     result["machine"]["load_average_after"] = list(os.getloadavg())

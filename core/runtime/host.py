@@ -29,6 +29,7 @@ import numpy as np
 
 LEVELS = 256
 MEASURES = ("top1", "entropy")
+SORTING_NETWORK_WINDOW = 3   # OpenCV's 3x3 median of uint8 (a sorting network) costs less than a box count
 
 
 # --- the policy ------------------------------------------------------------------------------
@@ -155,11 +156,11 @@ def pixel_confidence(logits: np.ndarray, measure: str = "top1") -> tuple[np.ndar
         raise ValueError(f"unknown confidence measure {measure!r} (known: {', '.join(MEASURES)})")
     top = logits.max(axis=1)
     labels = argmax_classes(logits, axis=1, top=top)
-    shifted = logits - top[:, None]
-    exp = np.exp(shifted)
+    exp = np.subtract(logits, top[:, None])
+    np.exp(exp, out=exp)                    # in place: one large temporary fewer, the same values
     total = exp.sum(axis=1)
     if measure == "top1":
-        return (1.0 / total).astype(np.float32), labels
+        return np.divide(np.float32(1.0), total, dtype=np.float32), labels
     probs = exp / total[:, None]
     entropy = -(probs * np.log(np.maximum(probs, 1e-12))).sum(axis=1)
     return (1.0 - entropy / np.float32(np.log(logits.shape[1]))).astype(np.float32), labels
@@ -206,7 +207,10 @@ def _raw_confidence(logits: np.ndarray, input_hw: Sequence[int], *, scale: float
     """8-bit pixel confidence before smoothing and the labels, (B, h, w) each, at policy resolution."""
     up = resize_bilinear(logits, policy_size(input_hw, scale))
     confidence, labels = pixel_confidence(up, measure)
-    return np.clip(np.rint(confidence * np.float32(LEVELS - 1)), 0, LEVELS - 1).astype(np.uint8), labels
+    confidence *= np.float32(LEVELS - 1)                  # in place: the same values, no temporaries
+    np.rint(confidence, out=confidence)
+    np.clip(confidence, 0, LEVELS - 1, out=confidence)
+    return confidence.astype(np.uint8), labels
 
 
 def confidence_maps(logits: np.ndarray, input_hw: Sequence[int], stride: int, *, measure: str = "top1",
@@ -229,7 +233,7 @@ def reached_edge_smoothed(reached: np.ndarray, labels: np.ndarray, *, window: in
     edges = dilated_edges(labels, dilation)
     if edges is None:
         return reached
-    counts = cv2.boxFilter(reached.astype(np.uint8), cv2.CV_16U, (window, window), normalize=False,
+    counts = cv2.boxFilter(reached.view(np.uint8), cv2.CV_16U, (window, window), normalize=False,
                            borderType=cv2.BORDER_REPLICATE)
     return np.where(edges, counts > (window * window) // 2, reached)
 
@@ -246,9 +250,12 @@ def confident_fraction(logits: np.ndarray, input_hw: Sequence[int], stride: int,
     window = median_window(stride, scale)
     out = np.empty(len(conf_u8), dtype=np.float64)
     for b, (confidence, label) in enumerate(zip(conf_u8, labels)):
-        reached = confidence >= level
-        if edge_smoothing:
-            reached = reached_edge_smoothed(reached, label, window=window, dilation=edge_dilation)
+        if not edge_smoothing:
+            reached = confidence >= level
+        elif window <= SORTING_NETWORK_WINDOW:     # OpenCV's small medians are cheaper than the count
+            reached = smooth_edges(confidence, label, window=window, dilation=edge_dilation) >= level
+        else:
+            reached = reached_edge_smoothed(confidence >= level, label, window=window, dilation=edge_dilation)
         out[b] = np.count_nonzero(reached) / reached.size
     return out
 
