@@ -76,7 +76,7 @@ class Int8Calibrator(QObject):
         from core.deploy.quantize import quantize_job
 
         net, size, folder = self.state.net, self.input_size(), self.state.folder
-        self._stored = False      # the job stores the calibration before it quantises ("quantize" progress)
+        self._stored = False      # the job reports "stored" once the new calibration is written
         self._show(f"Calibrating int8 on {count} images of {source}...", None)
         self.action.setText(CANCEL_TEXT)
         self.worker = start_job(
@@ -87,7 +87,7 @@ class Int8Calibrator(QObject):
             finished=lambda: self.action.setText(CALIBRATE_TEXT))
 
     def _progress(self, event) -> None:
-        self._stored = self._stored or event.stage == "quantize"
+        self._stored = self._stored or event.stage in ("stored", "quantize")
         self._show(f"int8 calibration: {event.message}", None)     # stays until the next line
 
     def _done(self, result, folder) -> None:

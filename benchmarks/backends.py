@@ -116,6 +116,14 @@ def accuracy(runners: dict, net, data: str, limit: int | None) -> dict:
             "difference_to_torch_pp": {n: round(v - miou["torch/fp32"], 3) for n, v in miou.items()}}
 
 
+def backend_and_precision(text: str) -> str:
+    """--policy-on: 'openvino/bf16' and the like."""
+    backend, _, precision = text.partition("/")
+    if not backend or precision not in ("fp32", "bf16", "int8"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected BACKEND/PRECISION, e.g. openvino/fp32")
+    return text
+
+
 def policy_costs(net, size, image: torch.Tensor, backend: str, precision: str, repeats: int) -> dict:
     pieces = get_backend(backend).pieces(net, size, BackendOptions(precision))
     segments, heads, output = pieces.timing_callables(image)
@@ -213,7 +221,7 @@ def main() -> None:
     parser.add_argument("--live-repeats", type=int, default=3)
     parser.add_argument("--skip", default="",
                         help="comma-separated parts to skip: network,accuracy,policy,pipeline,live")
-    parser.add_argument("--policy-on", metavar="BACKEND/PRECISION",
+    parser.add_argument("--policy-on", metavar="BACKEND/PRECISION", type=backend_and_precision,
                         help="the backend whose exit latencies the policy is compared with (default: the fastest "
                              "of the network part; without it, openvino/fp32)")
     parser.add_argument("--out", required=True)

@@ -323,9 +323,10 @@ def quantize_job(net: MultiExitNet, source: str | Path, *, input_size: tuple[int
                  count: int = DEFAULT_IMAGES, scheme: str = DEFAULT_SCHEME, cancel=None):
     """Job: store ``count`` images of ``source`` as the int8 calibration of ``net`` at ``input_size``
     and make the int8 graphs of the full network (other pieces are made on first use).
-    Returns (Int8Calibration, the graph store folder). A process that keeps latency tables forgets its
-    int8 ones at ``input_size`` once the calibration is stored (``CostCache.forget``, as the app does):
-    they timed the graphs this replaces."""
+    Returns (Int8Calibration, the graph store folder). A "stored" progress event follows the writing of
+    the calibration at once, before any cancel is honoured: from then on the new calibration is kept
+    (even when the job is cancelled or fails), and a process that keeps latency tables forgets its int8
+    ones at ``input_size`` (``CostCache.forget``, as the app does): they timed the graphs it replaces."""
     from core.deploy.graph_store import GraphStore
     from core.jobs import CancelToken, Progress
 
@@ -336,6 +337,7 @@ def quantize_job(net: MultiExitNet, source: str | Path, *, input_size: tuple[int
     images = calibration_images(source, net, input_size, count=count)
     store = GraphStore(net, input_size)
     record = save_calibration(store.folder, images, str(source), scheme=scheme)
+    yield Progress("stored", 0, 0, message=f"calibration of {record.images} images stored")
     graphs = Int8Graphs(store)
     keys = [PieceKey.segments(0, net.exit_segment(FINAL_EXIT)), PieceKey.head(FINAL_EXIT)]
     for i, key in enumerate(keys):

@@ -119,10 +119,10 @@ def test_a_cancel_after_the_calibration_is_stored_keeps_it_and_runs_int8(window,
                                                                          stale_int8_tables):
     import core.deploy.quantize as quantize
 
-    # "quantize" progress comes once the calibration is stored
-    monkeypatch.setattr(quantize, "quantize_job", endless_job("quantize", "quantising segments 0-6"))
+    # "stored" progress comes once the calibration is written
+    monkeypatch.setattr(quantize, "quantize_job", endless_job("stored", "calibration of 4 images stored"))
     calibrator.start("anything", 4, "u8")
-    qtbot.waitUntil(lambda: "quantising" in window.statusBar().currentMessage())
+    qtbot.waitUntil(lambda: "images stored" in window.statusBar().currentMessage())
     with qtbot.waitSignal(window.state.backend_changed, timeout=JOB_TIMEOUT_MS):
         calibrator.action.trigger()
     qtbot.waitUntil(lambda: not calibrator.running, timeout=JOB_TIMEOUT_MS)
@@ -131,6 +131,30 @@ def test_a_cancel_after_the_calibration_is_stored_keeps_it_and_runs_int8(window,
     assert window.state.precision == "int8"
     assert COST_CACHE.get(stale_int8_tables["int8"]) is None, "they timed the graphs the new calibration replaced"
     assert COST_CACHE.get(stale_int8_tables["fp32"]) is not None
+
+
+def test_a_cancel_while_the_images_are_read_keeps_the_calibration_they_made(window, calibrator, qtbot, monkeypatch,
+                                                                           stale_int8_tables, tmp_path):
+    """The cancel arrives while the images are read: the job writes the calibration before it honours
+    it, so the new calibration is kept, said so, and the int8 tables of the replaced graphs go."""
+    import core.deploy.quantize as quantize
+
+    read = quantize.calibration_images
+
+    def read_then_cancel(*args, **kwargs):
+        images = read(*args, **kwargs)
+        calibrator.worker.cancel()           # pressed while reading
+        return images
+
+    monkeypatch.setattr(quantize, "calibration_images", read_then_cancel)
+    frames = write_image_folder(tmp_path / "frames", noise_frames(3, size=(90, 120), seed=2))
+    with qtbot.waitSignal(window.state.backend_changed, timeout=JOB_TIMEOUT_MS):
+        calibrator.start(str(frames), 3, "u8")
+    qtbot.waitUntil(lambda: not calibrator.running, timeout=JOB_TIMEOUT_MS)
+    message = window.statusBar().currentMessage()
+    assert "cancelled after the new calibration was stored: it is kept" in message, message
+    assert load_calibration(GraphStore(window.state.net, (360, 480)).folder).images == 3
+    assert COST_CACHE.get(stale_int8_tables["int8"]) is None and window.state.precision == "int8"
 
 
 def test_the_shortcut_opens_the_dialog_on_every_page(window, calibrator, qtbot):

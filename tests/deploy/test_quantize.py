@@ -118,6 +118,26 @@ def test_quantize_job_reads_an_image_folder_and_makes_the_full_networks_graphs(n
     assert made == sorted([f"segments-0-{net.exit_segment('final')}.onnx", "head-final.onnx"])
 
 
+def test_quantize_job_says_the_calibration_is_stored_before_it_honours_a_cancel(net, tmp_path, monkeypatch):
+    """From the "stored" event on, the new calibration is on disk: a cancel there keeps it (the app
+    then forgets the int8 latency tables that timed the graphs it replaced)."""
+    from core.jobs import CancelToken, Cancelled
+
+    monkeypatch.setenv("MESS_CACHE_DIR", str(tmp_path / "cache"))
+    folder = write_image_folder(tmp_path / "frames", noise_frames(3, size=SIZE), names="f{i}.png")
+    token = CancelToken()
+    job = quantize_job(net, folder, input_size=SIZE, count=2, cancel=token)
+    assert next(job).stage == "calibrate"
+    assert load_calibration(GraphStore(net, SIZE).folder) is None
+    stored = next(job)                       # reading the images and writing them: no cancel in between
+    assert stored.stage == "stored"
+    assert load_calibration(GraphStore(net, SIZE).folder).images == 2
+    token.cancel()
+    with pytest.raises(Cancelled):
+        next(job)
+    assert load_calibration(GraphStore(net, SIZE).folder).images == 2, "kept after the cancel"
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "openvino"])
 def test_int8_export_holds_quantised_graphs_and_records_the_calibration(net, tmp_path, fmt):
     need("onnxruntime" if fmt == "onnx" else "openvino")

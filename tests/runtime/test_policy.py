@@ -120,6 +120,38 @@ def test_the_runtimes_confident_fraction_equals_the_searchs_histograms_at_every_
     assert len({tuple(f) for f in fractions}) > 4, "the thresholds tell the images apart"
 
 
+@pytest.mark.parametrize("shape, size, stride, settings", [
+    ((3, 5, 2, 3), (8, 12), 4, PolicySettings(scale=1.0, edge_dilation=32)),     # window larger than the image
+    ((1, 4, 1, 1), (32, 32), 32, PolicySettings(scale=1.0)),                       # one logit pixel
+    ((2, 3, 3, 4), (96, 128), 32, PolicySettings(scale=0.5, edge_dilation=1)),
+])
+def test_the_confident_fraction_holds_on_tiny_maps_ties_and_large_windows(shape, size, stride, settings):
+    rng = np.random.default_rng(sum(shape))
+    logits = rng.integers(-2, 3, size=shape).astype(np.float32)      # many tied classes
+    histograms = confidence_histograms(logits, size, stride, settings)
+    for level in range(256):
+        th_pix = level / 255
+        np.testing.assert_array_equal(confident_fraction(logits, size, stride, th_pix=th_pix, settings=settings),
+                                      image_confidence(histograms, th_pix), err_msg=f"level {level}")
+
+
+@pytest.mark.parametrize("th_pix", [float("nan"), -0.01, 1.01])
+def test_the_confident_fraction_refuses_a_threshold_outside_0_1(th_pix):
+    logits = np.zeros((1, 2, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="th_pix"):
+        confident_fraction(logits, (16, 16), 4, th_pix=th_pix, settings=PolicySettings())
+
+
+def test_top1_confidence_of_float64_logits_is_rounded_once():
+    """1 / sum(exp) in the logits' precision, then float32 (as before the in-place rewrite)."""
+    logits = np.random.default_rng(5).normal(size=(1, 7, 20, 30)) * 3
+    top = logits.max(axis=1)
+    expected = (1.0 / np.exp(logits - top[:, None]).sum(axis=1)).astype(np.float32)
+    confidence, _ = pixel_confidence(logits)
+    assert confidence.dtype == np.float32
+    np.testing.assert_array_equal(confidence, expected)
+
+
 def test_label_edges_marks_both_sides_of_a_boundary():
     label = np.zeros((4, 6), int)
     label[:, 3:] = 1
