@@ -188,6 +188,38 @@ def test_the_scheme_decides_the_activation_type_and_zero_points(net, scheme, dty
         save_calibration(store.folder, varied_images(2), source="varied", scheme="x8")
 
 
+def test_weights_take_7_bits_on_x86_cpus_without_vnni(tmp_path):
+    from core.deploy.quantize import reduced_weight_range
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n")
+    assert reduced_weight_range.__wrapped__(str(info), "x86_64")
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert not reduced_weight_range.__wrapped__(str(info), "x86_64")
+    info.write_text("processor\t: 0\nflags\t\t: avx2 avx_vnni\n")
+    assert not reduced_weight_range.__wrapped__(str(info), "AMD64")
+    assert reduced_weight_range.__wrapped__(str(tmp_path / "missing"), "x86_64"), "unknown flags: the safe range"
+    assert not reduced_weight_range.__wrapped__(str(info), "aarch64")
+
+
+@pytest.mark.parametrize("reduced", [False, True])
+def test_the_weight_range_is_in_the_graphs_and_the_tag(net, monkeypatch, reduced):
+    """7-bit weights (no VNNI) lie in [-64, 64] and name their graphs apart; 8-bit ones reach 127."""
+    need("onnxruntime")
+    import core.deploy.quantize as quantize
+
+    monkeypatch.setattr(quantize, "reduced_weight_range", lambda: reduced)
+    store = GraphStore(net, SIZE)
+    record = save_calibration(store.folder, varied_images(4), source="varied")
+    assert record.tag.endswith("-w7") == reduced and ("7-bit" in record.method) == reduced
+    graph = onnx.load(str(Int8Graphs(store).path(PieceKey.segments(0, 0)))).graph
+    weights = [onnx.numpy_helper.to_array(t) for t in graph.initializer
+               if t.data_type == onnx.TensorProto.INT8 and t.dims and np.prod(t.dims) > 16]
+    assert weights
+    largest = max(int(np.abs(w.astype(np.int32)).max()) for w in weights)
+    assert largest <= 64 if reduced else largest == 127
+
+
 def test_a_label_free_int8_calibration_is_scored_against_the_float_network(net, tmp_path):
     need("onnxruntime")
     from core.data.footage import open_unlabelled_calibration_set
