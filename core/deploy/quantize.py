@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
+from core.cpu_flags import cpu_flags
 from core.deploy.pieces import PieceKey, head_taps, io_names
 from core.errors import ConfigError
 from core.models.network import MultiExitNet
@@ -54,12 +55,8 @@ def reduced_weight_range(cpuinfo: str = "/proc/cpuinfo", machine: str | None = N
     to lack VNNI."""
     if (machine or platform.machine()).lower() not in X86:
         return False
-    try:
-        text = Path(cpuinfo).read_text()
-    except OSError:
-        return True
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return not any(flag in flags for flag in VNNI_FLAGS)
+    flags = cpu_flags(cpuinfo)
+    return flags is None or not flags.intersection(VNNI_FLAGS)
 
 
 @dataclass(frozen=True)
