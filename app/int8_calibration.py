@@ -76,44 +76,46 @@ class Int8Calibrator(QObject):
         from core.deploy.quantize import quantize_job
 
         net, size, folder = self.state.net, self.input_size(), self.state.folder
+        sha = self.state.info.weights_sha256
         self._stored = False      # the job reports "stored" once the new calibration is written
         self._show(f"Calibrating int8 on {count} images of {source}...", None)
         self.action.setText(CANCEL_TEXT)
         self.worker = start_job(
             lambda token: quantize_job(net, source, input_size=size, count=count, scheme=scheme, cancel=token),
-            "quantize", self, progress=self._progress, succeeded=lambda result: self._done(result, folder),
-            failed=lambda message: self._stopped(f"Cannot calibrate int8: {message}", folder, size, error=True),
-            cancelled=lambda: self._stopped("int8 calibration cancelled", folder, size, error=False),
+            "quantize", self, progress=self._progress, succeeded=lambda result: self._done(result, folder, sha),
+            failed=lambda message: self._stopped(f"Cannot calibrate int8: {message}", folder, sha, size=size,
+                                                 error=True),
+            cancelled=lambda: self._stopped("int8 calibration cancelled", folder, sha, size=size, error=False),
             finished=lambda: self.action.setText(CALIBRATE_TEXT))
 
     def _progress(self, event) -> None:
         self._stored = self._stored or event.stage in ("stored", "quantize")
         self._show(f"int8 calibration: {event.message}", None)     # stays until the next line
 
-    def _done(self, result, folder) -> None:
+    def _done(self, result, folder, sha: str) -> None:
         record, _ = result
         h, w = record.input_size
         print(f"MESS Studio: int8 calibration of {folder} at {h}x{w} made", flush=True)   # smoke tests read it
         made = (f"int8 calibration made: {record.images} images of {record.source} at {h}x{w} "
                 f"(scheme {record.scheme})")
-        self._show(made + ("; running int8." if self._run_on(folder, record.input_size) else "."), False)
+        self._show(made + ("; running int8." if self._run_on(folder, sha, record.input_size) else "."), False)
 
-    def _stopped(self, text: str, folder, size: tuple[int, int], *, error: bool) -> None:
+    def _stopped(self, text: str, folder, sha: str, size: tuple[int, int], *, error: bool) -> None:
         """Cancelled or failed: before the new calibration was stored the earlier one stays; after, the new
         one is kept (the graphs not made yet are made on first use) and runs as a finished one would."""
         print(f"MESS Studio: {text}", flush=True)
         if not self._stored:
             self._show(f"{text}; the earlier calibration (if any) stays.", error)
             return
-        running = self._run_on(folder, size)
+        running = self._run_on(folder, sha, size)
         self._show(f"{text} after the new calibration was stored: it is kept, its remaining graphs are made "
                    "on first use" + ("; running int8." if running else "."), error)
 
-    def _run_on(self, folder, size: tuple[int, int]) -> bool:
+    def _run_on(self, folder, sha: str, size: tuple[int, int]) -> bool:
         """Run int8 on the new graphs when ``folder`` is still the open model; whether it runs int8 now.
-        The int8 latency tables measured at ``size`` timed the graphs just replaced: they are forgotten
-        first, so the pages measure the new ones."""
-        COST_CACHE.forget(precision="int8", input_size=size)
+        The int8 latency tables of these weights (``sha``) measured at ``size`` timed the graphs just
+        replaced: they are forgotten first, so the pages measure the new ones."""
+        COST_CACHE.forget(weights_sha256=sha, precision="int8", input_size=size)
         if self.state.folder != folder:
             return False                         # another model was opened meanwhile: its runtime stays
         if self.state.precision == "int8":

@@ -49,12 +49,13 @@ class CostCache:
         with self._lock:
             self._tables.pop(key, None)
 
-    def forget(self, *, precision: str, input_size: tuple[int, int]) -> int:
-        """Forget every table of ``precision`` at ``input_size`` (a new int8 calibration replaces the
-        graphs they timed); returns how many."""
+    def forget(self, *, weights_sha256: str, precision: str, input_size: tuple[int, int]) -> int:
+        """Forget every table of the weights ``weights_sha256`` at ``precision`` and ``input_size`` (a new
+        int8 calibration of that model replaces the graphs they timed); returns how many."""
         size = (int(input_size[0]), int(input_size[1]))
         with self._lock:
-            stale = [key for key in self._tables if key[6] == precision and key[3] == size]
+            stale = [key for key in self._tables
+                     if key[0] == weights_sha256 and key[6] == precision and key[3] == size]
             for key in stale:
                 del self._tables[key]
         return len(stale)

@@ -32,10 +32,14 @@ def calibrator(window, monkeypatch, tmp_path):
 
 @pytest.fixture
 def stale_int8_tables(window):
-    """An int8 and an fp32 latency table measured at the calibrated size (of other weights: nothing
-    measures them again): a new calibration must forget the int8 one alone."""
-    keys = {precision: cost_key(window.state.net, "f" * 64, (360, 480), device="cpu", backend="onnxruntime",
+    """An int8 and an fp32 latency table of the open model measured at the calibrated size (on another
+    device than the pages measure on, so that nothing measures them again), and another model's int8 table
+    at that size: a new calibration must forget the open model's int8 one alone."""
+    sha = window.state.info.weights_sha256
+    keys = {precision: cost_key(window.state.net, sha, (360, 480), device="cuda", backend="onnxruntime",
                                 precision=precision) for precision in ("int8", "fp32")}
+    keys["other-int8"] = cost_key(window.state.net, "f" * 64, (360, 480), device="cpu", backend="onnxruntime",
+                                  precision="int8")
     for precision, key in keys.items():
         COST_CACHE.put(key, CostTable(input_size=(360, 480), device="cpu", segments=[], heads={},
                                       precision=precision))
@@ -78,6 +82,7 @@ def test_calibrating_from_the_menu_makes_the_graphs_and_runs_int8(window, calibr
     assert "int8 calibration made: 3 images of" in window.statusBar().currentMessage()
     assert COST_CACHE.get(stale_int8_tables["int8"]) is None and COST_CACHE.get(stale_int8_tables["fp32"]), \
         "the int8 tables of the calibrated size timed the graphs it replaced"
+    assert COST_CACHE.get(stale_int8_tables["other-int8"]) is not None, "another model's graphs did not change"
     record = load_calibration(GraphStore(window.state.net, (360, 480)).folder)
     assert record is not None and (record.images, record.scheme, record.input_size) == (3, "u8", (360, 480))
     qtbot.waitUntil(lambda: calibrator.action.text() == CALIBRATE_TEXT)

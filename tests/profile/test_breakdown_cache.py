@@ -92,14 +92,15 @@ def test_breakdown_follows_the_structure_and_adds_up(net):
     assert flops_only.segments[0].latency_ms is None
 
 
-def test_a_new_int8_calibration_forgets_the_int8_tables_of_its_size(net):
-    """A new calibration replaces the int8 graphs: the tables that timed the old ones are forgotten."""
+def test_a_new_int8_calibration_forgets_the_int8_tables_of_its_model_and_size(net):
+    """A new calibration replaces one model's int8 graphs: the tables that timed them are forgotten, and
+    only those (another model's int8 tables, at the same size, timed graphs that did not change)."""
     cache = CostCache()
     table = measure_costs(net, SIZE, "cpu", latency=False)
-    keys = {(precision, size): cost_key(net, "sha", size, device="cpu", backend="onnxruntime", precision=precision)
-            for precision in ("fp32", "int8") for size in (SIZE, (32, 48))}
+    keys = {(sha, precision, size): cost_key(net, sha, size, device="cpu", backend="onnxruntime", precision=precision)
+            for sha in ("sha", "other") for precision in ("fp32", "int8") for size in (SIZE, (32, 48))}
     for key in keys.values():
         cache.put(key, table)
-    assert cache.forget(precision="int8", input_size=SIZE) == 1
-    assert cache.get(keys["int8", SIZE]) is None
-    assert all(cache.get(key) is table for name, key in keys.items() if name != ("int8", SIZE))
+    assert cache.forget(weights_sha256="sha", precision="int8", input_size=SIZE) == 1
+    assert cache.get(keys["sha", "int8", SIZE]) is None
+    assert all(cache.get(key) is table for name, key in keys.items() if name != ("sha", "int8", SIZE))

@@ -191,7 +191,7 @@ def test_policy_ms_round_trips_and_a_version_1_table_loads_with_the_split_unknow
     path = tmp_path / "table.json"
     measured.save(path)
     data = json.loads(path.read_text())
-    assert data["format_version"] == 2
+    assert data["format_version"] == 3
     assert "policy_ms" not in data["segments"][0] and data["heads"][HEAD_A]["policy_ms"] > 0
     assert CostTable.load(path).heads[HEAD_A].policy_ms == pytest.approx(measured.heads[HEAD_A].policy_ms)
     old = dict(data, format_version=1, heads={k: {f: v for f, v in p.items() if f != "policy_ms"}
@@ -202,8 +202,26 @@ def test_policy_ms_round_trips_and_a_version_1_table_loads_with_the_split_unknow
     assert loaded.heads[HEAD_A].latency_ms == pytest.approx(measured.heads[HEAD_A].latency_ms)
 
 
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_table_from_before_the_runtime_policy_was_timed_is_flagged_and_keeps_its_version(tmp_path, version):
+    """Tables of versions 1 and 2 timed the histogram form of the exit policy (up to ~0.3 ms more per exit
+    than the runtime pays): they load, say so among the table's warnings (the CLI's and the Model page's
+    "not trustworthy" line) and, saved again, keep their version; a table measured now is not flagged."""
+    piece = {"gflops": 0.1, "latency_ms": 1.0, "latency_p10_ms": 0.9, "latency_p90_ms": 1.1}
+    new = CostTable((48, 64), "cpu", [PieceCost(1.0, 1.0, 0.9, 1.1)], heads={HEAD_A: PieceCost(0.1, 1.0, 0.9, 1.1)})
+    assert new.warnings() == []
+    data = dict(new.to_json(), format_version=version, heads={HEAD_A: piece})
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    old = CostTable.load(path)
+    assert old.warnings() == [f"measured by an older mess (latency-table version {version}), whose heads timed "
+                              "a slower form of the exit policy than the runtime's"]
+    old.save(path)
+    assert json.loads(path.read_text())["format_version"] == version
+
+
 @pytest.mark.parametrize("change, message", [
-    (lambda d: d.update(format_version=3), "unknown latency-table format version 3"),
+    (lambda d: d.update(format_version=4), "unknown latency-table format version 4"),
     (lambda d: d["heads"][HEAD_A].update(policy_seconds=1.0), "unknown key 'policy_seconds'"),
     (lambda d: d["heads"][HEAD_A].update(policy_ms="fast"), "policy_ms must be a number"),
     (lambda d: d["heads"][HEAD_A].update(policy_ms=-1.0), "policy_ms must be a number"),
