@@ -107,11 +107,15 @@ def precision_of_config(args: argparse.Namespace, config_file) -> None:
 
 
 def warn_about_table(table, source: str) -> None:
-    """One stderr line per reason to distrust a latency table (large spread, measured under load)."""
+    """One stderr line per reason to distrust a latency table (large spread, measured under load, made by an
+    older mess), each with what to do about it."""
     import sys
 
     for warning in table.warnings():
         print(f"warning: {source}: {warning}; re-measure on an idle machine", file=sys.stderr)
+    old = table.version_note()
+    if old:
+        print(f"warning: {source}: {old}; measure it again with 'mess profile'", file=sys.stderr)
 
 
 def note(message: str) -> None:

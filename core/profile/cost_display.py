@@ -46,7 +46,7 @@ class CostsText:
 def table_text(table: CostTable, source: str) -> CostsText:
     """The words for ``table`` measured here (``source`` "") or loaded from the file ``source``:
     where it comes from, the device, the size and the full network's spread; a message when its
-    latencies are not trustworthy (spread or other load) or when it was loaded."""
+    latencies are not trustworthy (spread, other load, or an older mess's table) or when it was loaded."""
     where = f"from {Path(source).name}" if source else "measured here"
     spread = table.full_network_spread()
     numbers = f"; full network {spread[0]:.1f} ms (p10 {spread[1]:.1f}, p90 {spread[2]:.1f})" if spread else ""
@@ -54,10 +54,15 @@ def table_text(table: CostTable, source: str) -> CostsText:
     label = f"Costs {where}: {device}, {hw(table.input_size)} (H×W){numbers}"
     tooltip = source or "measured on this machine, kept in memory for this session"
     button = "Measure again" if not source else "Measure here"
-    warnings = table.warnings()
-    if warnings:
-        advice = ". Press 'Measure again' on an idle machine." if not source else "."
-        return CostsText(label, tooltip, button, message="Latency not trustworthy: " + "; ".join(warnings) + advice,
+    reasons = table.warnings()
+    old = table.version_note()
+    if reasons or old:
+        if old:
+            reasons.append(old)
+            advice = f". Press '{button}' to measure again with this version of mess."
+        else:
+            advice = ". Press 'Measure again' on an idle machine." if not source else "."
+        return CostsText(label, tooltip, button, message="Latency not trustworthy: " + "; ".join(reasons) + advice,
                          error=True)
     return CostsText(label, tooltip, button, message=f"Latency table {source} loaded." if source else "")
 

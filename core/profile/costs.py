@@ -5,8 +5,9 @@ final head included), so the cost of any exit is the sum of the segment
 prefix up to it plus its head; a cascade adds every head it evaluates on the
 way. FLOPs come from ``torch.utils.flop_counter`` (a multiply-add counts as 2
 FLOPs) and count the network only; a head's latency includes the exit
-policy run on its output (confidence map, edge smoothing, histogram), since
-the runtime pays it at every exit it evaluates. Latency is measured (warm-up first, then the median of repeats, with
+policy run on its output (confidence map, edge smoothing, the fraction of
+confident pixels at one threshold, as the runtime runs it), since the runtime pays
+it at every exit it evaluates. Latency is measured (warm-up first, then the median of repeats, with
 the device synchronised around each timing).
 """
 
@@ -30,7 +31,8 @@ from core.runtime.policy import PolicySettings, as_array, confident_fraction
 
 
 # 2: heads record policy_ms, the exit policy's part of their latency. 3: heads time the policy as the runtime
-# runs it (confident_fraction, one threshold); earlier tables timed its histogram form, up to ~0.3 ms slower.
+# runs it (confident_fraction, one threshold); tables before it may have timed its histogram form (most
+# version-2 tables did), up to ~0.3 ms slower per exit.
 COST_TABLE_VERSION = 3
 READABLE_COST_TABLE_VERSIONS = (1, 2, 3)
 RUNTIME_POLICY_TIMED_SINCE = 3
@@ -109,10 +111,15 @@ class CostTable:
         others = (self.extra.get("load") or {}).get("others_cpu_fraction")
         if others is not None and others > BUSY_THRESHOLD:
             found.append(f"measured while other processes used {100 * others:.0f} % of the CPU")
-        if self.format_version < RUNTIME_POLICY_TIMED_SINCE:
-            found.append(f"measured by an older mess (latency-table version {self.format_version}), whose heads "
-                         "timed a slower form of the exit policy than the runtime's")
         return found
+
+    def version_note(self) -> str | None:
+        """Why the heads' latencies of a table from an older mess may overstate the exit policy, or None
+        (a table of this version, or one without latencies)."""
+        if self.format_version >= RUNTIME_POLICY_TIMED_SINCE or all(h.latency_ms is None for h in self.heads.values()):
+            return None
+        return (f"measured by an older mess (latency-table version {self.format_version}), which may have timed "
+                "a slower form of the exit policy than the runtime's")
 
     def save(self, path: Path) -> None:
         from core.jsonio import write_json_atomic

@@ -221,6 +221,9 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
     if table is not None:
         check_latency_table(table, net, size, source=request.table_source)
     warnings: list[str] = []
+    if table is not None:          # an imported table: why its latencies may not be this machine's
+        reasons = [*table.warnings(), table.version_note()]
+        warnings += [f"{request.table_source}: {reason}" for reason in reasons if reason]
     cache = yield from calibration_cache(net, info, dataset, device=device, model_dir=model_dir, cancel=cancel,
                                          warn=warnings.append, reference=request.reference)
     if table is None:

@@ -340,6 +340,12 @@ def test_a_deadline_run_reports_its_deadline_and_depth(capsys, model_dir, video,
     frames, summary = read_stats(out / "s.jsonl")
     assert code == 0 and {f["exit"] for f in frames} == {"features.6:fcn-c64-b0"}      # the first rung always
     assert summary["mean_exit_depth"] < 1.0
+    assert "older mess" not in err
+    old = out.parent / "old.json"
+    old.write_text(json.dumps(dict(json.loads(table.read_text()), format_version=2)))
+    code, _, err = mess_run(capsys, model_dir, video, "--deadline-ms", "100000", "--latency-table", str(old),
+                            "--backend", "torch", "--max-frames", "2")
+    assert code == 0 and f"warning: {old}: measured by an older mess (latency-table version 2)" in err
 
 
 def test_a_latency_table_without_a_deadline_is_refused(capsys, model_dir, video, out):

@@ -55,6 +55,19 @@ def test_a_table_measured_under_load_or_noisy_is_flagged():
     assert noisy.error and "latency spread is large" in noisy.message and noisy.message.endswith("p90 60.0 ms.")
 
 
+def test_a_table_from_an_older_mess_says_to_measure_here_with_this_version():
+    old = table()
+    old.format_version = 2
+    text = table_text(old, "/t/old.json")
+    assert text.error and text.message == (
+        "Latency not trustworthy: measured by an older mess (latency-table version 2), which may have timed a "
+        "slower form of the exit policy than the runtime's. Press 'Measure here' to measure again with this "
+        "version of mess.")
+    old.extra["load"] = {"others_cpu_fraction": 0.7}
+    both = table_text(old, "/t/old.json").message
+    assert "70 % of the CPU; measured by an older mess" in both and both.endswith("with this version of mess.")
+
+
 def test_measuring_text_says_size_device_backend_and_precision():
     assert measuring_text((48, 64), "cpu", "openvino", "fp32") == \
         "Measuring FLOPs and latency at 48×64 (H×W) on cpu, openvino fp32..."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -54,3 +55,14 @@ def test_saved_tables_keep_the_load_and_the_cli_warns(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"warning: {path}: measured while other processes used 60 % of the CPU; "
                    "re-measure on an idle machine"]
+
+
+def test_the_cli_says_to_measure_an_older_messs_table_again_not_to_find_an_idle_machine(tmp_path, capsys):
+    from core.cli.common import warn_about_table
+
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(dict(table(9.0, 11.0, None).to_json(), format_version=2)))
+    warn_about_table(CostTable.load(path), str(path))
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"warning: {path}: measured by an older mess (latency-table version 2), which may have timed a slower "
+        "form of the exit policy than the runtime's; measure it again with 'mess profile'"]

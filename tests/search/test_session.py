@@ -210,6 +210,21 @@ def test_search_job_with_a_table_resizes_to_its_size_and_reports_progress(setup,
     assert [e.stage for e in events] == ["calibrate"] * 3 + ["search"] * 2     # all images, then each fold
 
 
+def test_search_job_says_why_an_imported_table_may_not_be_this_machines(setup, tmp_path):
+    """The Search page shows the outcome's warnings: an imported table measured under load, or by an older
+    mess, is named there as the CLI names it."""
+    from core.search.session import SearchRequest, search_job
+
+    _, data, net, info = setup
+    table = measure_costs(net, (32, 48), latency=True, warmup=0, repeats=1)
+    table.format_version = 2
+    table.extra["load"] = {"others_cpu_fraction": 0.6}
+    request = SearchRequest(data, "val", limit=3, table=table, table_source="old.json")
+    warnings = run_job(search_job(net, info, tmp_path, request)).warnings
+    assert "old.json: measured while other processes used 60 % of the CPU" in warnings
+    assert any(w.startswith("old.json: measured by an older mess (latency-table version 2)") for w in warnings)
+
+
 def test_search_job_measures_this_machine_once_and_can_be_cancelled_while_measuring(setup, tmp_path, monkeypatch):
     from core.profile import cache as cache_module
     from core.search.session import SearchRequest, search_job

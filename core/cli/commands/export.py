@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import COMMANDS, Command
-from core.cli.common import note, parse_size, positive_int, precision_of_config, resolve_model
+from core.cli.common import note, parse_size, positive_int, precision_of_config, resolve_model, warn_about_table
 from core.cli.progress import ProgressBar
 from core.errors import ConfigError
 from core.deploy.export import FORMAT_PRECISIONS, FORMATS, MANIFEST, export_model
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.latency_table:
         loaded = CostTable.load(args.latency_table)
         loaded.check_matches(net, args.latency_table)
+        warn_about_table(loaded, args.latency_table)
         size = tuple(args.input or net.spec.input_size or (360, 480))
         if tuple(loaded.input_size) != size:
             h, w = loaded.input_size

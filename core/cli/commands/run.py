@@ -14,7 +14,7 @@ from typing import TextIO
 
 from core.cli.commands import COMMANDS, Command
 from core.cli.common import (add_backend_arguments, backend_pieces, note, parse_size, positive_int,
-                             precision_of_config, resolve_model)
+                             precision_of_config, resolve_model, warn_about_table)
 from core.device import DEVICE_CHOICES, select_device
 from core.errors import ConfigError, MessError
 from core.models import load_model
@@ -75,6 +75,7 @@ def deadline_costs(net, args, size, device, pieces):
         if size is not None and tuple(table.input_size) != tuple(size):
             raise ConfigError(f"{args.latency_table}: measured at {table.input_size[0]}x{table.input_size[1]}, "
                               f"the frames are processed at {size[0]}x{size[1]}")
+        warn_about_table(table, args.latency_table)
         return table
     if not args.quiet:
         print("measuring the latency table the deadline decides from...", file=sys.stderr, flush=True)
