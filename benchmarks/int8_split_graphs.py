@@ -42,7 +42,7 @@ from core.threads import configure_threads  # noqa: E402
 SHARED = ROOT.parent / "shared" / "data"
 
 
-def exit_logits(pieces, net, image, exit_id: str, stops: list[int]) -> np.ndarray:
+def exit_logits(pieces, net, image, *, exit_id: str, stops: list[int]) -> np.ndarray:
     """``exit_id``'s logits with the backbone run as one graph per run of segments ending at ``stops``."""
     state = pieces.start(image)
     for stop in stops:
@@ -50,7 +50,7 @@ def exit_logits(pieces, net, image, exit_id: str, stops: list[int]) -> np.ndarra
     return np.asarray(pieces.head(state, exit_id)[1])
 
 
-def compare(pieces, net, images, th_pix: float) -> dict:
+def compare(pieces, net, images, *, th_pix: float) -> dict:
     """Per exit: the search's split graphs against the runtime's one graph from the input to the exit
     (a configuration whose first kept exit it is; deeper kept exits differ likewise)."""
     candidates = sorted({net.exit_segment(e) for e in net.exit_ids()})
@@ -62,8 +62,8 @@ def compare(pieces, net, images, th_pix: float) -> dict:
         stride = net.exit_stride(exit_id)
         worst_logit, agree, worst_conf = 0.0, [], 0.0
         for image in images:
-            a = exit_logits(pieces, net, image, exit_id, split)
-            b = exit_logits(pieces, net, image, exit_id, [segment])
+            a = exit_logits(pieces, net, image, exit_id=exit_id, stops=split)
+            b = exit_logits(pieces, net, image, exit_id=exit_id, stops=[segment])
             worst_logit = max(worst_logit, float(np.abs(a - b).max() / max(float(np.abs(a).max()), 1e-6)))
             agree.append(float((host.class_labels(a, size) == host.class_labels(b, size)).mean()))
             ca = host.confident_fraction(a, size, stride, th_pix=th_pix)[0]
@@ -76,18 +76,18 @@ def compare(pieces, net, images, th_pix: float) -> dict:
     return out
 
 
-def timing(pieces, net, image, repeats: int) -> dict:
+def timing(pieces, net, image, *, repeats: int) -> dict:
     """The full network split as the search runs it and fused as the runtime does, interleaved (ms)."""
     candidates = sorted({net.exit_segment(e) for e in net.exit_ids()})
     last = net.exit_segment(FINAL_EXIT)
     ways = {"split": candidates, "fused": [last]}
     for stops in ways.values():
-        exit_logits(pieces, net, image, FINAL_EXIT, stops)
+        exit_logits(pieces, net, image, exit_id=FINAL_EXIT, stops=stops)
     times: dict[str, list[float]] = {k: [] for k in ways}
     for _ in range(repeats):
         for name, stops in ways.items():
             started = time.perf_counter()
-            exit_logits(pieces, net, image, FINAL_EXIT, stops)
+            exit_logits(pieces, net, image, exit_id=FINAL_EXIT, stops=stops)
             times[name].append(1000 * (time.perf_counter() - started))
     return {name: round(statistics.median(v), 2) for name, v in times.items()}
 
@@ -113,8 +113,8 @@ def main() -> None:
     for backend in [b for b in ("openvino", "onnxruntime") if b in available_backends()]:
         pieces = make_pieces(net, size, backend, precision="int8", threads=args.threads)
         results[backend] = {"precision_id": pieces.precision_id,
-                            "full_network_ms": timing(pieces, net, images[0], args.repeats),
-                            "exits": compare(pieces, net, images, args.th_pix)}
+                            "full_network_ms": timing(pieces, net, images[0], repeats=args.repeats),
+                            "exits": compare(pieces, net, images, th_pix=args.th_pix)}
         worst = results[backend]["exits"]
         print(backend, results[backend]["full_network_ms"],
               "worst confidence difference", max(e["max_image_confidence_difference"] for e in worst.values()),

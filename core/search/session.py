@@ -74,6 +74,22 @@ def open_calibration_set(data: str | Path, split: str, net: MultiExitNet, layout
     return evenly_spaced(dataset, limit)
 
 
+def training_frames_note(info: ModelInfo, request: "SearchRequest", dataset) -> str | None:
+    """A warning when the labelled calibration images are frames the model trained on (by its provenance):
+    its exits are more confident there than on new footage, so thresholds set there may let few frames of
+    other footage leave early (measured: benchmarks/results/heldout_search_fold_0006R0.json); else None."""
+    from core.data.sequences import sequence_counts
+    from core.models.summary import trains_on
+
+    if request.unlabelled or not request.data or not isinstance(dataset, SegmentationDataset):
+        return None
+    if not trains_on(info.provenance or {}, request.split, sequence_counts(dataset.samples), data=str(request.data)):
+        return None
+    return (f"the model trained on frames of '{request.split}' of {Path(request.data).name}: its exits are more "
+            "confident on them than on new footage, so frames of other footage may leave early less often than "
+            "predicted; calibrate on frames it did not train on, like the footage it will run on")
+
+
 def calibration_size(dataset: SegmentationDataset) -> tuple[int, int]:
     """(H, W) of the calibration images as the network sees them (after any resize)."""
     return tuple(int(v) for v in dataset[0]["image"].shape[-2:])
@@ -220,7 +236,7 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
     size = calibration_size(dataset)
     if table is not None:
         check_latency_table(table, net, size, source=request.table_source)
-    warnings: list[str] = []
+    warnings: list[str] = [note for note in [training_frames_note(info, request, dataset)] if note]
     if table is not None:          # an imported table: why its latencies may not be this machine's
         reasons = [*table.warnings(), table.version_note()]
         warnings += [f"{request.table_source}: {reason}" for reason in reasons if reason]

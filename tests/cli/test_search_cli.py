@@ -121,3 +121,23 @@ def test_search_on_too_few_images_for_folds_says_so(setup, tmp_path, capsys):
     assert main(["search", "--model", str(model), "--data", str(data), "--latency-table", str(table),
                  "--max-drop", "5", "--out", str(tmp_path / "c.json"), "--quiet"]) == 0
     assert "note: no held-out check: a held-out check needs at least 6 calibration images" in capsys.readouterr().err
+
+
+def test_search_on_frames_the_model_trained_on_says_thresholds_may_not_transfer(setup, tmp_path, capsys):
+    """Measured on a fold model: a configuration calibrated on its training drives let no frame of the drive
+    it never saw leave early. A search calibrating on training frames says so; one on other frames does not."""
+    import shutil
+
+    root, data, model, table = setup
+    trained = tmp_path / "trained"
+    shutil.copytree(model, trained, ignore=shutil.ignore_patterns("calibration*", ".mess*"))
+    document = json.loads((trained / "model.json").read_text())
+    document["provenance"] = {"created_by": "mess train", "config": {"data": str(data), "train_split": "train+val"}}
+    (trained / "model.json").write_text(json.dumps(document))
+    args = ["--data", str(data), "--latency-table", str(table), "--max-drop", "100", "--quiet"]
+    capsys.readouterr()
+    assert main(["search", "--model", str(trained), *args, "--out", str(tmp_path / "a.json")]) == 0
+    err = capsys.readouterr().err
+    assert f"note: the model trained on frames of 'val' of {data.name}: its exits are more confident" in err
+    assert main(["search", "--model", str(model), *args, "--out", str(tmp_path / "b.json")]) == 0
+    assert "trained on frames" not in capsys.readouterr().err

@@ -225,6 +225,22 @@ def test_search_job_says_why_an_imported_table_may_not_be_this_machines(setup, t
     assert any(w.startswith("old.json: measured by an older mess (latency-table version 2)") for w in warnings)
 
 
+def test_search_job_warns_when_it_calibrates_on_frames_the_model_trained_on(setup, tmp_path):
+    """The Search page shows the outcome's warnings: calibrating on training frames is one."""
+    from dataclasses import replace
+
+    from core.search.session import SearchRequest, search_job
+
+    _, data, net, info = setup
+    table = measure_costs(net, (32, 48), latency=True, warmup=0, repeats=1)
+    trained = replace(info, provenance={"config": {"data": str(data), "train_split": "train+val"}})
+    request = SearchRequest(data, "val", limit=3, table=table)
+    warnings = run_job(search_job(net, trained, tmp_path, request)).warnings
+    assert any(w.startswith(f"the model trained on frames of 'val' of {data.name}") for w in warnings)
+    held_out = replace(info, provenance={"config": {"data": str(data), "train_split": "train"}})
+    assert not any("trained on frames" in w for w in run_job(search_job(net, held_out, tmp_path, request)).warnings)
+
+
 def test_search_job_measures_this_machine_once_and_can_be_cancelled_while_measuring(setup, tmp_path, monkeypatch):
     from core.profile import cache as cache_module
     from core.search.session import SearchRequest, search_job

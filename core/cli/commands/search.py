@@ -20,7 +20,7 @@ from core.search.calibration import LABELS
 from core.search.search import SearchSpace, search
 from core.search.holdout import DEFAULT_RULE, RULES, TIME_BLOCKS
 from core.search.session import (Budget, SearchRequest, calibration_cache, calibration_size, check_latency_table,
-                                 choose_checked, config_document, pareto_document)
+                                 choose_checked, config_document, pareto_document, training_frames_note)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
     request = SearchRequest(args.data, args.split, args.limit, layout=args.layout, input_size=args.input,
                             unlabelled=args.unlabelled)
     dataset = request.open(net, args.input)
+    trained = training_frames_note(info, request, dataset)
+    if trained:
+        _warn(f"note: {trained}")
     size = calibration_size(dataset)
     for table, path in zip(tables, (args.latency_table or "").split(",")):
         if table is not None:
