@@ -106,10 +106,16 @@ def budget_why(budget_words: str, report: HeldOutReport | None) -> str:
 
 def searched_text(result: SearchResult, *, images: int, size: tuple[int, int], source: str,
                   warnings: list[str]) -> str:
-    """The line after a search: how many configurations, on what, with whose latency (and its first warning)."""
+    """The line after a search: how many configurations, on what, with whose latency, and every warning (one
+    sentence each: a calibration on training frames, a distrusted latency table, too few images for folds)."""
     text = (f"Searched {result.count:,} configurations in {result.seconds:.2f} s on {images} images "
             f"({size_text(size)}); latency from {source}.")
-    return text + (" " + warnings[0] if warnings else "")
+    return " ".join([text, *(_sentence(w) for w in warnings)])
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text + ("" if text.endswith(".") else ".")
 
 
 def table_text(table: CostTable | None, path: str) -> str:

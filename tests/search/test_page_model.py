@@ -91,6 +91,11 @@ def test_which_latency_table_applies_and_how_it_reads():
     assert model.latency_source() == THIS_MACHINE
     assert model.searched_text().startswith("Searched 3 configurations in 0.25 s on 6 images (48×64)")
     assert model.searched_text().endswith("); latency from this machine.")
+    model.outcome.warnings.extend(["board.json: measured while other processes used 60 % of the CPU",
+                                   "the model trained on frames of 'val' of camvid: ..."])
+    expected = ("latency from this machine. board.json: measured while other processes used 60 % of the CPU. "
+                "the model trained on frames of 'val' of camvid: ...")
+    assert model.searched_text().endswith(expected), "every warning, not only the first"
 
 
 def test_a_remembered_table_is_restored_only_when_readable(tmp_path):
