@@ -78,6 +78,15 @@ def _training_runs(provenance: dict) -> list[dict]:
     return runs
 
 
+def _folder_name(path: str) -> str:
+    """The name of the dataset folder a run recorded (its path is its own machine's: only the name counts),
+    without case; a path ending in '.' or '..' by the folder it names here."""
+    name = Path(path).name
+    if not name or name in (".", ".."):
+        name = Path(path).resolve().name
+    return name.casefold()
+
+
 def trains_on(provenance: dict, split: str | None, sequences: Iterable[str] = (), data: str | None = None) -> bool:
     """Whether a model trained on frames of ``split`` (e.g. val, for a model trained on train+val), by its
     provenance: its own run's config and its backbone's (``provenance["stage1"]``). ``sequences``: the
@@ -89,7 +98,7 @@ def trains_on(provenance: dict, split: str | None, sequences: Iterable[str] = ()
             continue
         trained_data = config.get("data")
         if data is not None and isinstance(trained_data, str) and trained_data \
-                and Path(trained_data).name != Path(data).name:
+                and _folder_name(trained_data) != Path(data).resolve().name.casefold():
             continue
         hold_out = config.get("hold_out")
         held = {part.strip() for part in hold_out.split(",") if part.strip()} if isinstance(hold_out, str) else set()

@@ -114,7 +114,11 @@ def searched_text(result: SearchResult, *, images: int, size: tuple[int, int], s
 
 
 def _sentence(text: str) -> str:
+    """One sentence: a capital first letter unless the text starts with a file name, and a full stop."""
     text = text.strip()
+    first = text.split(" ", 1)[0]
+    if "." not in first.rstrip(":") and "/" not in first:
+        text = text[:1].upper() + text[1:]
     return text + ("" if text.endswith(".") else ".")
 
 

@@ -75,9 +75,8 @@ def open_calibration_set(data: str | Path, split: str, net: MultiExitNet, layout
 
 
 def training_frames_note(info: ModelInfo, request: "SearchRequest", dataset) -> str | None:
-    """A warning when the labelled calibration images are frames the model trained on (by its provenance):
-    its exits are more confident there than on new footage, so thresholds set there may let few frames of
-    other footage leave early (measured: benchmarks/results/heldout_search_fold_0006R0.json); else None."""
+    """A note when the labelled calibration images are frames the model trained on (by its provenance): the
+    search's predictions are then figures on training frames; else None."""
     from core.data.sequences import sequence_counts
     from core.models.summary import trains_on
 
@@ -85,9 +84,10 @@ def training_frames_note(info: ModelInfo, request: "SearchRequest", dataset) -> 
         return None
     if not trains_on(info.provenance or {}, request.split, sequence_counts(dataset.samples), data=str(request.data)):
         return None
-    return (f"the model trained on frames of '{request.split}' of {Path(request.data).name}: its exits are more "
-            "confident on them than on new footage, so frames of other footage may leave early less often than "
-            "predicted; calibrate on frames it did not train on, like the footage it will run on")
+    return (f"by its provenance, the model trained on split '{request.split}' of a dataset folder named "
+            f"{Path(request.data).resolve().name}: the predicted mIoU and exit fractions are figures on frames it "
+            "trained on and may not hold on other footage; calibrate on frames it did not train on, or with "
+            "--unlabelled on footage like what it will run on")
 
 
 def calibration_size(dataset: SegmentationDataset) -> tuple[int, int]:
@@ -239,7 +239,7 @@ def search_job(net: MultiExitNet, info: ModelInfo, model_dir: str | Path, reques
     warnings: list[str] = [note for note in [training_frames_note(info, request, dataset)] if note]
     if table is not None:          # an imported table: why its latencies may not be this machine's
         reasons = [*table.warnings(), table.version_note()]
-        warnings += [f"{request.table_source}: {reason}" for reason in reasons if reason]
+        warnings += [f"{Path(request.table_source).name}: {reason}" for reason in reasons if reason]
     cache = yield from calibration_cache(net, info, dataset, device=device, model_dir=model_dir, cancel=cancel,
                                          warn=warnings.append, reference=request.reference)
     if table is None:

@@ -11,8 +11,9 @@ import pytest
 from core.cli.main import build_parser
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-# Said once under the table, for every command that has them, instead of in each row.
-SAID_UNDER_THE_TABLE = {"--quiet", "--layout", "--help"}
+# Said once under the table, for the commands named there, instead of in each row.
+SAID_UNDER_THE_TABLE = {"--quiet": ("eval", "search", "run", "quantize", "export", "train"),
+                        "--layout": ("eval", "search", "train")}
 # Options not for users: the app's smoke tests use them; train's row defers to `mess train --help`.
 NOT_IN_THE_TABLE = {("gui", "--quit-after")}
 
@@ -61,5 +62,20 @@ def test_each_row_names_real_options_and_every_option_of_its_command(name):
     if name == "train":         # its row names the common ones and defers to `mess train --help`
         return
     said = set(re.findall(r"--[a-z][a-z0-9-]*", table_rows(whole=True)[name]))
-    missing = real - said - SAID_UNDER_THE_TABLE - {o for n, o in NOT_IN_THE_TABLE if n == name}
+    under = {option for option, names in SAID_UNDER_THE_TABLE.items() if name in names} | {"--help"}
+    missing = real - said - under - {o for n, o in NOT_IN_THE_TABLE if n == name}
     assert not missing, f"mess {name}: options missing from the README's table: {sorted(missing)}"
+
+
+def test_the_sentence_under_the_table_names_the_options_and_commands_it_covers():
+    """The rows leave --quiet and --layout to one sentence: it must be there, naming each command, and each
+    command it names must have the option."""
+    text = README.read_text(encoding="utf-8")
+    after = text.split("## The command line", 1)[1].split("\n\n| `mess gui", 1)[-1].split("\n## ", 1)[0]
+    sentence = " ".join(after.split())
+    commands = subcommands()
+    for option, names in SAID_UNDER_THE_TABLE.items():
+        said = re.search(re.escape(f"`{option}` on ") + r"(.*?)(;|\.)", sentence)
+        assert said, f"no sentence under the table says which commands take {option}"
+        assert set(re.findall(r"`([a-z]+)`", said.group(1))) == set(names), option
+        assert all(option in options_of(commands[n]) for n in names), option

@@ -138,6 +138,9 @@ def test_search_on_frames_the_model_trained_on_says_thresholds_may_not_transfer(
     capsys.readouterr()
     assert main(["search", "--model", str(trained), *args, "--out", str(tmp_path / "a.json")]) == 0
     err = capsys.readouterr().err
-    assert f"note: the model trained on frames of 'val' of {data.name}: its exits are more confident" in err
-    assert main(["search", "--model", str(model), *args, "--out", str(tmp_path / "b.json")]) == 0
-    assert "trained on frames" not in capsys.readouterr().err
+    assert (f"note: by its provenance, the model trained on split 'val' of a dataset folder named {data.name}: "
+            "the predicted mIoU and exit fractions are figures on frames it trained on") in err
+    document["provenance"]["config"]["data"] = "/elsewhere/cityscapes"        # another dataset: no note
+    (trained / "model.json").write_text(json.dumps(document))
+    assert main(["search", "--model", str(trained), *args, "--out", str(tmp_path / "b.json")]) == 0
+    assert "by its provenance" not in capsys.readouterr().err

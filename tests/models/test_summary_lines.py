@@ -77,6 +77,19 @@ def test_trains_on_reads_the_training_split_and_the_held_out_sequences():
     assert trains_on(fold, "train+val", ["0006R0", "0016E5"])      # with frames it trained on
     # The dataset: a folder of another name is not the one it trained on; the same name, anywhere, is.
     assert not trains_on(made, "val", data="/data/cityscapes") and trains_on(made, "val", data="/elsewhere/camvid")
+
+
+def test_trains_on_knows_the_dataset_folder_by_another_case_a_link_or_a_relative_path(tmp_path, monkeypatch):
+    from core.models.summary import trains_on
+
+    made = {"config": {"train_split": "train+val", "data": "../shared/data/camvid"}}
+    (tmp_path / "CamVid").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "CamVid")
+    assert trains_on(made, "val", data=str(tmp_path / "CamVid"))
+    assert trains_on(made, "val", data=str(tmp_path / "link"))
+    monkeypatch.chdir(tmp_path / "CamVid")
+    assert trains_on(made, "val", data=".")
+    assert not trains_on(made, "val", data=str(tmp_path))
     # Spaces as typed, a list, a stage-2 run whose backbone (provenance["stage1"]) trained on val.
     assert trains_on({"config": {"train_split": "train + val"}}, "val")
     assert trains_on({"config": {"train_split": ["train", "val"]}}, "val")

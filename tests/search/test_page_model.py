@@ -94,7 +94,7 @@ def test_which_latency_table_applies_and_how_it_reads():
     model.outcome.warnings.extend(["board.json: measured while other processes used 60 % of the CPU",
                                    "the model trained on frames of 'val' of camvid: ..."])
     expected = ("latency from this machine. board.json: measured while other processes used 60 % of the CPU. "
-                "the model trained on frames of 'val' of camvid: ...")
+                "The model trained on frames of 'val' of camvid: ...")
     assert model.searched_text().endswith(expected), "every warning, not only the first"
 
 

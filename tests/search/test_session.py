@@ -236,9 +236,10 @@ def test_search_job_warns_when_it_calibrates_on_frames_the_model_trained_on(setu
     trained = replace(info, provenance={"config": {"data": str(data), "train_split": "train+val"}})
     request = SearchRequest(data, "val", limit=3, table=table)
     warnings = run_job(search_job(net, trained, tmp_path, request)).warnings
-    assert any(w.startswith(f"the model trained on frames of 'val' of {data.name}") for w in warnings)
+    assert any(w.startswith(f"by its provenance, the model trained on split 'val' of a dataset folder named "
+                            f"{data.name}:") for w in warnings)
     held_out = replace(info, provenance={"config": {"data": str(data), "train_split": "train"}})
-    assert not any("trained on frames" in w for w in run_job(search_job(net, held_out, tmp_path, request)).warnings)
+    assert not any("by its provenance" in w for w in run_job(search_job(net, held_out, tmp_path, request)).warnings)
 
 
 def test_search_job_measures_this_machine_once_and_can_be_cancelled_while_measuring(setup, tmp_path, monkeypatch):
