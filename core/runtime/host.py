@@ -32,6 +32,8 @@ import numpy as np
 LEVELS = 256
 MEASURES = ("top1", "entropy")
 MEDIAN_CHEAPER_UP_TO = 3   # windows up to this: OpenCV's median costs less than the box count (/4: 0.10 vs 0.13 ms)
+OPENCV_MAX_CHANNELS = 512  # CV_CN_MAX: the most channels an OpenCV image can have
+BIT_CODED_CLASSES = 24     # argmax_classes codes up to this many classes as bits of a float32 (24-bit mantissa)
 
 
 # --- the policy ------------------------------------------------------------------------------
@@ -84,12 +86,23 @@ def interpolation_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def resize_bilinear(logits: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    """(B, C, h, w) -> (B, C, H, W) float32, separable bilinear resampling."""
+    """(B, C, h, w) -> (B, C, H, W) float32, separable bilinear resampling (half-pixel centres, edge
+    pixels replicated). Upsampling (the policy's case) is OpenCV's, all classes in one call on
+    pixels x classes (measured 0.10 against 0.31 ms for 11 x 45 x 60 -> 90 x 120 as two matrix
+    products); the same weights, so the values agree to float rounding (about 1e-5). Downsampling
+    stays two matrix products (OpenCV's linear resize is not this formula there)."""
     logits = np.asarray(logits, dtype=np.float32)
     h, w = logits.shape[-2:]
-    if (h, w) == tuple(size):
+    height, width = int(size[0]), int(size[1])
+    if (h, w) == (height, width):
         return logits
-    rows, cols = interpolation_matrix(h, int(size[0])), interpolation_matrix(w, int(size[1]))
+    if logits.ndim == 4 and height >= h and width >= w and 1 < logits.shape[1] <= OPENCV_MAX_CHANNELS:
+        out = np.empty(logits.shape[:2] + (height, width), dtype=np.float32)
+        for b in range(logits.shape[0]):
+            pixels = np.ascontiguousarray(logits[b].transpose(1, 2, 0))
+            out[b] = cv2.resize(pixels, (width, height), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)
+        return out
+    rows, cols = interpolation_matrix(h, height), interpolation_matrix(w, width)
     return np.matmul(rows, np.matmul(logits, cols.T))
 
 
@@ -106,10 +119,28 @@ def argmax_classes(values: np.ndarray, axis: int = 1, top: np.ndarray | None = N
         return np.argmax(values, axis=-1).astype(np.int32, copy=False)
     values = np.moveaxis(values, axis, 0)
     top = values.max(axis=0) if top is None else top
+    classes = values.shape[0]
+    if classes <= BIT_CODED_CLASSES:
+        # Each pixel's classes that reach the max as one number, class c as bit (classes - 1 - c): its
+        # highest bit (frexp's exponent, exact) is the first of them. One comparison and one small
+        # matrix product instead of a masked write per class (measured 0.065 against 0.107 ms, 11 x 90 x 120).
+        reached = (values == top).reshape(classes, -1).astype(np.float32)
+        codes = _class_bits(classes) @ reached
+        out = (classes - np.frexp(codes)[1]).astype(np.int32)
+        out[codes == 0] = 0                      # no class equals the max (a NaN): the loop's answer too
+        return out.reshape(top.shape)
     out = np.zeros(top.shape, dtype=np.int32)
-    for c in range(values.shape[0] - 1, -1, -1):
+    for c in range(classes - 1, -1, -1):
         out[values[c] == top] = c
     return out
+
+
+@lru_cache(maxsize=8)
+def _class_bits(classes: int) -> np.ndarray:
+    """2 ** (classes - 1 - c) for each class c, float32 (exact sums up to 2 ** 24)."""
+    bits = 2.0 ** np.arange(classes - 1, -1, -1, dtype=np.float32)
+    bits.setflags(write=False)
+    return bits
 
 
 def class_labels(logits: np.ndarray, size: Sequence[int]) -> np.ndarray:

@@ -274,3 +274,38 @@ def test_a_graphs_planar_input_equals_the_normalised_tensor(size):
     for bad in (frame[..., 0], np.dstack([frame, frame[..., :1]]), frame.astype(np.float32)):
         with pytest.raises(ValueError, match="expects an HxWx3 uint8 RGB frame"):
             planar_input(bad, *Normalize(mean, std).uint8_affine())
+
+
+@pytest.mark.parametrize("classes", [2, 11, 24, 25, 40])
+def test_fast_argmax_equals_numpy_with_ties_at_any_class_count(classes):
+    """Up to 24 classes the max's classes are coded as bits of one number, beyond that compared one by one:
+    both the first of tied classes, as numpy's argmax."""
+    from core.runtime.host import argmax_classes
+
+    rng = np.random.default_rng(classes)
+    values = rng.integers(0, 3, (2, classes, 6, 7)).astype(np.float32)      # many ties
+    values[0, -1, 0, 0] = 9.0                                                # the last class alone on top
+    got = argmax_classes(values, axis=1)
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, values.argmax(axis=1))
+    assert got[0, 0, 0] == classes - 1
+
+
+def test_fast_argmax_answers_class_0_where_a_pixel_has_no_max():
+    from core.runtime.host import argmax_classes
+
+    values = np.zeros((1, 11, 2, 2), np.float32)
+    values[0, 3] = 1.0
+    values[0, :, 1, 1] = np.nan
+    np.testing.assert_array_equal(argmax_classes(values, axis=1), [[[3, 3], [3, 0]]])
+
+
+def test_upsampling_by_opencv_equals_the_matrix_form():
+    """The policy's upsampling (OpenCV, pixels x classes) and the matrix products agree to float rounding."""
+    from core.runtime import host
+
+    logits = np.random.default_rng(4).standard_normal((2, 11, 23, 30)).astype(np.float32) * 4
+    rows, cols = host.interpolation_matrix(23, 90), host.interpolation_matrix(30, 120)
+    np.testing.assert_allclose(host.resize_bilinear(logits, (90, 120)), rows @ logits @ cols.T, atol=2e-5)
+    one_class = logits[:, :1]
+    np.testing.assert_allclose(host.resize_bilinear(one_class, (90, 120)), rows @ one_class @ cols.T, atol=2e-5)

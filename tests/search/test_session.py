@@ -123,6 +123,23 @@ def test_a_corrupt_or_stale_slot_is_rebuilt_with_one_warning(setup, tmp_path):
     assert store.slots() == [slot], "rebuilt in place"
 
 
+def test_a_slot_from_another_cache_version_is_rebuilt_with_one_warning(setup, tmp_path, monkeypatch):
+    """A cache written by an earlier mess (its policy computed the confidences another way) is not reused."""
+    from core.search import calibration
+
+    root, data, net, info = setup
+    model_dir = tmp_path / "model"
+    dataset = open_calibration_set(data, "val", net, limit=2)
+    warnings: list[str] = []
+    monkeypatch.setattr(calibration, "CACHE_VERSION", calibration.CACHE_VERSION - 1)
+    calibrate_in(model_dir, net, info, dataset, warnings)
+    monkeypatch.undo()
+    rebuilt, calibrated = calibrate_in(model_dir, net, info, dataset, warnings)
+    assert calibrated == 2 and len(warnings) == 1 and "rebuilding" in warnings[0]
+    assert f"version {calibration.CACHE_VERSION - 1} is not {calibration.CACHE_VERSION}" in warnings[0]
+    assert calibrate_in(model_dir, net, info, dataset, warnings)[1] == 0 and len(warnings) == 1
+
+
 def test_calibration_can_be_cancelled(setup, tmp_path):
     _, data, net, info = setup
     token = CancelToken()
