@@ -91,7 +91,8 @@ class CalibrationCache:
         except (OSError, ValueError, KeyError) as exc:
             raise ModelFormatError(f"{path}: not a readable calibration cache ({exc})") from None
         if tag.get("version") != CACHE_VERSION:
-            raise ModelFormatError(f"{path}: calibration cache version {tag.get('version')!r} is not {CACHE_VERSION}")
+            raise ModelFormatError(f"{path}: calibration cache version {tag.get('version')!r} is not {CACHE_VERSION} "
+                                   "(written by another version of mess)")
         return cache
 
     def is_valid_for(self, weights_sha256: str, exit_ids: list[str], input_size: tuple[int, int],

@@ -306,6 +306,23 @@ def test_upsampling_by_opencv_equals_the_matrix_form():
 
     logits = np.random.default_rng(4).standard_normal((2, 11, 23, 30)).astype(np.float32) * 4
     rows, cols = host.interpolation_matrix(23, 90), host.interpolation_matrix(30, 120)
-    np.testing.assert_allclose(host.resize_bilinear(logits, (90, 120)), rows @ logits @ cols.T, atol=2e-5)
-    one_class = logits[:, :1]
-    np.testing.assert_allclose(host.resize_bilinear(one_class, (90, 120)), rows @ one_class @ cols.T, atol=2e-5)
+    np.testing.assert_allclose(host.resize_bilinear(logits, (90, 120)), rows @ logits @ cols.T, atol=5e-5)
+    even = logits[:, :, :, :15]                                     # integer scales: OpenCV's weights are exact
+    np.testing.assert_allclose(host.resize_bilinear(even, (92, 120)),
+                               host.interpolation_matrix(23, 92) @ even @ host.interpolation_matrix(15, 120).T,
+                               atol=1e-5)
+    one_class = logits[:, :1]                                       # the matrix form (OpenCV drops the axis)
+    np.testing.assert_allclose(host.resize_bilinear(one_class, (90, 120)), rows @ one_class @ cols.T, atol=5e-5)
+
+
+@pytest.mark.parametrize("classes", [128, 150])
+def test_the_policy_runs_for_more_classes_than_an_opencv_image_holds(classes):
+    """OpenCV 5 images hold at most 128 channels: a model of 150 classes (ADE20K) takes the matrix form."""
+    from core.runtime import host
+
+    logits = np.random.default_rng(classes).standard_normal((1, classes, 23, 30)).astype(np.float32)
+    up = host.resize_bilinear(logits, (90, 120))
+    rows, cols = host.interpolation_matrix(23, 90), host.interpolation_matrix(30, 120)
+    np.testing.assert_allclose(up, rows @ logits @ cols.T, atol=2e-5)
+    fraction = host.confident_fraction(logits, (360, 480), 16, th_pix=0.1)
+    assert fraction.shape == (1,) and 0.0 <= fraction[0] <= 1.0
