@@ -301,7 +301,8 @@ def test_fast_argmax_answers_class_0_where_a_pixel_has_no_max():
 
 
 def test_upsampling_by_opencv_equals_the_matrix_form():
-    """The policy's upsampling (OpenCV, pixels x classes) and the matrix products agree to float rounding."""
+    """The policy's upsampling (OpenCV, a pass per axis) and the matrix products agree (to float rounding with
+    IPP; to OpenCV's weight rounding, 3e-5 here, without)."""
     from core.runtime import host
 
     logits = np.random.default_rng(4).standard_normal((2, 11, 23, 30)).astype(np.float32) * 4
@@ -311,13 +312,14 @@ def test_upsampling_by_opencv_equals_the_matrix_form():
     np.testing.assert_allclose(host.resize_bilinear(even, (92, 120)),
                                host.interpolation_matrix(23, 92) @ even @ host.interpolation_matrix(15, 120).T,
                                atol=1e-5)
-    one_class = logits[:, :1]                                       # the matrix form (OpenCV drops the axis)
+    one_class = logits[:, :1]
     np.testing.assert_allclose(host.resize_bilinear(one_class, (90, 120)), rows @ one_class @ cols.T, atol=5e-5)
 
 
 @pytest.mark.parametrize("classes", [128, 150])
 def test_the_policy_runs_for_more_classes_than_an_opencv_image_holds(classes):
-    """OpenCV 5 images hold at most 128 channels: a model of 150 classes (ADE20K) takes the matrix form."""
+    """OpenCV 5 images hold at most 128 channels; the policy's passes use single-channel images, so a model
+    of 150 classes (ADE20K) runs too."""
     from core.runtime import host
 
     logits = np.random.default_rng(classes).standard_normal((1, classes, 23, 30)).astype(np.float32)
