@@ -50,6 +50,7 @@ from core.profile.costs import TIMED_TH_PIX, describe_device  # noqa: E402
 from core.runtime import host  # noqa: E402
 from core.runtime.backends import BackendOptions, available_backends, get_backend  # noqa: E402
 from core.runtime.config import ExitConfig  # noqa: E402
+from core.runtime.config_file import ConfigOrigin  # noqa: E402
 from core.runtime.early_exit import EarlyExitRunner  # noqa: E402
 from core.runtime.video.overlay import blend, colorize  # noqa: E402
 
@@ -262,7 +263,8 @@ def main() -> None:
         report["pipeline"] = pipeline_costs(args.video, net, size, repeats=60)
     if "live" not in skip and Path(args.video).is_file():
         print("live...", flush=True)
-        ExitConfig.static(FINAL_EXIT).save(work / "full.json")
+        ExitConfig.static(FINAL_EXIT).save(work / "full.json",
+                                           extra=ConfigOrigin(args.model, info.weights_sha256).to_json())
         report["live"] = live(args.video, args.model, args.live_frames, repeats=args.live_repeats, threads=args.threads,
                               work=work)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
