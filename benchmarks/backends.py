@@ -13,8 +13,9 @@ so that a busy machine slows them alike; medians are reported. Writes JSON.
    backend and the exit policy's cost on its logits as the runtime pays it (one pixel
    threshold: ``host.confident_fraction``), and their ratio.
 4. ``pipeline``: decode, resize, normalisation and overlay per frame of the video.
-5. ``live``: ``mess run`` on the video (``--video``), full network, per backend, end to
-   end (decode to labels), and the exported ``run.py`` with the same backend beside it.
+5. ``live``: ``mess run`` on the video (``--video``), full network, per backend (and OpenVINO at
+   bf16 where the CPU has it), end to end (decode to labels), and the exported ``run.py`` with the
+   same backend beside it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from core.models import FINAL_EXIT, load_model  # noqa: E402
 from core.profile.costs import TIMED_TH_PIX, describe_device  # noqa: E402
 from core.runtime import host  # noqa: E402
 from core.runtime.backends import BackendOptions, available_backends, get_backend  # noqa: E402
+from core.runtime.backends.openvino_backend import supports_bf16  # noqa: E402
 from core.runtime.config import ExitConfig  # noqa: E402
 from core.runtime.config_file import ConfigOrigin  # noqa: E402
 from core.runtime.early_exit import EarlyExitRunner  # noqa: E402
@@ -184,6 +186,9 @@ def live(video: str, model: str, frames: int, repeats: int, threads: int, work: 
             commands[f"mess run --backend {backend}"] = [sys.executable, "-m", "core.cli", "run", "--model", model,
                                                           "--source", video, "--max-frames", str(frames), "--backend",
                                                           backend, "--threads", str(threads), "--quiet"]
+    if "openvino" in available_backends() and supports_bf16():   # the fastest precision, where the CPU has it
+        commands["mess run --backend openvino --precision bf16"] = [
+            *commands["mess run --backend openvino"], "--precision", "bf16"]
     for backend, out in exports.items():
         commands[f"run.py ({backend})"] = [sys.executable, str(out / "run.py"), "--source", video, "--max-frames",
                                            str(frames), "--threads", str(threads), "--quiet"]

@@ -28,6 +28,10 @@ from core.runtime.deadline_scale import DeadlineScale
 from core.runtime.host import Step, run_anytime, run_cascade, run_deadline
 
 
+def _as_tensor(part) -> torch.Tensor:
+    return part if isinstance(part, torch.Tensor) else torch.from_numpy(np.asarray(part))
+
+
 @dataclass
 class ExitResult:
     """Per image: the exit it left at, its image confidence there, and its output."""
@@ -124,9 +128,11 @@ class EarlyExitRunner:
         return out
 
     @torch.no_grad()
-    def run(self, images: torch.Tensor, keep_logits: bool = False, spent_ms: float = 0.0) -> ExitResult:
+    def run(self, images: torch.Tensor, keep_logits: bool = False, spent_ms: float = 0.0,
+            labels_dtype: torch.dtype = torch.int64) -> ExitResult:
         """Run a batch (B, 3, H, W); each image leaves on its own. ``keep_logits``: torch backend only.
-        ``spent_ms``: time the frame has already taken (reading, resizing): a deadline counts it."""
+        ``spent_ms``: time the frame has already taken (reading, resizing): a deadline counts it.
+        ``labels_dtype``: of the labels returned (the live pipeline takes uint8: no int64 copy and back)."""
         batch = int(images.shape[0])
         size = (int(images.shape[-2]), int(images.shape[-1]))
         torch_pieces = isinstance(self.pieces, TorchPieces)
@@ -139,12 +145,17 @@ class EarlyExitRunner:
         else:
             out = run_cascade(self.pieces, self.steps, images, batch=batch, input_hw=size, policy=self._policy)
         device = images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
-        labels = torch.empty((batch, *size), dtype=torch.int64, device=device)
+        parts = out.parts
+        if not keep_logits and len(parts) == 1 and len(parts[0][0]) == batch:
+            # Every image left at one exit (always so for one image): its labels as they come, no copy.
+            labels, parts = _as_tensor(parts[0][1]).to(device=device, dtype=labels_dtype), []
+        else:
+            labels = torch.empty((batch, *size), dtype=labels_dtype, device=device)
         logits = None
-        for n, (rows, part) in enumerate(out.parts):
+        for n, (rows, part) in enumerate(parts):
             index = torch.from_numpy(rows).to(device)
-            part = part if isinstance(part, torch.Tensor) else torch.from_numpy(np.asarray(part))
-            labels[index] = part.to(device=device, dtype=torch.int64)
+            part = _as_tensor(part)
+            labels[index] = part.to(device=device, dtype=labels_dtype)
             if keep_logits:
                 up = self.pieces.kept_logits[n]
                 if logits is None:

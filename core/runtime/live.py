@@ -162,8 +162,8 @@ class LiveRunner:
 
     def _labels(self, runner: EarlyExitRunner, x: torch.Tensor, spent_ms: float = 0.0):
         with torch.inference_mode():
-            out = runner.run(x, spent_ms=spent_ms)
-            labels = out.labels[0].to(self._label_dtype).cpu().numpy()
+            out = runner.run(x, spent_ms=spent_ms, labels_dtype=self._label_dtype)
+            labels = out.labels[0].cpu().numpy()
         synchronize(self.device)
         return out, labels.view(np.uint16) if labels.dtype == np.int16 else labels
 

@@ -77,14 +77,19 @@ def test_every_exit_matches_torch_within_the_stated_tolerance(net, backend):
         assert agreement > 0.999, f"{backend} {exit_id}: labels agree with torch on {agreement:.4f} of pixels"
 
 
-@pytest.mark.parametrize("backend", GRAPH_BACKENDS)
-def test_graph_backend_takes_the_exits_the_torch_histograms_predict(backend):
-    need(backend)
+def three_exit_setup():
+    """A MobileNetV3 whose three test images leave at three different exits: (net, images, config)."""
     net = convert_backbone("mobilenet_v3_large", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)],
                            seed=3).eval()
     x = three_images(torch.float32)
     net = trained_like(net, x)
-    config = three_exit_config(net, x)
+    return net, x, three_exit_config(net, x)
+
+
+@pytest.mark.parametrize("backend", GRAPH_BACKENDS)
+def test_graph_backend_takes_the_exits_the_torch_histograms_predict(backend):
+    need(backend)
+    net, x, config = three_exit_setup()
     predicted = EarlyExitRunner(net, config).run(x)
     assert sorted(predicted.exit_index) == [0, 1, 2]
     measured = EarlyExitRunner(net, config, get_backend(backend).pieces(net, SIZE, BackendOptions())).run(x)
@@ -168,3 +173,33 @@ def test_an_unwritable_graph_cache_is_one_line_naming_it(tmp_path, monkeypatch):
     net = convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)])
     with pytest.raises(ConfigError, match=r"cannot write the graph .*set MESS_CACHE_DIR to a writable folder"):
         EarlyExitRunner(net, ExitConfig.static("final"), get_backend("onnxruntime").pieces(net, SIZE, BackendOptions()))
+
+
+@pytest.mark.parametrize("backend", GRAPH_BACKENDS)
+def test_logits_a_caller_holds_survive_the_next_run_of_the_head(backend):
+    """OpenVINO hands back its own output buffers (no copy): the head's logits must still be the caller's."""
+    need(backend)
+    net = convert_backbone("mobilenet_v2", CLASS_SETS.get("camvid"), heads=[HeadConfig("fcn", "64", 0)], seed=2).eval()
+    pieces = get_backend(backend).pieces(net, SIZE, BackendOptions("fp32"))
+    x = three_images(torch.float32)
+    exit_id = sorted(net.exit_ids(), key=net.exit_segment)[0]
+    state = pieces.advance(pieces.start(x[:1]), net.exit_segment(exit_id))
+    _, first = pieces.head(state, exit_id)
+    kept = first.copy()
+    other = pieces.advance(pieces.start(x[1:2]), net.exit_segment(exit_id))
+    _, second = pieces.head(other, exit_id)
+    assert not np.array_equal(second, kept)
+    np.testing.assert_array_equal(first, kept)
+
+
+@pytest.mark.parametrize("backend", ["torch", *GRAPH_BACKENDS])
+def test_labels_in_the_dtype_asked_for_equal_the_int64_ones(backend):
+    need(backend)
+    net, x, config = three_exit_setup()
+    runner = EarlyExitRunner(net, config, get_backend(backend).pieces(net, SIZE, BackendOptions()))
+    for images in (x, x[:1], x[2:]):     # images leaving at three exits, and one image alone
+        wide = runner.run(images)
+        narrow = runner.run(images, labels_dtype=torch.uint8)
+        assert wide.labels.dtype == torch.int64 and narrow.labels.dtype == torch.uint8
+        assert narrow.exit_index == wide.exit_index
+        assert torch.equal(narrow.labels.to(torch.int64), wide.labels)
