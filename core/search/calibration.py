@@ -32,7 +32,8 @@ from core.models.network import MultiExitNet
 from core.models.spec import FINAL_EXIT
 from core.runtime.policy import CONFIDENCE_MEASURES, PolicySettings, confidence_histograms
 
-CACHE_VERSION = 2   # 2: the policy upsamples with OpenCV (confidences may differ at a level's rounding edge)
+CACHE_VERSION = 3   # 2: the policy upsamples with OpenCV; 3: OpenCV's exp in the softmax (each: confidences
+                    # may differ at a level's rounding edge)
 LABELS = "labels"            # reference of a labelled calibration: the dataset's masks
 FINAL_EXIT_REFERENCE = "final exit"   # label-free: the final exit's prediction stands in for labels
 

@@ -152,6 +152,22 @@ def test_top1_confidence_of_float64_logits_is_rounded_once():
     np.testing.assert_array_equal(confidence, expected)
 
 
+def test_8bit_confidence_is_255_c_rounded_half_to_even():
+    """The policy's levels (one OpenCV call) equal clip(rint(255 c)) of the float confidence, halves included."""
+    from core.runtime.host import _raw_confidence
+
+    logits = np.random.default_rng(6).normal(size=(2, 11, 90, 120)).astype(np.float32) * 4
+    logits[0, 0, :2] = 50.0               # confidence 1 (level 255) and ties of two classes (level 128)
+    logits[0, 1, 1] = 50.0
+    confidence, labels = pixel_confidence(logits)
+    levels, same_labels = _raw_confidence(logits, (360, 480), scale=0.25, measure="top1")
+    expected = np.clip(np.rint(confidence * np.float32(255)), 0, 255).astype(np.uint8)
+    assert levels.dtype == np.uint8
+    np.testing.assert_array_equal(levels, expected)
+    np.testing.assert_array_equal(same_labels, labels)
+    assert levels[0, 0, 0] == 255 and levels[0, 1, 0] == 128
+
+
 def test_label_edges_marks_both_sides_of_a_boundary():
     label = np.zeros((4, 6), int)
     label[:, 3:] = 1
