@@ -197,13 +197,19 @@ def class_labels(logits: np.ndarray, size: Sequence[int]) -> np.ndarray:
     return out
 
 
-def pixel_confidence(logits: np.ndarray, measure: str = "top1") -> tuple[np.ndarray, np.ndarray]:
-    """(B, C, H, W) logits -> (confidence (B, H, W) float32 in 0..1, labels (B, H, W) int32)."""
+def pixel_confidence(logits: np.ndarray, measure: str = "top1", *,
+                     overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(B, C, H, W) logits -> (confidence (B, H, W) float32 in 0..1, labels (B, H, W) int32).
+    ``overwrite``: the logits are a temporary of the caller's and may be written over (one large
+    allocation fewer)."""
     if measure not in MEASURES:
         raise ValueError(f"unknown confidence measure {measure!r} (known: {', '.join(MEASURES)})")
     top = logits.max(axis=1)
     labels = argmax_classes(logits, axis=1, top=top)
-    exp = np.subtract(logits, top[:, None])
+    if overwrite and measure == "top1" and logits.dtype == np.float32 and logits.flags.c_contiguous:
+        exp = np.subtract(logits, top[:, None], out=logits)
+    else:
+        exp = np.subtract(logits, top[:, None])
     flat = exp.reshape(-1, exp.shape[-1])   # a 2-D view: OpenCV's exp, in place (0.017 against numpy's
     cv2.exp(flat, flat)                     # 0.042 ms for 11 x 90 x 120; values within 2.4e-7 of numpy's)
     total = exp.sum(axis=1)
@@ -255,7 +261,7 @@ def _raw_confidence(logits: np.ndarray, input_hw: Sequence[int], *, scale: float
                     measure: str) -> tuple[np.ndarray, np.ndarray]:
     """8-bit pixel confidence before smoothing and the labels, (B, h, w) each, at policy resolution."""
     up = resize_bilinear(logits, policy_size(input_hw, scale))
-    confidence, labels = pixel_confidence(up, measure)
+    confidence, labels = pixel_confidence(up, measure, overwrite=up is not logits)
     # round(255 c) in one OpenCV call (c in [0, 1]: the float32 product rounded half to even, as np.rint).
     levels = cv2.convertScaleAbs(confidence.reshape(-1, confidence.shape[-1]), alpha=float(LEVELS - 1))
     return levels.reshape(confidence.shape), labels

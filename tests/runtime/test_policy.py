@@ -168,6 +168,17 @@ def test_8bit_confidence_is_255_c_rounded_half_to_even():
     assert levels[0, 0, 0] == 255 and levels[0, 1, 0] == 128
 
 
+@pytest.mark.parametrize("shape", [(1, 11, 90, 120), (1, 11, 45, 60), (2, 11, 23, 30)])
+def test_the_policy_leaves_the_callers_logits_as_they_were(shape):
+    """The softmax may write over the upsampled logits (its own temporary), never over the caller's."""
+    logits = np.random.default_rng(7).normal(size=shape).astype(np.float32) * 4
+    before = logits.copy()
+    stride = 360 // shape[2]
+    confident_fraction(logits, (360, 480), stride, th_pix=0.8, settings=PolicySettings())
+    confidence_histograms(logits, (360, 480), stride, PolicySettings())
+    np.testing.assert_array_equal(logits, before)
+
+
 def test_label_edges_marks_both_sides_of_a_boundary():
     label = np.zeros((4, 6), int)
     label[:, 3:] = 1
