@@ -209,7 +209,7 @@ def pixel_confidence(logits: np.ndarray, measure: str = "top1", *,
     if overwrite and measure == "top1" and logits.dtype == np.float32 and logits.flags.c_contiguous:
         exp = np.subtract(logits, top[:, None], out=logits)
     else:
-        exp = np.subtract(logits, top[:, None])
+        exp = np.subtract(logits, top[:, None], order="C")   # C order: the view below is no copy
     flat = exp.reshape(-1, exp.shape[-1])   # a 2-D view: OpenCV's exp, in place (0.017 against numpy's
     cv2.exp(flat, flat)                     # 0.042 ms for 11 x 90 x 120; values within 2.4e-7 of numpy's)
     total = exp.sum(axis=1)
@@ -261,7 +261,9 @@ def _raw_confidence(logits: np.ndarray, input_hw: Sequence[int], *, scale: float
                     measure: str) -> tuple[np.ndarray, np.ndarray]:
     """8-bit pixel confidence before smoothing and the labels, (B, h, w) each, at policy resolution."""
     up = resize_bilinear(logits, policy_size(input_hw, scale))
-    confidence, labels = pixel_confidence(up, measure, overwrite=up is not logits)
+    # ``up`` is the policy's own temporary unless it shares the caller's memory (logits already at the
+    # policy's size, or a float32 torch tensor or memmap that np.asarray only wraps).
+    confidence, labels = pixel_confidence(up, measure, overwrite=not np.may_share_memory(up, np.asarray(logits)))
     # round(255 c) in one OpenCV call (c in [0, 1]: the float32 product rounded half to even, as np.rint).
     levels = cv2.convertScaleAbs(confidence.reshape(-1, confidence.shape[-1]), alpha=float(LEVELS - 1))
     return levels.reshape(confidence.shape), labels
@@ -474,7 +476,9 @@ def open_graph(runtime: str, path: str, *, precision: str = "fp32", threads: int
     hint, one stream, ``precision`` as its inference-precision hint, compiled blobs cached in
     ``cache_dir``; it reads the input arrays in place and returns its own output buffers (no copy
     either way: about 0.5 ms a frame for the full network), so an output is valid until the same
-    graph runs again: a caller that keeps one longer copies it.
+    graph runs again (and after a run with a larger batch, which reallocates the buffer, it is
+    freed memory): a caller that keeps one longer copies it. The callable says so
+    (``shares_outputs``).
     """
     if runtime == "onnxruntime":
         import onnxruntime as ort
@@ -509,6 +513,7 @@ def open_graph(runtime: str, path: str, *, precision: str = "fp32", threads: int
         SIGNAL_STACK.put_back(saved)
         return [result[o] for o in outputs]
 
+    run.shares_outputs = True
     return run
 
 
@@ -593,7 +598,11 @@ class ArrayPieces:
         """The exit's logits, an array of the caller's own (a graph's output buffer is reused by its next
         run; the features and taps in ``state`` are only read before the graphs that made them run again)."""
         inputs = [state["x"], *[state["taps"][name] for name in self.head_taps.get(exit_id, [])]]
-        low = np.array(self.head_graph(exit_id)(inputs)[0], dtype=np.float32, order="C", copy=True)
+        graph = self.head_graph(exit_id)
+        low = graph(inputs)[0]
+        if getattr(graph, "shares_outputs", False):
+            low = np.array(low, dtype=np.float32, order="C", copy=True)
+        low = np.ascontiguousarray(low, dtype=np.float32)
         return low, low
 
     def labels(self, handle: np.ndarray, exit_id: str, rows: np.ndarray | None) -> np.ndarray:

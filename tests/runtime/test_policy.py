@@ -179,6 +179,23 @@ def test_the_policy_leaves_the_callers_logits_as_they_were(shape):
     np.testing.assert_array_equal(logits, before)
 
 
+@pytest.mark.parametrize("layout", ["fortran", "torch", "view"])
+def test_the_host_policy_takes_logits_of_any_layout_and_leaves_them_as_they_were(layout):
+    """At the policy's own size (stride 4) the logits are not upsampled: a Fortran-order array must give
+    the C-order answer, and a float32 tensor or a view that np.asarray only wraps must not be written over."""
+    from core.runtime import host
+
+    logits = np.random.default_rng(8).normal(size=(2, 11, 90, 120)).astype(np.float32) * 4
+    expected = host.confident_fraction(logits.copy(), (360, 480), 4, th_pix=0.8)
+    given = {"fortran": np.asfortranarray(logits), "torch": torch.from_numpy(logits.copy()),
+             "view": logits.copy().view(np.ndarray)[:]}[layout]
+    before = np.asarray(given).copy()
+    np.testing.assert_array_equal(host.confident_fraction(given, (360, 480), 4, th_pix=0.8), expected)
+    np.testing.assert_array_equal(host.confidence_histograms(given, (360, 480), 4)[:, -1],
+                                  host.confidence_histograms(logits.copy(), (360, 480), 4)[:, -1])
+    np.testing.assert_array_equal(np.asarray(given), before)
+
+
 def test_label_edges_marks_both_sides_of_a_boundary():
     label = np.zeros((4, 6), int)
     label[:, 3:] = 1
