@@ -9,7 +9,7 @@ round (so that a drift of the machine touches all alike):
 - ``torch-train``: beside a torch process that trains a small CNN on every core with torch's default
   (spinning) OpenMP policy, as another training job does.
 
-Each condition runs two variants, interleaved too: ``default`` (no --threads: mess run takes the
+Each condition runs three variants, interleaved too: ``default`` (no --threads: mess run takes the
 cores other processes leave free) and ``all-cores`` (--threads set to every core, the behaviour before
 that rule); and ``one-core`` (--threads 1): idle, it is what the network costs on the one core a busy
 two-core machine leaves, so ``one_core_floor`` (idle one-core / idle default) is the best ratio any thread

@@ -602,7 +602,8 @@ class ArrayPieces:
         low = graph(inputs)[0]
         if getattr(graph, "shares_outputs", False):
             low = np.array(low, dtype=np.float32, order="C", copy=True)
-        low = np.ascontiguousarray(low, dtype=np.float32)
+        else:
+            low = np.ascontiguousarray(low, dtype=np.float32)
         return low, low
 
     def labels(self, handle: np.ndarray, exit_id: str, rows: np.ndarray | None) -> np.ndarray:
